@@ -1,1 +1,26 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod analyze;
+mod config;
+mod db;
+mod error;
+mod matrix;
+mod mel;
+mod mfcc;
+mod sink;
+mod source;
+mod stft;
+mod tiles;
+
+pub use analyze::{Analysis, analyze};
+pub use config::MfccConfig;
+pub use db::{DbRef, power_to_db};
+pub use error::{Error, Result};
+pub use matrix::Matrix;
+pub use mel::{MelFilterbank, MelSink, hz_to_mel, mel_to_hz};
+pub use mfcc::{MfccSink, dct_ortho_matrix, mfcc_from_mel};
+pub use sink::{Frame, FrameCounter, FrameSink, StftSpec};
+pub use source::{AudioSource, SliceSource, SourceSpec};
+pub use stft::{Stft, hann_periodic};
+pub use tiles::{PartialTile, Tile, TileSink};
