@@ -1,0 +1,6 @@
+//! Criterion benchmarks of sonority-mfcc: `cargo bench -p sonority-mfcc`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod benchmarks;
+
+criterion::criterion_main!(benchmarks::stft::benches);
