@@ -107,6 +107,7 @@ impl<K, R: Ranker<K> + ?Sized> Ranker<K> for &R {
 #[derive(Debug, Clone)]
 pub struct CosineRanker {
     parallel_min_rows: usize,
+    chunk_rows: usize,
     hubness: Option<HubnessModel>,
 }
 
@@ -114,6 +115,7 @@ impl Default for CosineRanker {
     fn default() -> Self {
         Self {
             parallel_min_rows: 2 * CHUNK_ROWS,
+            chunk_rows: CHUNK_ROWS,
             hubness: None,
         }
     }
@@ -131,6 +133,14 @@ impl CosineRanker {
     #[must_use]
     pub fn with_parallel_min_rows(mut self, rows: usize) -> Self {
         self.parallel_min_rows = rows;
+        self
+    }
+
+    /// Sets the rows per parallel task (at least 1). Smaller chunks balance better and
+    /// merge more heaps. Default: `16384`.
+    #[must_use]
+    pub fn with_chunk_rows(mut self, rows: usize) -> Self {
+        self.chunk_rows = rows.max(1);
         self
     }
 
@@ -172,11 +182,12 @@ impl<K: Clone + Eq + Hash + Send + Sync> Ranker<K> for CosineRanker {
             }
         };
         let top = if index.len() >= self.parallel_min_rows {
-            let n_chunks = index.len().div_ceil(CHUNK_ROWS);
+            let chunk = self.chunk_rows;
+            let n_chunks = index.len().div_ceil(chunk);
             (0..n_chunks)
                 .into_par_iter()
                 .map(|c| {
-                    let rows = c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(index.len());
+                    let rows = c * chunk..((c + 1) * chunk).min(index.len());
                     scan(query, index, rows, pool, &excluder)
                 })
                 .reduce(|| TopK::new(pool), TopK::merge)

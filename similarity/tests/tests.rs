@@ -1,0 +1,6 @@
+//! Integration tests of `sonority-similarity`, linked into one binary.
+
+mod exclusions;
+mod hubness;
+mod rank_props;
+mod testutil;
