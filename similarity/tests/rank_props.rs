@@ -80,7 +80,7 @@ fn check(case: &Case, ranker: &CosineRanker) -> Result<(), TestCaseError> {
         opts = opts.with_exclude_same_group("album");
     }
     if let Some(m) = case.predicate_mod {
-        opts = opts.with_exclude_if(move |id: &u32| id % m == 0);
+        opts = opts.with_exclude_if(move |id: &u32| id.is_multiple_of(m));
     }
     if let Some(t) = case.duplicate_threshold {
         opts = opts.with_duplicate_threshold(t);

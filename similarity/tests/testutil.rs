@@ -25,7 +25,7 @@ pub fn naive_rank(
         .map(|r| (r, index.ids()[r], query.score(index.row(r))))
         .filter(|&(r, id, s)| {
             !ex.ids.contains(&id)
-                && ex.predicate_mod.is_none_or(|m| id % m != 0)
+                && ex.predicate_mod.is_none_or(|m| !id.is_multiple_of(m))
                 && ex.duplicate_threshold.is_none_or(|t| s < t)
                 && ex
                     .labels
