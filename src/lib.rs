@@ -1,1 +1,14 @@
-//! sonority facade
+//! # sonority
+//!
+//! Content-based music recommendation: decode → mel spectrogram → autoencoders → fused vector →
+//! SQLite → cosine ranking.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod error;
+pub mod eval;
+pub mod scan;
+
+pub use error::{Error, Result};
+
+#[cfg(feature = "mfcc")]
+pub use sonority_mfcc as mfcc;
