@@ -6,7 +6,10 @@
 
 mod error;
 pub mod eval;
+pub mod parallel;
 pub mod scan;
+#[cfg(feature = "mfcc")]
+pub mod stats;
 
 pub use error::{Error, Result};
 

@@ -1,0 +1,116 @@
+//! Streaming timbre statistics: mean and standard deviation of MFCCs over a track.
+//!
+//! This is the classic MFCC-statistics baseline of music similarity, computed in the same STFT
+//! pass as everything else, with memory independent of track length. It is both a fusion block
+//! and the baseline that `evaluate` compares models against.
+
+use sonority_mfcc::{
+    Frame, FrameSink, MelFilterbank, MfccConfig, Result as MfccResult, StftSpec, dct_ortho_matrix,
+};
+
+/// A [`FrameSink`] accumulating the per-coefficient mean and standard deviation of MFCCs.
+///
+/// Per frame: mel power → dB (`ref = 1.0`, floor at `amin`) → orthonormal DCT-II, as librosa's
+/// MFCC except that librosa's whole-track `top_db` clipping, which needs the whole track, is
+/// replaced by a fixed floor of −100 dB per value (so silence stays finite and bounded).
+///
+/// # Examples
+/// ```
+/// use sonority::mfcc::{MfccConfig, SliceSource, analyze};
+/// use sonority::stats::MfccStats;
+/// let cfg = MfccConfig::default();
+/// let tone: Vec<f32> = (0..22_050).map(|i| (i as f32 * 0.2).sin()).collect();
+/// let mut stats = MfccStats::new(&cfg)?;
+/// analyze(&mut SliceSource::new(&tone, 22_050), &cfg.stft_spec(), &mut [&mut stats])?;
+/// let v = stats.mean_std();
+/// assert_eq!(v.len(), 40);
+/// assert!(v.iter().all(|x| x.is_finite()));
+/// # Ok::<(), sonority::mfcc::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct MfccStats {
+    fb: MelFilterbank,
+    dct: Vec<f32>,
+    amin: f32,
+    mel: Vec<f32>,
+    coef: Vec<f32>,
+    sum: Vec<f64>,
+    sum_sq: Vec<f64>,
+    frames: u64,
+}
+
+/// The floor of the per-frame dB values, in dB.
+pub const DB_FLOOR: f32 = -100.0;
+
+impl MfccStats {
+    /// Statistics of `cfg.n_mfcc` coefficients over `cfg.n_mels` bands.
+    ///
+    /// # Errors
+    /// An invalid configuration.
+    pub fn new(cfg: &MfccConfig) -> MfccResult<Self> {
+        cfg.validate()?;
+        let fb = MelFilterbank::from_config(cfg)?;
+        let dct = dct_ortho_matrix(cfg.n_mfcc, cfg.n_mels).into_vec();
+        Ok(Self {
+            mel: vec![0.0; fb.n_mels()],
+            fb,
+            dct,
+            amin: cfg.amin,
+            coef: vec![0.0; cfg.n_mfcc],
+            sum: vec![0.0; cfg.n_mfcc],
+            sum_sq: vec![0.0; cfg.n_mfcc],
+            frames: 0,
+        })
+    }
+
+    /// Frames seen.
+    #[must_use]
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// `[mean of each coefficient..., standard deviation of each coefficient...]`
+    /// (`2 · n_mfcc` values, all finite; zeros before any frame).
+    #[must_use]
+    pub fn mean_std(&self) -> Vec<f32> {
+        let n = self.frames.max(1) as f64;
+        let mean: Vec<f64> = self.sum.iter().map(|s| s / n).collect();
+        let std = self
+            .sum_sq
+            .iter()
+            .zip(&mean)
+            .map(|(s, m)| (s / n - m * m).max(0.0).sqrt());
+        mean.iter().copied().chain(std).map(|v| v as f32).collect()
+    }
+}
+
+impl FrameSink for MfccStats {
+    fn begin(&mut self, spec: &StftSpec) -> MfccResult<()> {
+        if spec.n_bins() != self.fb.n_bins() {
+            return Err(sonority_mfcc::Error::InvalidConfig {
+                field: "n_fft",
+                reason: "filterbank and STFT disagree".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn frame(&mut self, frame: &Frame<'_>) -> MfccResult<()> {
+        self.fb.apply(frame.power, &mut self.mel);
+        for m in &mut self.mel {
+            *m = (10.0 * m.max(self.amin).log10()).max(DB_FLOOR);
+        }
+        let n_mels = self.mel.len();
+        for (k, c) in self.coef.iter_mut().enumerate() {
+            let row = &self.dct[k * n_mels..(k + 1) * n_mels];
+            *c = row.iter().zip(&self.mel).map(|(a, b)| a * b).sum();
+        }
+        for ((s, q), &c) in self.sum.iter_mut().zip(&mut self.sum_sq).zip(&self.coef) {
+            let c = f64::from(c);
+            *s += c;
+            *q += c * c;
+        }
+        self.frames += 1;
+        Ok(())
+    }
+}
