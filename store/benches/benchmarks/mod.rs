@@ -1,0 +1,41 @@
+//! Shared setup of the store benches.
+
+pub mod insert;
+pub mod load;
+
+use sonority_store::{Analysis, Embedding, FileFacts, SqliteStore, TrackAnalysis, TrackRecord};
+
+/// Number of tracks in every bench.
+pub const N: usize = 100_000;
+/// Tracks per transaction.
+pub const BATCH: usize = 1_000;
+
+/// A deterministic vector for track `i`.
+pub fn vector(i: usize, dim: usize) -> Vec<f32> {
+    (0..dim)
+        .map(|j| ((i * 31 + j * 7) % 1000) as f32 / 1000.0 - 0.5)
+        .collect()
+}
+
+/// Inserts `N` tracks with one `dim`-vector each through `put_track_analyses`.
+pub fn fill(store: &mut SqliteStore, model: &str, dim: usize) {
+    let analysis = Analysis::default().with_tempo(120.0, 0.5);
+    let vectors: Vec<Vec<f32>> = (0..BATCH).map(|i| vector(i, dim)).collect();
+    for start in (0..N).step_by(BATCH) {
+        let records: Vec<TrackRecord> = (start..start + BATCH)
+            .map(|i| TrackRecord::new(FileFacts::new(format!("/music/{i:06}.flac"), 1 << 20, 0)))
+            .collect();
+        let embeddings: Vec<[Embedding<'_>; 1]> =
+            vectors.iter().map(|v| [Embedding::new(model, v)]).collect();
+        let batch: Vec<TrackAnalysis<'_>> = records
+            .iter()
+            .zip(&embeddings)
+            .map(|(track, e)| TrackAnalysis {
+                track,
+                analysis: &analysis,
+                embeddings: e,
+            })
+            .collect();
+        store.put_track_analyses(&batch).expect("insert batch");
+    }
+}

@@ -1,0 +1,193 @@
+//! Schema, forward migrations and the checks made when a database is opened.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+/// `PRAGMA application_id` of a sonority database (`"Sono"` in ASCII).
+pub(crate) const APPLICATION_ID: i32 = 0x536F_6E6F;
+
+/// Forward migrations: entry `i` takes the schema from version `i` to `i + 1`.
+///
+/// Append only; never edit a released entry.
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1: the initial schema.
+    "
+    CREATE TABLE tracks (
+        id             INTEGER PRIMARY KEY,
+        path           ANY NOT NULL UNIQUE,  -- TEXT if UTF-8, else BLOB of the raw bytes
+        content_hash   BLOB CHECK (content_hash IS NULL OR length(content_hash) = 16),
+        size_bytes     INTEGER NOT NULL CHECK (size_bytes >= 0),
+        mtime_ns       INTEGER NOT NULL,
+        duration_s     REAL,
+        sample_rate_hz INTEGER,
+        channels       INTEGER,
+        title          TEXT,
+        artist         TEXT,
+        album          TEXT,
+        track_number   INTEGER,
+        indexed_at_s   INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX tracks_by_hash ON tracks(content_hash) WHERE content_hash IS NOT NULL;
+
+    CREATE TABLE analyses (
+        track_id         INTEGER PRIMARY KEY REFERENCES tracks(id) ON DELETE CASCADE,
+        key              TEXT,
+        key_strength     REAL,
+        tempo_bpm        REAL,
+        tempo_confidence REAL,
+        rolloff_hz       REAL
+    ) STRICT;
+
+    CREATE TABLE descriptors (
+        track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+        name     TEXT NOT NULL,
+        value    REAL NOT NULL,
+        PRIMARY KEY (track_id, name)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE models (
+        id           INTEGER PRIMARY KEY,
+        name         TEXT NOT NULL UNIQUE,
+        dim          INTEGER NOT NULL CHECK (dim > 0),
+        config_json  TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(config_json)),
+        weights_hash TEXT,
+        created_at_s INTEGER NOT NULL
+    ) STRICT;
+
+    -- Clustered by model, so loading one model's vectors is one range scan.
+    CREATE TABLE embeddings (
+        model_id     INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        track_id     INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+        vector       BLOB NOT NULL,  -- dim x f32 little-endian
+        written_at_s INTEGER NOT NULL,
+        PRIMARY KEY (model_id, track_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX embeddings_by_track ON embeddings(track_id);
+
+    -- Per-tile vectors, apart from the embeddings so that ranking scans stay small.
+    CREATE TABLE embedding_tiles (
+        model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+        tile_dim INTEGER NOT NULL CHECK (tile_dim > 0),
+        n_tiles  INTEGER NOT NULL CHECK (n_tiles >= 0),
+        tiles    BLOB NOT NULL CHECK (length(tiles) = 4 * tile_dim * n_tiles),
+        PRIMARY KEY (model_id, track_id)
+    ) STRICT;
+    CREATE INDEX embedding_tiles_by_track ON embedding_tiles(track_id);
+
+    CREATE TABLE file_errors (
+        path       ANY NOT NULL PRIMARY KEY,
+        size_bytes INTEGER,
+        mtime_ns   INTEGER,
+        reason     TEXT NOT NULL,
+        at_s       INTEGER NOT NULL
+    ) STRICT;
+    ",
+];
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
+
+/// Refuses files that are not (empty) SQLite databases before SQLite touches them.
+pub(crate) fn check_file(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        // Missing: SQLite creates it. Unreadable: SQLite reports it.
+        Err(_) => return Ok(()),
+    };
+    let mut header = [0u8; 16];
+    let mut n = 0;
+    while n < header.len() {
+        match f.read(header.get_mut(n..).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(source) => {
+                return Err(Error::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        }
+    }
+    if n == 0 {
+        return Err(Error::NotADatabase {
+            path: path.to_path_buf(),
+            reason: "the file is empty".to_owned(),
+        });
+    }
+    if n < header.len() || header != *b"SQLite format 3\0" {
+        return Err(Error::NotADatabase {
+            path: path.to_path_buf(),
+            reason: "no SQLite header".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks the identity and version of an open database and migrates it forward.
+///
+/// Nothing is written unless the database is empty or ours and older than this build.
+pub(crate) fn prepare(conn: &mut Connection, path: &Path, writable: bool) -> Result<()> {
+    let sql = |e| Error::from_sqlite(path, e);
+    let app_id: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(sql)?;
+    let version: i32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sql)?;
+    let objects: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+        .map_err(sql)?;
+    let fresh = objects == 0 && version == 0 && app_id == 0;
+    if !fresh && app_id != APPLICATION_ID {
+        return Err(Error::ForeignDatabase {
+            path: path.to_path_buf(),
+            application_id: app_id,
+            user_version: version,
+        });
+    }
+    if version > SCHEMA_VERSION {
+        return Err(Error::NewerSchema {
+            path: path.to_path_buf(),
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if !writable {
+        if version < SCHEMA_VERSION {
+            return Err(Error::NeedsMigration {
+                path: path.to_path_buf(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        return Ok(());
+    }
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sql)?;
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)
+        .map_err(sql)?;
+    // Re-read under the lock: another process may have migrated meanwhile.
+    let version: i32 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sql)?;
+    let start = usize::try_from(version).unwrap_or(0);
+    for step in MIGRATIONS.get(start..).unwrap_or_default() {
+        tx.execute_batch(step).map_err(sql)?;
+    }
+    tx.pragma_update(None, "application_id", APPLICATION_ID)
+        .map_err(sql)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(sql)?;
+    tx.commit().map_err(sql)?;
+    Ok(())
+}

@@ -1,0 +1,463 @@
+//! [`SqliteStore`]: opening, models, and the [`VectorStore`] implementation.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
+
+use crate::codec::{decode_f32_into, encode_f32, get_usize, now_s, usize_i64};
+use crate::error::{Error, Result};
+use crate::memory::check_vector;
+use crate::schema;
+use crate::types::{ModelInfo, TrackId};
+use crate::vector::{VectorMatrix, VectorStore};
+
+/// `SqliteOptions` configures how a [`SqliteStore`] opens its database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// Open without writing anything; writes then fail with [`Error::ReadOnly`].
+    /// Default: `false`.
+    pub read_only: bool,
+    /// How long to wait for another connection's lock before [`Error::Busy`].
+    /// Raising it makes a blocked writer wait longer instead of failing. Default: 5 s.
+    pub busy_timeout: Duration,
+    /// `PRAGMA synchronous = FULL` instead of `NORMAL`. `NORMAL` in WAL mode never
+    /// loses a committed transaction when the process dies, only (the last few) on
+    /// power loss; `FULL` survives power loss too at the cost of an `fsync` per
+    /// commit. Default: `false`.
+    pub durable: bool,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            read_only: false,
+            busy_timeout: Duration::from_secs(5),
+            durable: false,
+        }
+    }
+}
+
+impl SqliteOptions {
+    /// Sets [`read_only`](Self::read_only).
+    #[must_use]
+    pub fn with_read_only(mut self, v: bool) -> Self {
+        self.read_only = v;
+        self
+    }
+    /// Sets [`busy_timeout`](Self::busy_timeout).
+    #[must_use]
+    pub fn with_busy_timeout(mut self, v: Duration) -> Self {
+        self.busy_timeout = v;
+        self
+    }
+    /// Sets [`durable`](Self::durable).
+    #[must_use]
+    pub fn with_durable(mut self, v: bool) -> Self {
+        self.durable = v;
+        self
+    }
+}
+
+/// `SqliteStore` is the embedded catalogue of tracks, analyses, models and vectors.
+///
+/// One `SqliteStore` is one connection. Open one per thread or process: in WAL mode
+/// readers rank while a writer indexes, and each write call is one transaction.
+///
+/// # Examples
+/// ```
+/// use sonority_store::{SqliteStore, TrackId, VectorStore};
+/// let dir = tempfile::tempdir()?;
+/// let store = SqliteStore::open(dir.path().join("library.db"))?;
+/// assert_eq!(store.count("conv1d-v1")?, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct SqliteStore {
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) a database file for reading and writing.
+    ///
+    /// An empty file, a file that is not SQLite, a SQLite database of another
+    /// application and one of a newer schema version are refused without being
+    /// modified. An older schema is migrated forward.
+    ///
+    /// # Errors
+    /// [`Error::NotADatabase`], [`Error::ForeignDatabase`], [`Error::NewerSchema`],
+    /// [`Error::CannotOpen`], [`Error::ReadOnly`], [`Error::Busy`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, &SqliteOptions::default())
+    }
+
+    /// Opens an existing database without writing to it.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open), plus [`Error::NeedsMigration`] for an older schema.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, &SqliteOptions::default().with_read_only(true))
+    }
+
+    /// Opens a database with explicit options.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn open_with(path: impl AsRef<Path>, opts: &SqliteOptions) -> Result<Self> {
+        let path = path.as_ref();
+        schema::check_file(path)?;
+        let flags = if opts.read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        };
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|e| Error::from_sqlite(path, e))?;
+        Self::setup(conn, path.to_path_buf(), opts)
+    }
+
+    /// Opens a private in-memory database (for tests and examples).
+    ///
+    /// # Errors
+    /// On a SQLite failure.
+    pub fn open_in_memory() -> Result<Self> {
+        let conn = Connection::open_in_memory()?;
+        Self::setup(conn, PathBuf::from(":memory:"), &SqliteOptions::default())
+    }
+
+    fn setup(mut conn: Connection, path: PathBuf, opts: &SqliteOptions) -> Result<Self> {
+        let sql = |e| Error::from_sqlite(&path, e);
+        conn.busy_timeout(opts.busy_timeout).map_err(sql)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql)?;
+        let sync = if opts.durable { "FULL" } else { "NORMAL" };
+        conn.pragma_update(None, "synchronous", sync).map_err(sql)?;
+        schema::prepare(&mut conn, &path, !opts.read_only)?;
+        Ok(Self { conn, path })
+    }
+
+    /// The database file's path (`:memory:` for an in-memory store).
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Maps a SQLite error on this database to a typed [`Error`].
+    pub(crate) fn sql(&self, e: rusqlite::Error) -> Error {
+        Error::from_sqlite(&self.path, e)
+    }
+
+    /// Starts a write transaction that takes the write lock at once (no upgrade deadlocks).
+    pub(crate) fn write_tx(&mut self) -> Result<Transaction<'_>> {
+        let path = &self.path;
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| Error::from_sqlite(path, e))
+    }
+
+    /// Registers a model, or checks that an existing one has the same dimension and weights.
+    ///
+    /// Registering again with identical settings does nothing.
+    ///
+    /// # Errors
+    /// [`Error::EmptyVector`] for dimension 0, [`Error::InvalidConfig`],
+    /// [`Error::ModelConflict`].
+    ///
+    /// # Examples
+    /// ```
+    /// use sonority_store::{ModelInfo, SqliteStore, VectorStore};
+    /// let mut store = SqliteStore::open_in_memory()?;
+    /// store.register_model(&ModelInfo::new("conv1d-v1", 64).with_config_json(r#"{"latent":64}"#))?;
+    /// assert_eq!(store.dim("conv1d-v1")?, Some(64));
+    /// # Ok::<(), sonority_store::Error>(())
+    /// ```
+    pub fn register_model(&mut self, model: &ModelInfo) -> Result<()> {
+        let path = self.path.clone();
+        let tx = self.write_tx()?;
+        ensure_model(&tx, &path, model)?;
+        tx.commit().map_err(|e| Error::from_sqlite(&path, e))
+    }
+
+    /// Lists the registered models, by name.
+    ///
+    /// # Errors
+    /// On a SQLite failure.
+    pub fn models(&self) -> Result<Vec<ModelInfo>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT name, dim, config_json, weights_hash, created_at_s FROM models ORDER BY name",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(ModelInfo {
+                    name: r.get(0)?,
+                    dim: get_usize(r, 1)?,
+                    config_json: r.get(2)?,
+                    weights_hash: r.get(3)?,
+                    created_at_s: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+
+    fn model_row(&self, name: &str) -> Result<Option<(i64, usize)>> {
+        self.conn
+            .prepare_cached("SELECT id, dim FROM models WHERE name = ?1")
+            .and_then(|mut st| {
+                st.query_row([name], |r| Ok((r.get(0)?, get_usize(r, 1)?)))
+                    .optional()
+            })
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Stores many vectors of one model in one transaction: all or none.
+    ///
+    /// # Errors
+    /// As [`VectorStore::put`]; every vector is checked before anything is written.
+    pub fn put_many(&mut self, model: &str, rows: &[(TrackId, &[f32])]) -> Result<()> {
+        let mut dim = self.model_row(model)?.map(|(_, d)| d);
+        for (_, v) in rows {
+            check_vector(model, dim, v)?;
+            dim = Some(v.len());
+        }
+        let Some(dim) = dim else { return Ok(()) };
+        let path = self.path.clone();
+        let sql = |e| Error::from_sqlite(&path, e);
+        let tx = self.write_tx()?;
+        let model_id = ensure_model(&tx, &path, &ModelInfo::new(model, dim))?;
+        {
+            let mut exists = tx
+                .prepare_cached("SELECT 1 FROM tracks WHERE id = ?1")
+                .map_err(sql)?;
+            let mut ins = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO embeddings (model_id, track_id, vector, written_at_s)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(sql)?;
+            let now = now_s();
+            for (id, v) in rows {
+                if !exists.exists([id.0]).map_err(sql)? {
+                    return Err(Error::UnknownTrack { id: id.0 });
+                }
+                ins.execute(params![model_id, id.0, encode_f32(v), now])
+                    .map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)
+    }
+}
+
+/// Registers `model` if missing and returns its id; checks dimension and weights otherwise.
+pub(crate) fn ensure_model(tx: &Transaction<'_>, path: &Path, model: &ModelInfo) -> Result<i64> {
+    let sql = |e| Error::from_sqlite(path, e);
+    if model.dim == 0 {
+        return Err(Error::EmptyVector {
+            model: model.name.clone(),
+        });
+    }
+    let existing: Option<(i64, usize, Option<String>)> = tx
+        .prepare_cached("SELECT id, dim, weights_hash FROM models WHERE name = ?1")
+        .and_then(|mut st| {
+            st.query_row([&model.name], |r| {
+                Ok((r.get(0)?, get_usize(r, 1)?, r.get(2)?))
+            })
+            .optional()
+        })
+        .map_err(sql)?;
+    if let Some((id, dim, weights)) = existing {
+        if dim != model.dim {
+            return Err(Error::ModelConflict {
+                name: model.name.clone(),
+                field: "dim",
+            });
+        }
+        if model.weights_hash.is_some() && weights.is_some() && weights != model.weights_hash {
+            return Err(Error::ModelConflict {
+                name: model.name.clone(),
+                field: "weights_hash",
+            });
+        }
+        return Ok(id);
+    }
+    let valid: bool = tx
+        .query_row("SELECT json_valid(?1)", [&model.config_json], |r| r.get(0))
+        .map_err(sql)?;
+    if !valid {
+        return Err(Error::InvalidConfig {
+            name: model.name.clone(),
+        });
+    }
+    tx.prepare_cached(
+        "INSERT INTO models (name, dim, config_json, weights_hash, created_at_s)
+         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+    )
+    .and_then(|mut st| {
+        st.query_row(
+            params![
+                model.name,
+                usize_i64(model.dim),
+                model.config_json,
+                model.weights_hash,
+                now_s()
+            ],
+            |r| r.get(0),
+        )
+    })
+    .map_err(sql)
+}
+
+impl VectorStore for SqliteStore {
+    type Error = Error;
+
+    /// Stores (or replaces) one vector in its own transaction.
+    ///
+    /// The first vector of an unregistered model registers it with this dimension.
+    /// Use [`put_many`](SqliteStore::put_many) or
+    /// [`put_track_analyses`](SqliteStore::put_track_analyses) for bulk writes.
+    fn put(&mut self, model: &str, id: TrackId, vector: &[f32]) -> Result<()> {
+        self.put_many(model, &[(id, vector)])
+    }
+
+    fn get(&self, model: &str, id: TrackId) -> Result<Option<Vec<f32>>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT e.vector FROM embeddings e JOIN models m ON m.id = e.model_id
+                 WHERE m.name = ?1 AND e.track_id = ?2",
+            )
+            .map_err(|e| self.sql(e))?;
+        let blob: Option<Vec<u8>> = st
+            .query_row(params![model, id.0], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.sql(e))?;
+        Ok(blob.map(|b| {
+            let mut v = Vec::with_capacity(b.len() / 4);
+            decode_f32_into(&b, &mut v);
+            v
+        }))
+    }
+
+    /// Removes the vector and the per-tile vectors of track `id` under `model`.
+    fn delete(&mut self, model: &str, id: TrackId) -> Result<bool> {
+        let Some((model_id, _)) = self.model_row(model)? else {
+            return Ok(false);
+        };
+        let path = self.path.clone();
+        let sql = |e| Error::from_sqlite(&path, e);
+        let tx = self.write_tx()?;
+        let n = tx
+            .execute(
+                "DELETE FROM embeddings WHERE model_id = ?1 AND track_id = ?2",
+                params![model_id, id.0],
+            )
+            .map_err(sql)?;
+        tx.execute(
+            "DELETE FROM embedding_tiles WHERE model_id = ?1 AND track_id = ?2",
+            params![model_id, id.0],
+        )
+        .map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(n > 0)
+    }
+
+    fn count(&self, model: &str) -> Result<usize> {
+        self.conn
+            .prepare_cached(
+                "SELECT count(*) FROM embeddings
+                 WHERE model_id = (SELECT id FROM models WHERE name = ?1)",
+            )
+            .and_then(|mut st| st.query_row([model], |r| get_usize(r, 0)))
+            .map_err(|e| self.sql(e))
+    }
+
+    fn dim(&self, model: &str) -> Result<Option<usize>> {
+        Ok(self.model_row(model)?.map(|(_, d)| d))
+    }
+
+    fn for_each(&self, model: &str, f: &mut dyn FnMut(TrackId, &[f32]) -> bool) -> Result<()> {
+        let Some((model_id, dim)) = self.model_row(model)? else {
+            return Ok(());
+        };
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT track_id, vector FROM embeddings WHERE model_id = ?1 ORDER BY track_id",
+            )
+            .map_err(|e| self.sql(e))?;
+        let mut rows = st.query([model_id]).map_err(|e| self.sql(e))?;
+        let mut buf = Vec::with_capacity(dim);
+        while let Some(row) = rows.next().map_err(|e| self.sql(e))? {
+            let id = TrackId(row.get(0).map_err(|e| self.sql(e))?);
+            let blob = row
+                .get_ref(1)
+                .and_then(|v| v.as_blob().map_err(Into::into))
+                .map_err(|e| self.sql(e))?;
+            self.check_blob(model, id, dim, blob.len())?;
+            buf.clear();
+            decode_f32_into(blob, &mut buf);
+            if !f(id, &buf) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes the model's vectors straight into the matrix in one range scan.
+    fn load_matrix(&self, model: &str) -> Result<VectorMatrix> {
+        let Some((model_id, dim)) = self.model_row(model)? else {
+            return Ok(VectorMatrix::default());
+        };
+        // One read transaction, so the count and the rows agree.
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.sql(e))?;
+        let n: usize = tx
+            .prepare_cached("SELECT count(*) FROM embeddings WHERE model_id = ?1")
+            .and_then(|mut st| st.query_row([model_id], |r| get_usize(r, 0)))
+            .map_err(|e| self.sql(e))?;
+        let mut m = VectorMatrix::with_capacity(dim, n);
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "SELECT track_id, vector FROM embeddings WHERE model_id = ?1 ORDER BY track_id",
+                )
+                .map_err(|e| self.sql(e))?;
+            let mut rows = st.query([model_id]).map_err(|e| self.sql(e))?;
+            while let Some(row) = rows.next().map_err(|e| self.sql(e))? {
+                let id = TrackId(row.get(0).map_err(|e| self.sql(e))?);
+                let blob = row
+                    .get_ref(1)
+                    .and_then(|v| v.as_blob().map_err(Into::into))
+                    .map_err(|e| self.sql(e))?;
+                self.check_blob(model, id, dim, blob.len())?;
+                m.ids.push(id);
+                decode_f32_into(blob, &mut m.data);
+            }
+        }
+        tx.finish().map_err(|e| self.sql(e))?;
+        Ok(m)
+    }
+}
+
+impl SqliteStore {
+    fn check_blob(&self, model: &str, id: TrackId, dim: usize, len: usize) -> Result<()> {
+        if len == dim * 4 {
+            return Ok(());
+        }
+        Err(Error::Corrupt {
+            path: self.path.clone(),
+            reason: format!(
+                "model {model:?} track {id}: vector of {len} bytes, expected {}",
+                dim * 4
+            ),
+        })
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests of sonority-store, linked into one binary.
+#![allow(missing_docs)]
+// Helpers outside #[test] functions unwrap too: a failed fixture is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod testutil;
+
+mod catalogue;
+mod kill;
+mod open;
+mod scan;
+mod vectors;
