@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::kernel::{check_finite, normalise};
+use crate::quantise::QuantisedRows;
 
 /// Rows per parallel task when normalising.
 const NORMALISE_CHUNK_ROWS: usize = 8192;
@@ -47,6 +48,7 @@ pub struct VectorIndex<K> {
     dim: usize,
     lookup: HashMap<K, usize>,
     groups: Vec<GroupColumn>,
+    quantised: Option<QuantisedRows>,
 }
 
 impl<K: Clone + Eq + Hash> VectorIndex<K> {
@@ -102,6 +104,7 @@ impl<K: Clone + Eq + Hash> VectorIndex<K> {
             dim,
             lookup,
             groups: Vec::new(),
+            quantised: None,
         })
     }
 
@@ -203,10 +206,43 @@ impl<K> VectorIndex<K> {
             .map(|g| g.labels.as_slice())
     }
 
+    /// Adds an i8 copy of the rows that rankers scan first, rescoring only the rows that
+    /// can still reach the top k from the f32 rows: the results are identical, the scan
+    /// reads about a quarter of the bytes, and the index holds `dim + 8` more bytes per row.
+    ///
+    /// Worth it for large indexes (hundreds of thousands of rows), where the f32 scan is
+    /// limited by memory bandwidth. See the crate README for measured speed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sonority_similarity::VectorIndex;
+    ///
+    /// let index = VectorIndex::from_rows(vec![1_u8, 2], vec![1.0, 0.0, 0.6, 0.8], 2)?.with_i8_prefilter();
+    /// assert!(index.has_i8_prefilter());
+    /// # Ok::<(), sonority_similarity::Error>(())
+    /// ```
+    #[must_use]
+    pub fn with_i8_prefilter(mut self) -> Self {
+        self.quantised = Some(QuantisedRows::new(&self.data, self.dim));
+        self
+    }
+
+    /// Returns whether the index has the i8 prefilter (see [`VectorIndex::with_i8_prefilter`]).
+    #[must_use]
+    pub fn has_i8_prefilter(&self) -> bool {
+        self.quantised.is_some()
+    }
+
+    pub(crate) fn quantised(&self) -> Option<&QuantisedRows> {
+        self.quantised.as_ref()
+    }
+
     /// Returns an estimate of the heap memory the index holds, in bytes.
     ///
     /// It counts the matrix (`4 * dim` per row), the ids, the id-to-row hash map (entries
-    /// plus one control byte each, at hashbrown's 7/8 load factor) and the group columns.
+    /// plus one control byte each, at hashbrown's 7/8 load factor), the group columns and
+    /// the i8 prefilter.
     #[must_use]
     pub fn memory_bytes(&self) -> usize {
         let entry = size_of::<K>() + size_of::<usize>() + 1;
@@ -219,6 +255,10 @@ impl<K> VectorIndex<K> {
                 .iter()
                 .map(|g| g.labels.capacity() * size_of::<Option<u64>>() + g.name.capacity())
                 .sum::<usize>()
+            + self
+                .quantised
+                .as_ref()
+                .map_or(0, QuantisedRows::memory_bytes)
     }
 }
 

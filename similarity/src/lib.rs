@@ -7,8 +7,10 @@ mod hubness;
 mod index;
 mod kernel;
 mod options;
+mod quantise;
 mod query;
 mod ranker;
+mod scan;
 mod topk;
 
 pub use error::{Error, Result};

@@ -168,6 +168,14 @@ impl Query {
         &self.centroid
     }
 
+    /// The directions a score is the largest cosine with: the centroid, or every anchor.
+    pub(crate) fn directions(&self) -> std::slice::ChunksExact<'_, f32> {
+        match self.mode {
+            AnchorMode::Mean => self.centroid.chunks_exact(self.dim),
+            AnchorMode::Max => self.anchors.chunks_exact(self.dim),
+        }
+    }
+
     /// Returns the query's score for a normalised row (one taken from a [`VectorIndex`]).
     ///
     /// This is the cosine of the row with the centroid ([`AnchorMode::Mean`]) or the largest

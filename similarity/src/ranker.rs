@@ -1,6 +1,5 @@
 //! The [`Ranker`] trait and its exact implementation, [`CosineRanker`].
 
-use std::collections::HashSet;
 use std::hash::Hash;
 use std::ops::Range;
 
@@ -10,7 +9,9 @@ use crate::error::{Error, Result};
 use crate::hubness::HubnessModel;
 use crate::index::VectorIndex;
 use crate::options::{Hit, RankOptions, similarity_0_100};
+use crate::quantise::QuantisedQuery;
 use crate::query::{AnchorMode, Query};
+use crate::scan::{Excluder, scan, scan_i8};
 use crate::topk::{Candidate, TopK};
 
 /// Rows per parallel task. Big enough that a task's top-k merge is noise, small enough
@@ -181,18 +182,22 @@ impl<K: Clone + Eq + Hash + Send + Sync> Ranker<K> for CosineRanker {
                 opts.k.max(m.candidates())
             }
         };
+        let qquery = index
+            .quantised()
+            .map(|_| QuantisedQuery::new(query.directions(), query.dim()));
+        let scan_rows = |rows: Range<usize>| match (&qquery, index.quantised()) {
+            (Some(qq), Some(qr)) => scan_i8(query, qq, qr, index, rows, pool, &excluder),
+            _ => scan(query, index, rows, pool, &excluder),
+        };
         let top = if index.len() >= self.parallel_min_rows {
             let chunk = self.chunk_rows;
             let n_chunks = index.len().div_ceil(chunk);
             (0..n_chunks)
                 .into_par_iter()
-                .map(|c| {
-                    let rows = c * chunk..((c + 1) * chunk).min(index.len());
-                    scan(query, index, rows, pool, &excluder)
-                })
+                .map(|c| scan_rows(c * chunk..((c + 1) * chunk).min(index.len())))
                 .reduce(|| TopK::new(pool), TopK::merge)
         } else {
-            scan(query, index, 0..index.len(), pool, &excluder)
+            scan_rows(0..index.len())
         };
         let ranked: Vec<(Candidate, f32)> = match &self.hubness {
             None => top
@@ -215,94 +220,5 @@ impl<K: Clone + Eq + Hash + Send + Sync> Ranker<K> for CosineRanker {
                 rank_score,
             })
             .collect())
-    }
-}
-
-/// Scans `rows`, keeping the best `k` rows that are not excluded.
-fn scan<K: Eq + Hash>(
-    query: &Query,
-    index: &VectorIndex<K>,
-    rows: Range<usize>,
-    k: usize,
-    excluder: &Excluder<'_, K>,
-) -> TopK {
-    let mut top = TopK::new(k);
-    if k == 0 {
-        return top;
-    }
-    let mut threshold = top.threshold();
-    let dim = index.dim();
-    let start = rows.start;
-    let data = &index.as_slice()[rows.start * dim..rows.end * dim];
-    for (i, v) in data.chunks_exact(dim).enumerate() {
-        let score = query.score(v);
-        if score < threshold {
-            continue;
-        }
-        let c = Candidate {
-            score,
-            row: start + i,
-        };
-        if top.accepts(c) && !excluder.excludes(c) {
-            top.push(c);
-            threshold = top.threshold();
-        }
-    }
-    top
-}
-
-/// The exclusions of one ranking, resolved once.
-struct Excluder<'a, K> {
-    ids: &'a [K],
-    anchors: HashSet<&'a K>,
-    anchor_rows: HashSet<usize>,
-    opts: &'a RankOptions<K>,
-    groups: Vec<(&'a [Option<u64>], HashSet<u64>)>,
-}
-
-impl<'a, K: Eq + Hash> Excluder<'a, K> {
-    fn new(index: &'a VectorIndex<K>, opts: &'a RankOptions<K>) -> Result<Self> {
-        if opts.duplicate_threshold.is_some_and(|t| !t.is_finite()) {
-            return Err(Error::InvalidConfig {
-                field: "duplicate_threshold",
-                reason: "must be finite".into(),
-            });
-        }
-        let anchor_rows: HashSet<usize> = opts
-            .anchors
-            .iter()
-            .filter_map(|id| index.row_of(id))
-            .collect();
-        let mut groups = Vec::with_capacity(opts.exclude_same_group.len());
-        for name in &opts.exclude_same_group {
-            let labels = index
-                .group(name)
-                .ok_or_else(|| Error::UnknownGroup { name: name.clone() })?;
-            let set = anchor_rows.iter().filter_map(|&r| labels[r]).collect();
-            groups.push((labels, set));
-        }
-        Ok(Self {
-            ids: index.ids(),
-            anchors: opts.anchors.iter().collect(),
-            anchor_rows,
-            opts,
-            groups,
-        })
-    }
-
-    fn is_anchor(&self, row: usize) -> bool {
-        self.anchor_rows.contains(&row)
-    }
-
-    fn excludes(&self, c: Candidate) -> bool {
-        let id = &self.ids[c.row];
-        self.opts.duplicate_threshold.is_some_and(|t| c.score >= t)
-            || self.anchors.contains(id)
-            || self.opts.exclude.contains(id)
-            || self.opts.exclude_if.as_ref().is_some_and(|f| f(id))
-            || self
-                .groups
-                .iter()
-                .any(|(labels, set)| labels[c.row].is_some_and(|l| set.contains(&l)))
     }
 }

@@ -62,13 +62,18 @@ fn case() -> impl Strategy<Value = Case> {
     })
 }
 
-fn check(case: &Case, ranker: &CosineRanker) -> Result<(), TestCaseError> {
+fn check(case: &Case, ranker: &CosineRanker, prefilter: bool) -> Result<(), TestCaseError> {
     let n = case.data.len() / case.dim;
     let ids: Vec<u32> = (0..n as u32).map(|i| i * 3 + 1).collect();
     let index = VectorIndex::from_rows(ids.clone(), case.data.clone(), case.dim)
         .unwrap()
         .with_group("album", case.labels.clone())
         .unwrap();
+    let index = if prefilter {
+        index.with_i8_prefilter()
+    } else {
+        index
+    };
     let anchor_ids: Vec<u32> = case.anchors.iter().map(|&r| ids[r]).collect();
     let query = Query::from_ids(&index, &anchor_ids, case.mode).unwrap();
     let exclude: Vec<u32> = case.exclude.iter().map(|&r| ids[r as usize]).collect();
@@ -116,13 +121,42 @@ proptest! {
 
     #[test]
     fn sequential_scan_equals_naive_sort(case in case()) {
-        check(&case, &CosineRanker::new())?;
+        check(&case, &CosineRanker::new(), false)?;
     }
 
     #[test]
     fn chunked_parallel_scan_equals_naive_sort(case in case(), chunk in 1usize..20) {
         let ranker = CosineRanker::new().with_parallel_min_rows(0).with_chunk_rows(chunk);
-        check(&case, &ranker)?;
+        check(&case, &ranker, false)?;
+    }
+
+    #[test]
+    fn i8_prefiltered_scan_equals_naive_sort(case in case(), chunk in 1usize..20, par in any::<bool>()) {
+        let ranker = if par {
+            CosineRanker::new().with_parallel_min_rows(0).with_chunk_rows(chunk)
+        } else {
+            CosineRanker::new()
+        };
+        check(&case, &ranker, true)?;
+    }
+
+    #[test]
+    fn i8_prefilter_is_exact_on_continuous_data(
+        dim in 1usize..70,
+        n in 1usize..300,
+        seed in 1u64..1_000_000,
+        k in 0usize..30,
+        max_mode in any::<bool>(),
+    ) {
+        let data = crate::testutil::random_data(n, dim, seed);
+        let index = VectorIndex::from_rows((0..n as u32).collect(), data, dim).unwrap();
+        let mode = if max_mode { AnchorMode::Max } else { AnchorMode::Mean };
+        let anchors: Vec<u32> = (0..n as u32).step_by(n.div_ceil(3)).collect();
+        let query = Query::from_ids(&index, &anchors, mode).unwrap();
+        let opts = RankOptions::default().with_k(k);
+        let want = CosineRanker::new().rank(&query, &index, &opts).unwrap();
+        let got = CosineRanker::new().rank(&query, &index.with_i8_prefilter(), &opts).unwrap();
+        prop_assert_eq!(got, want);
     }
 
     #[test]
@@ -164,6 +198,11 @@ fn large_parallel_scan_equals_sequential_and_naive() {
         .rank(&query, &index, &opts)
         .unwrap();
     assert_eq!(par, seq);
+    let quantised = index.clone().with_i8_prefilter();
+    assert_eq!(
+        CosineRanker::new().rank(&query, &quantised, &opts).unwrap(),
+        par
+    );
     let want = naive_rank(&query, &index, 50, &NaiveExclusions::default());
     let got: Vec<(u32, f32)> = par.iter().map(|h| (h.id, h.score)).collect();
     assert_eq!(got, want);
