@@ -6,6 +6,8 @@
 
 mod error;
 pub mod eval;
+#[cfg(feature = "mfcc")]
+pub mod logmel;
 pub mod parallel;
 pub mod scan;
 #[cfg(feature = "mfcc")]

@@ -1,0 +1,130 @@
+//! Log-mel excerpts for training, with memory bounded whatever the track length.
+
+use sonority_mfcc::{
+    Error as MfccError, Frame, FrameSink, Matrix, MelFilterbank, MfccConfig, Result as MfccResult,
+    StftSpec,
+};
+
+/// A [`FrameSink`] that keeps a uniform random sample of fixed-length blocks of a track's
+/// log-mel spectrogram (reservoir sampling over blocks), so training data can be drawn from
+/// every part of a track without holding the whole track, and without trusting its duration.
+///
+/// Values are `10·log10(max(mel_power, amin))` dB, the same scale as
+/// [`TileSink`](sonority_mfcc::TileSink). A track shorter than one block is kept whole.
+///
+/// # Examples
+/// ```
+/// use sonority::logmel::LogMelReservoir;
+/// use sonority::mfcc::{MfccConfig, SliceSource, analyze};
+/// let cfg = MfccConfig::default();
+/// let noise: Vec<f32> = (0..60 * 22_050_u64).map(|i| ((i * 7919) % 997) as f32 / 997.0 - 0.5).collect();
+/// let mut r = LogMelReservoir::new(&cfg, 256, 3, 42)?;
+/// analyze(&mut SliceSource::new(&noise, 22_050), &cfg.stft_spec(), &mut [&mut r])?;
+/// let m = r.into_matrix();
+/// assert_eq!(m.shape(), (128, 3 * 256));
+/// # Ok::<(), sonority::mfcc::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct LogMelReservoir {
+    fb: MelFilterbank,
+    amin: f32,
+    block_frames: usize,
+    max_blocks: usize,
+    /// Kept blocks, each frame-major `[block_frames · n_mels]`, with their block number.
+    kept: Vec<(usize, Vec<f32>)>,
+    current: Vec<f32>,
+    blocks_seen: usize,
+    rng: u64,
+    mel: Vec<f32>,
+}
+
+impl LogMelReservoir {
+    /// Keeps at most `max_blocks` blocks of `block_frames` frames, chosen with `seed`.
+    ///
+    /// # Errors
+    /// An invalid configuration, or a zero block size or count.
+    pub fn new(
+        cfg: &MfccConfig,
+        block_frames: usize,
+        max_blocks: usize,
+        seed: u64,
+    ) -> MfccResult<Self> {
+        cfg.validate()?;
+        if block_frames == 0 || max_blocks == 0 {
+            return Err(MfccError::InvalidConfig {
+                field: "block_frames",
+                reason: "block size and count must be positive".into(),
+            });
+        }
+        let fb = MelFilterbank::from_config(cfg)?;
+        Ok(Self {
+            mel: vec![0.0; fb.n_mels()],
+            fb,
+            amin: cfg.amin,
+            block_frames,
+            max_blocks,
+            kept: Vec::new(),
+            current: Vec::new(),
+            blocks_seen: 0,
+            rng: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+        })
+    }
+
+    fn next_rand(&mut self) -> u64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng
+    }
+
+    fn close_block(&mut self) {
+        let block = std::mem::take(&mut self.current);
+        let n = self.blocks_seen;
+        self.blocks_seen += 1;
+        if self.kept.len() < self.max_blocks {
+            self.kept.push((n, block));
+        } else {
+            let j = (self.next_rand() % (n as u64 + 1)) as usize;
+            if j < self.max_blocks {
+                self.kept[j] = (n, block);
+            }
+        }
+    }
+
+    /// The kept blocks in track order, concatenated: `[n_mels, kept_frames]`.
+    #[must_use]
+    pub fn into_matrix(mut self) -> Matrix {
+        let n_mels = self.fb.n_mels();
+        if self.kept.is_empty() && !self.current.is_empty() {
+            let rest = std::mem::take(&mut self.current);
+            self.kept.push((0, rest));
+        }
+        self.kept.sort_by_key(|(n, _)| *n);
+        let frame_major: Vec<f32> = self.kept.into_iter().flat_map(|(_, b)| b).collect();
+        let frames = frame_major.len() / n_mels.max(1);
+        Matrix::from_frame_major(n_mels, frames, &frame_major)
+    }
+}
+
+impl FrameSink for LogMelReservoir {
+    fn begin(&mut self, spec: &StftSpec) -> MfccResult<()> {
+        if spec.n_bins() != self.fb.n_bins() {
+            return Err(MfccError::InvalidConfig {
+                field: "n_fft",
+                reason: "filterbank and STFT disagree".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn frame(&mut self, frame: &Frame<'_>) -> MfccResult<()> {
+        self.fb.apply(frame.power, &mut self.mel);
+        let amin = self.amin;
+        self.current
+            .extend(self.mel.iter().map(|&m| 10.0 * m.max(amin).log10()));
+        if self.current.len() == self.block_frames * self.fb.n_mels() {
+            self.close_block();
+        }
+        Ok(())
+    }
+}
