@@ -1,0 +1,5 @@
+//! Benchmarks of sonority-fusion: `cargo bench -p sonority-fusion`.
+
+mod benchmarks;
+
+criterion::criterion_main!(benchmarks::descriptors::benches);

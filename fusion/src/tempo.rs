@@ -1,0 +1,383 @@
+//! Tempo from the onset-strength envelope: windowed autocorrelation, a harmonic salience with a
+//! log-normal prior, then a metrical check against octave errors.
+
+use serde::{Deserialize, Serialize};
+use sonority_mfcc::{Frame, FrameSink, StftSpec};
+
+use crate::extractor::check_out;
+use crate::{Error, FeatureExtractor, OnsetEnvelope, Result};
+
+/// Parameters of [`estimate_tempo`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TempoConfig {
+    /// Slowest tempo reported, in BPM. Default: `50`.
+    pub min_bpm: f32,
+    /// Fastest tempo reported, in BPM. Default: `200`.
+    pub max_bpm: f32,
+    /// Centre of the log-normal tempo prior, in BPM. Default: `120`.
+    pub prior_bpm: f32,
+    /// Standard deviation of the prior, in octaves; larger trusts the signal more. Default: `1.41`.
+    pub prior_octaves: f32,
+    /// Autocorrelation window, in seconds: longer is steadier but blurs tempo changes.
+    /// Default: `17.8` (768 frames at 22050 Hz, hop 512).
+    pub window_s: f32,
+    /// A pulse level is taken as the beat only if its autocorrelation is at least this share of
+    /// the autocorrelation at twice its period; otherwise its pulses alternate strong and weak
+    /// and are a subdivision, and the tempo is halved. Default: `0.75`.
+    pub subdivision_ratio: f32,
+}
+
+impl Default for TempoConfig {
+    fn default() -> Self {
+        Self {
+            min_bpm: 50.0,
+            max_bpm: 200.0,
+            prior_bpm: 120.0,
+            prior_octaves: 1.41,
+            window_s: 17.8,
+            subdivision_ratio: 0.75,
+        }
+    }
+}
+
+impl TempoConfig {
+    /// Sets [`min_bpm`](Self::min_bpm) and [`max_bpm`](Self::max_bpm).
+    #[must_use]
+    pub fn with_range_bpm(mut self, min_bpm: f32, max_bpm: f32) -> Self {
+        self.min_bpm = min_bpm;
+        self.max_bpm = max_bpm;
+        self
+    }
+
+    /// Sets [`prior_bpm`](Self::prior_bpm).
+    #[must_use]
+    pub fn with_prior_bpm(mut self, prior_bpm: f32) -> Self {
+        self.prior_bpm = prior_bpm;
+        self
+    }
+
+    /// Sets [`subdivision_ratio`](Self::subdivision_ratio).
+    #[must_use]
+    pub fn with_subdivision_ratio(mut self, ratio: f32) -> Self {
+        self.subdivision_ratio = ratio;
+        self
+    }
+
+    /// Checks the ranges.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a non-positive or inverted range (it must span an octave),
+    /// a non-positive prior or window.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.min_bpm > 0.0 && self.max_bpm >= 2.0 * self.min_bpm && self.max_bpm.is_finite()) {
+            return Err(Error::config("max_bpm", "need 0 < 2·min_bpm <= max_bpm"));
+        }
+        if !(self.prior_bpm > 0.0 && self.prior_octaves > 0.0 && self.window_s > 0.0) {
+            return Err(Error::config(
+                "prior_bpm",
+                "prior and window must be positive",
+            ));
+        }
+        if !(self.subdivision_ratio.is_finite() && self.subdivision_ratio >= 0.0) {
+            return Err(Error::config(
+                "subdivision_ratio",
+                "must be finite and >= 0",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A tempo with its confidence.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TempoEstimate {
+    /// Tempo in beats per minute; [`TempoConfig::prior_bpm`] when nothing pulses.
+    pub bpm: f32,
+    /// Normalised autocorrelation of the onset envelope at the beat period, in `[0, 1]`: near 1
+    /// for a steady beat, 0 for silence or no periodicity.
+    pub confidence: f32,
+}
+
+/// Mean over windows of the normalised, mean-removed, Hann-windowed autocorrelation, lags
+/// `0..=max_lag`.
+fn windowed_acf(env: &[f32], win: usize, max_lag: usize) -> Vec<f64> {
+    let n = env.len();
+    let win = win.min(n).max(1);
+    let max_lag = max_lag.min(win.saturating_sub(1));
+    let hop = (win / 4).max(1);
+    let w: Vec<f64> = (0..win)
+        .map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * (i as f64 + 0.5) / win as f64).cos())
+        .collect();
+    let mut acc = vec![0.0_f64; max_lag + 1];
+    let mut x = vec![0.0_f64; win];
+    let mut count = 0usize;
+    let mut start = 0usize;
+    loop {
+        let seg = &env[start..start + win];
+        let mean = seg.iter().map(|&v| f64::from(v)).sum::<f64>() / win as f64;
+        for ((d, &v), &wi) in x.iter_mut().zip(seg).zip(&w) {
+            *d = (f64::from(v) - mean) * wi;
+        }
+        let e0: f64 = x.iter().map(|v| v * v).sum();
+        if e0 > 1e-12 {
+            for (lag, a) in acc.iter_mut().enumerate() {
+                let s: f64 = x[..win - lag]
+                    .iter()
+                    .zip(&x[lag..])
+                    .map(|(p, q)| p * q)
+                    .sum();
+                *a += s / e0;
+            }
+            count += 1;
+        }
+        if start + win >= n {
+            break;
+        }
+        start = (start + hop).min(n - win);
+    }
+    if count > 0 {
+        acc.iter_mut().for_each(|a| *a /= count as f64);
+    }
+    acc
+}
+
+/// Linear interpolation of the autocorrelation at a fractional lag (0 outside).
+fn acf_at(acf: &[f64], lag: f64) -> f64 {
+    if lag < 0.0 {
+        return 0.0;
+    }
+    let i = lag.floor() as usize;
+    if i + 1 >= acf.len() {
+        return 0.0;
+    }
+    let f = lag - i as f64;
+    acf[i] * (1.0 - f) + acf[i + 1] * f
+}
+
+/// Largest autocorrelation within ±3 % of `lag`.
+fn acf_peak(acf: &[f64], lag: f64) -> f64 {
+    let lo = (lag * 0.97).floor().max(1.0) as usize;
+    let hi = ((lag * 1.03).ceil() as usize).min(acf.len().saturating_sub(1));
+    acf.get(lo..=hi)
+        .map_or(0.0, |s| s.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+}
+
+/// Estimates the tempo of an onset-strength envelope sampled at `frame_rate` Hz.
+///
+/// 1. Autocorrelation of the envelope in windows of [`TempoConfig::window_s`] (mean removed,
+///    Hann weighted, each normalised by its energy), averaged over the track.
+/// 2. Salience on a log-tempo grid: `A(τ) + A(2τ)/2 + A(4τ)/4` (a pulse is supported by its
+///    slower multiples), weighted by a log-normal prior around [`TempoConfig::prior_bpm`].
+/// 3. Metrical check: starting from the fastest octave of the best pulse within range, halve
+///    while the pulse alternates strong and weak (`A(τ) < ratio · A(2τ)`), which is what a
+///    subdivision (eighth notes under quarter-note beats) looks like and what a beat (kick and
+///    snare alike) does not.
+///
+/// # Errors
+/// [`Error::InvalidConfig`] for an invalid configuration or frame rate.
+///
+/// # Examples
+/// ```
+/// use sonority_fusion::{TempoConfig, estimate_tempo};
+/// // Clicks at 100 BPM at 43 frames per second.
+/// let fr = 22_050.0 / 512.0;
+/// let env: Vec<f32> = (0..2000).map(|t| if (t as f32 % (60.0 * fr / 100.0)) < 1.0 { 1.0 } else { 0.0 }).collect();
+/// let est = estimate_tempo(&env, fr, &TempoConfig::default())?;
+/// assert!((est.bpm - 100.0).abs() < 2.0, "{}", est.bpm);
+/// # Ok::<(), sonority_fusion::Error>(())
+/// ```
+pub fn estimate_tempo(env: &[f32], frame_rate: f32, cfg: &TempoConfig) -> Result<TempoEstimate> {
+    cfg.validate()?;
+    if !(frame_rate > 0.0 && frame_rate.is_finite()) {
+        return Err(Error::config("frame_rate", "must be positive"));
+    }
+    let none = TempoEstimate {
+        bpm: cfg.prior_bpm,
+        confidence: 0.0,
+    };
+    if env.len() < 4 || env.iter().any(|v| !v.is_finite()) {
+        return Ok(none);
+    }
+    let fr = f64::from(frame_rate);
+    let lag_of = |bpm: f64| 60.0 * fr / bpm;
+    let (min_bpm, max_bpm) = (f64::from(cfg.min_bpm), f64::from(cfg.max_bpm));
+    let win = (f64::from(cfg.window_s) * fr).round() as usize;
+    let max_lag = (4.0 * lag_of(min_bpm * 0.8)).ceil() as usize;
+    let acf = windowed_acf(env, win.max(8), max_lag);
+
+    // Salience on a log grid from 0.8·min to max.
+    let (lo, hi) = ((min_bpm * 0.8).ln(), max_bpm.ln());
+    let n_grid = 600;
+    let prior_c = f64::from(cfg.prior_bpm).log2();
+    let prior_s = f64::from(cfg.prior_octaves);
+    let mut best = (f64::NEG_INFINITY, 0.0_f64);
+    for i in 0..n_grid {
+        let bpm = (lo + (hi - lo) * i as f64 / (n_grid - 1) as f64).exp();
+        let l = lag_of(bpm);
+        let h = acf_at(&acf, l) + 0.5 * acf_at(&acf, 2.0 * l) + 0.25 * acf_at(&acf, 4.0 * l);
+        let z = (bpm.log2() - prior_c) / prior_s;
+        let s = h.max(0.0) * (-0.5 * z * z).exp();
+        if s > best.0 {
+            best = (s, bpm);
+        }
+    }
+    if best.0 <= 0.0 {
+        return Ok(none);
+    }
+    // Metrical check: fastest octave in range, halved while it looks like a subdivision.
+    let ratio = f64::from(cfg.subdivision_ratio);
+    let mut c = best.1;
+    while c * 2.0 <= max_bpm {
+        c *= 2.0;
+    }
+    while c > max_bpm {
+        c /= 2.0;
+    }
+    while c / 2.0 >= min_bpm {
+        let p = lag_of(c);
+        let (a1, a2) = (acf_peak(&acf, p), acf_peak(&acf, 2.0 * p));
+        if a2 > 0.0 && a1 < ratio * a2 {
+            c /= 2.0;
+        } else {
+            break;
+        }
+    }
+    // Refine: the autocorrelation peak within ±4 %.
+    let mut refined = (f64::NEG_INFINITY, c);
+    for i in 0..=80 {
+        let bpm = c * (0.96 + 0.08 * i as f64 / 80.0);
+        let a = acf_at(&acf, lag_of(bpm));
+        if a > refined.0 {
+            refined = (a, bpm);
+        }
+    }
+    Ok(TempoEstimate {
+        bpm: refined.1 as f32,
+        confidence: refined.0.clamp(0.0, 1.0) as f32,
+    })
+}
+
+/// The tempo encoding: `[cos 2πu, sin 2πu, log2(bpm / 120), confidence]` with `u = log2(bpm)`.
+///
+/// The first two place the tempo on a circle one octave round, so 60, 120 and 240 BPM coincide
+/// and an octave error costs nothing there; the third keeps the raw log tempo.
+///
+/// # Examples
+/// ```
+/// use sonority_fusion::encode_tempo;
+/// let a = encode_tempo(60.0, 1.0);
+/// let b = encode_tempo(120.0, 1.0);
+/// assert!((a[0] - b[0]).abs() < 1e-5 && (a[1] - b[1]).abs() < 1e-5);
+/// assert!((b[2] - 0.0).abs() < 1e-6 && (a[2] + 1.0).abs() < 1e-6);
+/// ```
+#[must_use]
+pub fn encode_tempo(bpm: f32, confidence: f32) -> [f32; 4] {
+    let bpm = if bpm.is_finite() && bpm > 0.0 {
+        bpm
+    } else {
+        120.0
+    };
+    let u = bpm.log2();
+    let phase = 2.0 * std::f32::consts::PI * u.fract();
+    let c = if confidence.is_finite() {
+        confidence.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    [phase.cos(), phase.sin(), (bpm / 120.0).log2(), c]
+}
+
+/// A [`FeatureExtractor`] for tempo: an [`OnsetEnvelope`] and [`estimate_tempo`] at the end.
+///
+/// Block `"tempo"`, 4 values: [`encode_tempo`] of the estimate.
+///
+/// # Examples
+/// ```
+/// use sonority_fusion::TempoSink;
+/// use sonority_mfcc::{MfccConfig, SliceSource, analyze};
+/// // Noise bursts at 120 BPM for 12 s.
+/// let sr = 22_050;
+/// let y: Vec<f32> = (0..12 * sr).map(|i| {
+///     let in_beat = i % (sr / 2);
+///     if in_beat < 1000 { ((i as u32).wrapping_mul(2_654_435_761) >> 16) as f32 / 32_768.0 - 1.0 } else { 0.0 }
+/// }).collect();
+/// let mut tempo = TempoSink::default();
+/// analyze(&mut SliceSource::new(&y, 22_050), &MfccConfig::default().stft_spec(), &mut [&mut tempo])?;
+/// let est = tempo.estimate()?;
+/// assert!((est.bpm - 120.0).abs() < 3.0, "{}", est.bpm);
+/// # Ok::<(), sonority_fusion::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct TempoSink {
+    onset: OnsetEnvelope,
+    cfg: TempoConfig,
+    frame_rate: f32,
+}
+
+impl TempoSink {
+    /// A tempo sink with `cfg`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] if `cfg` is invalid.
+    pub fn new(cfg: TempoConfig) -> Result<Self> {
+        cfg.validate()?;
+        Ok(Self {
+            onset: OnsetEnvelope::new(),
+            cfg,
+            frame_rate: 0.0,
+        })
+    }
+
+    /// The onset-strength envelope so far.
+    #[must_use]
+    pub fn onset(&self) -> &OnsetEnvelope {
+        &self.onset
+    }
+
+    /// The tempo of the frames seen so far (call after the pass).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] if called before any STFT pass began.
+    pub fn estimate(&self) -> Result<TempoEstimate> {
+        estimate_tempo(self.onset.envelope(), self.frame_rate, &self.cfg)
+    }
+}
+
+impl FrameSink for TempoSink {
+    fn begin(&mut self, spec: &StftSpec) -> sonority_mfcc::Result<()> {
+        self.frame_rate = spec.frame_rate();
+        self.onset.begin(spec)
+    }
+    fn frame(&mut self, frame: &Frame<'_>) -> sonority_mfcc::Result<()> {
+        self.onset.frame(frame)
+    }
+    fn finish(&mut self) -> sonority_mfcc::Result<()> {
+        self.onset.finish()
+    }
+}
+
+impl FeatureExtractor for TempoSink {
+    fn name(&self) -> &'static str {
+        "tempo"
+    }
+
+    fn dim(&self) -> usize {
+        4
+    }
+
+    fn write_block(&self, out: &mut [f32]) -> Result<()> {
+        check_out(self.name(), self.dim(), out)?;
+        let est = if self.frame_rate > 0.0 {
+            self.estimate()?
+        } else {
+            TempoEstimate {
+                bpm: self.cfg.prior_bpm,
+                confidence: 0.0,
+            }
+        };
+        out.copy_from_slice(&encode_tempo(est.bpm, est.confidence));
+        Ok(())
+    }
+}
