@@ -4,18 +4,22 @@
 mod analyze;
 mod config;
 mod db;
+mod decode;
 mod error;
 mod matrix;
 mod mel;
 mod mfcc;
+mod resample;
 mod sink;
 mod source;
 mod stft;
+mod tags;
 mod tiles;
 
 pub use analyze::{Analysis, analyze};
 pub use config::MfccConfig;
 pub use db::{DbRef, power_to_db};
+pub use decode::{DecodeOptions, FileSource, load, mfcc_file};
 pub use error::{Error, Result};
 pub use matrix::Matrix;
 pub use mel::{MelFilterbank, MelSink, hz_to_mel, mel_to_hz};
@@ -23,4 +27,5 @@ pub use mfcc::{MfccSink, dct_ortho_matrix, mfcc_from_mel};
 pub use sink::{Frame, FrameCounter, FrameSink, StftSpec};
 pub use source::{AudioSource, SliceSource, SourceSpec};
 pub use stft::{Stft, hann_periodic};
+pub use tags::Tags;
 pub use tiles::{PartialTile, Tile, TileSink};

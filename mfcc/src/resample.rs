@@ -1,0 +1,389 @@
+//! Streaming mono resampling with rubato, tuned to sit close to libsoxr 'HQ' (librosa's default).
+//!
+//! # Design
+//! librosa resamples with libsoxr at 'HQ' quality: a linear-phase low-pass whose pass band ends at
+//! 91.3 % of the lower Nyquist frequency and whose stop band starts at Nyquist (120 dB), so its
+//! −6 dB point sits near 0.957 · Nyquist. rubato's synchronous [`rubato::Fft`] resampler filters
+//! with a windowed sinc as long as its FFT block, and places the cutoff from the block length; a
+//! `BlackmanHarris2` window with a block of about [`TARGET_BLOCK`] frames on the lower-rate side
+//! puts it at 0.957 · Nyquist as well. Measured on the golden 44.1 kHz stereo clip against
+//! `librosa.load(sr=22050)`: max |Δy| 2.6e-4, mean |Δy| 1.2e-5, correlation 0.99999986, which is
+//! as close as soxr 'VHQ' is to 'HQ' (2.6e-4 / 1.2e-5).
+//!
+//! Both FFT blocks are kept even so that the filter's delay (half a block) is a whole number of
+//! output frames, which is trimmed: the output is time-aligned with the input. Rate pairs whose
+//! smallest exact block would exceed [`MAX_FFT_BLOCK`] frames (rates with no common factor, such
+//! as 44 101 Hz) use rubato's asynchronous sinc resampler instead, aligned to within one output
+//! frame.
+//!
+//! The output has exactly `ceil(n_in · out_rate / in_rate)` samples, as `librosa.resample` gives
+//! (it fixes the length to that value after soxr).
+
+use audioadapter_buffers::direct::InterleavedSlice;
+use rubato::{
+    Async, Fft, FixedAsync, FixedSync, Indexing, Resampler, SincInterpolationParameters,
+    SincInterpolationType, WindowFunction,
+};
+
+use crate::{Error, Result};
+
+/// Target FFT block length, in frames of the lower of the two rates: it sets the cutoff near
+/// soxr 'HQ''s −6 dB point (0.957 · Nyquist with a `BlackmanHarris2` window).
+pub(crate) const TARGET_BLOCK: usize = 320;
+
+/// Largest FFT block (either side) before falling back to the asynchronous sinc resampler.
+pub(crate) const MAX_FFT_BLOCK: usize = 16_384;
+
+/// Input frames handed to rubato per call (rounded to a whole number of FFT blocks).
+const CHUNK_FRAMES: usize = 4096;
+
+/// A streaming mono resampler: push any number of samples, then [`finish`](Self::finish).
+pub(crate) struct StreamResampler {
+    in_rate: u32,
+    out_rate: u32,
+    inner: Option<Inner>,
+    frames_in: u64,
+    frames_out: u64,
+}
+
+struct Inner {
+    rs: Box<dyn Resampler<f32>>,
+    pending: Vec<f32>,
+    chunk: usize,
+    obuf: Vec<f32>,
+    to_trim: usize,
+}
+
+impl std::fmt::Debug for StreamResampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamResampler")
+            .field("in_rate", &self.in_rate)
+            .field("out_rate", &self.out_rate)
+            .field("passthrough", &self.inner.is_none())
+            .field("frames_in", &self.frames_in)
+            .field("frames_out", &self.frames_out)
+            .finish()
+    }
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// FFT block lengths `(input, output)` for a rate pair: an even multiple of the smallest exact
+/// blocks, with the lower-rate side close to [`TARGET_BLOCK`].
+pub(crate) fn fft_blocks(in_rate: u32, out_rate: u32) -> (usize, usize) {
+    let g = gcd(u64::from(in_rate), u64::from(out_rate)).max(1);
+    let min_in = (u64::from(in_rate) / g) as usize;
+    let min_out = (u64::from(out_rate) / g) as usize;
+    let small = min_in.min(min_out).max(1);
+    let half_multiple = ((TARGET_BLOCK as f64 / (2 * small) as f64).round() as usize).max(1);
+    let m = 2 * half_multiple;
+    (m.saturating_mul(min_in), m.saturating_mul(min_out))
+}
+
+/// Output length for `frames_in` input frames: `ceil(frames_in · out_rate / in_rate)`.
+pub(crate) fn output_len(frames_in: u64, in_rate: u32, out_rate: u32) -> u64 {
+    let num = u128::from(frames_in) * u128::from(out_rate);
+    let den = u128::from(in_rate.max(1));
+    num.div_ceil(den) as u64
+}
+
+impl StreamResampler {
+    /// A resampler from `in_rate` to `out_rate` Hz (a pass-through when they are equal).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] if a rate is zero or rubato refuses the pair.
+    pub(crate) fn new(in_rate: u32, out_rate: u32) -> Result<Self> {
+        if in_rate == 0 || out_rate == 0 {
+            return Err(Error::config(
+                "sample_rate",
+                format!("cannot resample {in_rate} Hz to {out_rate} Hz"),
+            ));
+        }
+        let inner = if in_rate == out_rate {
+            None
+        } else {
+            Some(Inner::new(in_rate, out_rate)?)
+        };
+        Ok(Self {
+            in_rate,
+            out_rate,
+            inner,
+            frames_in: 0,
+            frames_out: 0,
+        })
+    }
+
+    /// Pushes `input` and appends whatever output is ready to `out`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] if rubato reports an error (a bug, not bad input).
+    pub(crate) fn process(&mut self, mut input: &[f32], out: &mut Vec<f32>) -> Result<()> {
+        self.frames_in += input.len() as u64;
+        let Some(inner) = self.inner.as_mut() else {
+            out.extend_from_slice(input);
+            self.frames_out += input.len() as u64;
+            return Ok(());
+        };
+        while !input.is_empty() {
+            let take = (inner.chunk - inner.pending.len()).min(input.len());
+            inner.pending.extend_from_slice(&input[..take]);
+            input = &input[take..];
+            if inner.pending.len() == inner.chunk {
+                self.frames_out += inner.run(None, out, u64::MAX)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes the filter and appends the remaining output, so that the total output is exactly
+    /// [`output_len`] of the total input. The resampler can then be reused for a new stream.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] if rubato reports an error.
+    pub(crate) fn finish(&mut self, out: &mut Vec<f32>) -> Result<()> {
+        let expected = output_len(self.frames_in, self.in_rate, self.out_rate);
+        if let Some(inner) = self.inner.as_mut() {
+            let mut left = expected.saturating_sub(self.frames_out);
+            let partial = inner.pending.len();
+            if partial > 0 || left > 0 {
+                let n = inner.run(Some(partial), out, left)?;
+                left -= n;
+            }
+            // Pump zeros through until the delayed tail has come out.
+            let mut guard = 0;
+            while left > 0 {
+                let n = inner.run(Some(0), out, left)?;
+                left -= n;
+                guard += 1;
+                if guard > 1_000_000 {
+                    return Err(Error::config("sample_rate", "resampler produced no output"));
+                }
+            }
+            inner.rs.reset();
+            inner.to_trim = inner.rs.output_delay();
+        }
+        self.frames_in = 0;
+        self.frames_out = 0;
+        Ok(())
+    }
+}
+
+impl Inner {
+    fn new(in_rate: u32, out_rate: u32) -> Result<Self> {
+        let (blk_in, blk_out) = fft_blocks(in_rate, out_rate);
+        let (rin, rout) = (in_rate as usize, out_rate as usize);
+        let rs: Box<dyn Resampler<f32>> = if blk_in.max(blk_out) <= MAX_FFT_BLOCK {
+            let sub_chunks = (CHUNK_FRAMES / blk_in).max(1);
+            let fft = Fft::<f32>::new_custom(
+                rin,
+                rout,
+                blk_in * sub_chunks,
+                sub_chunks,
+                1,
+                WindowFunction::BlackmanHarris2,
+                FixedSync::Input,
+            )
+            .map_err(rubato_config)?;
+            debug_assert_eq!((fft.fft_size_in(), fft.fft_size_out()), (blk_in, blk_out));
+            Box::new(fft)
+        } else {
+            let params = SincInterpolationParameters {
+                sinc_len: 256,
+                f_cutoff: None,
+                oversampling_factor: 256,
+                interpolation: SincInterpolationType::Cubic,
+                window: WindowFunction::BlackmanHarris2,
+            };
+            let ratio = f64::from(out_rate) / f64::from(in_rate);
+            Box::new(
+                Async::<f32>::new_sinc(ratio, 1.0, &params, CHUNK_FRAMES, 1, FixedAsync::Input)
+                    .map_err(rubato_config)?,
+            )
+        };
+        let chunk = rs.input_frames_next();
+        let obuf = vec![0.0; rs.output_frames_max()];
+        let to_trim = rs.output_delay();
+        Ok(Self {
+            rs,
+            pending: Vec::with_capacity(chunk),
+            chunk,
+            obuf,
+            to_trim,
+        })
+    }
+
+    /// Runs one rubato call over `pending` (all of it, or `partial` frames padded with zeros),
+    /// appends at most `limit` trimmed output frames to `out` and returns how many it appended.
+    fn run(&mut self, partial: Option<usize>, out: &mut Vec<f32>, limit: u64) -> Result<u64> {
+        let frames = self.pending.len();
+        let input = InterleavedSlice::new(&self.pending[..], 1, frames).map_err(size_config)?;
+        let obuf_len = self.obuf.len();
+        let mut output =
+            InterleavedSlice::new_mut(&mut self.obuf[..], 1, obuf_len).map_err(size_config)?;
+        let indexing = partial.map(|p| Indexing {
+            input_offset: 0,
+            output_offset: 0,
+            partial_len: Some(p),
+            active_channels_mask: None,
+        });
+        let (_, produced) = self
+            .rs
+            .process_into_buffer(&input, &mut output, indexing.as_ref())
+            .map_err(|e| Error::config("sample_rate", format!("resampler: {e}")))?;
+        self.pending.clear();
+        let mut ready = &self.obuf[..produced.min(obuf_len)];
+        let trim = self.to_trim.min(ready.len());
+        ready = &ready[trim..];
+        self.to_trim -= trim;
+        let n = ready
+            .len()
+            .min(usize::try_from(limit).unwrap_or(usize::MAX));
+        out.extend_from_slice(&ready[..n]);
+        Ok(n as u64)
+    }
+}
+
+fn rubato_config(e: rubato::ResamplerConstructionError) -> Error {
+    Error::config("sample_rate", format!("resampler: {e}"))
+}
+
+fn size_config(e: audioadapter_buffers::SizeError) -> Error {
+    Error::config("sample_rate", format!("resampler buffer: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resample_all(x: &[f32], in_rate: u32, out_rate: u32, push: usize) -> Vec<f32> {
+        let mut r = StreamResampler::new(in_rate, out_rate).unwrap();
+        let mut out = Vec::new();
+        for c in x.chunks(push.max(1)) {
+            r.process(c, &mut out).unwrap();
+        }
+        r.finish(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn blocks_are_even_and_exact() {
+        for &(a, b) in &[
+            (44_100, 22_050),
+            (48_000, 22_050),
+            (96_000, 22_050),
+            (8_000, 22_050),
+            (11_025, 22_050),
+            (32_000, 16_000),
+        ] {
+            let (i, o) = fft_blocks(a, b);
+            assert_eq!(i % 2, 0, "{a}->{b}");
+            assert_eq!(o % 2, 0, "{a}->{b}");
+            assert_eq!(i as u64 * u64::from(b), o as u64 * u64::from(a));
+        }
+        assert_eq!(fft_blocks(44_100, 22_050), (640, 320));
+    }
+
+    #[test]
+    fn output_length_is_ceil_for_any_push_size() {
+        for &(a, b) in &[
+            (44_100, 22_050),
+            (48_000, 22_050),
+            (8_000, 22_050),
+            (44_101, 22_050),
+        ] {
+            for &n in &[0usize, 1, 7, 1000, 12_345] {
+                let x = vec![0.25_f32; n];
+                for &push in &[1usize, 333, 5000] {
+                    let y = resample_all(&x, a, b, push);
+                    assert_eq!(y.len() as u64, output_len(n as u64, a, b), "{a}->{b} n={n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn chunking_does_not_change_the_result() {
+        let x: Vec<f32> = (0..20_000).map(|i| ((i as f32) * 0.01).sin()).collect();
+        let a = resample_all(&x, 48_000, 22_050, 20_000);
+        let b = resample_all(&x, 48_000, 22_050, 77);
+        assert_eq!(a, b);
+    }
+
+    /// A band-limited impulse comes out where it went in (time-aligned, linear phase).
+    #[test]
+    fn impulse_is_time_aligned() {
+        for &(a, b) in &[
+            (44_100, 22_050),
+            (48_000, 22_050),
+            (22_050, 44_100),
+            (8_000, 22_050),
+        ] {
+            // An impulse at an input position that maps to a whole output sample.
+            let g = gcd(a, b) as usize;
+            let step_in = a as usize / g;
+            let pos_in = step_in * (2000 / step_in + 1);
+            let pos_out = pos_in * b as usize / a as usize;
+            let mut x = vec![0.0_f32; pos_in * 2 + 4000];
+            x[pos_in] = 1.0;
+            let y = resample_all(
+                &x,
+                u32::try_from(a).unwrap(),
+                u32::try_from(b).unwrap(),
+                999,
+            );
+            let peak = y
+                .iter()
+                .enumerate()
+                .max_by(|p, q| p.1.abs().total_cmp(&q.1.abs()))
+                .map(|(i, _)| i)
+                .unwrap();
+            assert_eq!(peak, pos_out, "{a}->{b}");
+            // Symmetric around the peak: linear phase.
+            for k in 1..20 {
+                assert!((y[peak - k] - y[peak + k]).abs() < 1e-5, "{a}->{b} k={k}");
+            }
+        }
+    }
+
+    /// A 1 kHz sine keeps its amplitude; a tone above the new Nyquist is removed.
+    #[test]
+    fn passband_and_stopband() {
+        // Phases in f64: an f32 phase of 2π·12000·t is itself noisy at -60 dB.
+        let make = |f: f64| -> Vec<f32> {
+            (0..44_100)
+                .map(|i| (2.0 * std::f64::consts::PI * f * f64::from(i) / 44_100.0).sin() as f32)
+                .collect()
+        };
+        let rms = |y: &[f32]| {
+            let mid = &y[2000..y.len() - 2000];
+            (mid.iter().map(|v| v * v).sum::<f32>() / mid.len() as f32).sqrt()
+        };
+        let pass = resample_all(&make(1000.0), 44_100, 22_050, 4096);
+        assert!((rms(&pass) - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-3);
+        // soxr 'HQ' rejects from Nyquist on by 120 dB; so does this filter (about 140 dB).
+        for f in [11_100.0, 12_000.0, 15_000.0, 20_000.0] {
+            let stop = resample_all(&make(f), 44_100, 22_050, 4096);
+            assert!(rms(&stop) < 1e-6, "{f} Hz leaks with rms {}", rms(&stop));
+        }
+        // The -3 dB point sits near soxr's (0.95 of the output Nyquist frequency).
+        let edge = resample_all(&make(10_500.0), 44_100, 22_050, 4096);
+        let db = 20.0 * (rms(&edge) / std::f32::consts::FRAC_1_SQRT_2).log10();
+        assert!((-4.0..-2.0).contains(&db), "{db} dB at 10.5 kHz");
+    }
+
+    #[test]
+    fn passthrough_is_identity() {
+        let x: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+        assert_eq!(resample_all(&x, 22_050, 22_050, 100), x);
+    }
+
+    #[test]
+    fn zero_rate_is_rejected() {
+        assert!(StreamResampler::new(0, 22_050).is_err());
+    }
+}
