@@ -76,10 +76,11 @@ pub(crate) fn normalise(v: &mut [f32]) -> bool {
         v.iter_mut().for_each(|x| *x = 0.0);
         return false;
     }
+    let inv = 1.0 / norm;
     for x in v.iter_mut() {
-        // The quotient is at most 1 in magnitude: the cast cannot overflow.
+        // The product is at most 1 in magnitude (up to rounding): the cast cannot overflow.
         #[allow(clippy::cast_possible_truncation)]
-        let y = (f64::from(*x) / norm) as f32;
+        let y = (f64::from(*x) * inv) as f32;
         *x = y;
     }
     true

@@ -11,6 +11,8 @@
 //! bound reaches the k-th of them is a candidate and is rescored exactly from the f32 row.
 //! No row of the exact top k can be missed, so results are identical to the f32 scan.
 
+use rayon::prelude::*;
+
 /// Extra width added to every bound, for the rounding of f32 dot products and scales.
 pub(crate) const SLACK: f32 = 1e-4;
 
@@ -26,12 +28,12 @@ pub(crate) struct QuantisedRows {
 impl QuantisedRows {
     /// Quantises row-major unit (or zero) rows.
     pub(crate) fn new(data: &[f32], dim: usize) -> Self {
-        let n = data.len() / dim.max(1);
         let mut codes = vec![0_i8; data.len()];
-        let mut params = Vec::with_capacity(n);
-        for (row, out) in data.chunks_exact(dim).zip(codes.chunks_exact_mut(dim)) {
-            params.push(quantise(row, out));
-        }
+        let params = data
+            .par_chunks_exact(dim)
+            .zip(codes.par_chunks_exact_mut(dim))
+            .map(|(row, out)| quantise(row, out))
+            .collect();
         Self { codes, params }
     }
 

@@ -1,4 +1,5 @@
-//! Index build (validation, id map, normalisation) of one million 64-d vectors.
+//! Index build (validation, id map, normalisation) of one million 64-d vectors, and the
+//! i8 prefilter's quantisation.
 
 use criterion::{Criterion, criterion_group};
 use sonority_similarity::VectorIndex;
@@ -18,8 +19,20 @@ fn build(c: &mut Criterion) {
             criterion::BatchSize::LargeInput,
         )
     });
-    group.finish();
     let index = VectorIndex::from_rows(ids, data, DIM).expect("build");
+    group.bench_function("with_i8_prefilter", |b| {
+        b.iter_batched(
+            || index.clone(),
+            VectorIndex::with_i8_prefilter,
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+    let prefiltered = index.clone().with_i8_prefilter();
+    println!(
+        "memory with i8 prefilter: {:.1} bytes per vector",
+        prefiltered.memory_bytes() as f64 / n as f64
+    );
     println!(
         "memory: {} bytes for {n} rows of {DIM} = {:.1} bytes per vector ({} for the f32 row)",
         index.memory_bytes(),
