@@ -76,6 +76,17 @@ pub trait Ranker<K>: Send + Sync {
     }
 }
 
+impl<K, R: Ranker<K> + ?Sized> Ranker<K> for Box<R> {
+    fn rank(
+        &self,
+        query: &Query,
+        index: &VectorIndex<K>,
+        opts: &RankOptions<K>,
+    ) -> Result<Vec<Hit<K>>> {
+        (**self).rank(query, index, opts)
+    }
+}
+
 impl<K, R: Ranker<K> + ?Sized> Ranker<K> for &R {
     fn rank(
         &self,

@@ -100,3 +100,46 @@ fn a_model_fits_one_index() {
         }
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Reranking only reorders the cosine top `candidates`: hits are a subset of them, in
+    /// non-increasing rank score, and respect exclusions.
+    #[test]
+    fn reranking_stays_within_the_cosine_pool(
+        n in 2usize..150,
+        dim in 1usize..12,
+        seed in 1u64..100_000,
+        k in 0usize..20,
+        candidates in 1usize..40,
+        method in 0u8..3,
+    ) {
+        let data = random_data(n, dim, seed);
+        let index = VectorIndex::from_rows((0..n as u32).collect(), data, dim).unwrap();
+        let method = [
+            HubnessMethod::MutualProximityGaussian,
+            HubnessMethod::MutualProximityEmpirical,
+            HubnessMethod::Csls,
+        ][usize::from(method)];
+        let cfg = HubnessConfig::default()
+            .with_method(method)
+            .with_candidates(candidates)
+            .with_sample_size(32);
+        let model = HubnessModel::fit(&index, &cfg).unwrap();
+        let opts = RankOptions::default().with_k(k).with_exclude([1]);
+        let mode = sonority_similarity::AnchorMode::Mean;
+        let hits = CosineRanker::new().with_hubness(model).rank_ids(&[0], mode, &index, &opts).unwrap();
+        let pool = CosineRanker::new()
+            .rank_ids(&[0], mode, &index, &opts.clone().with_k(k.max(candidates)))
+            .unwrap();
+        proptest::prop_assert_eq!(hits.len(), k.min(pool.len()));
+        let pool_ids: Vec<u32> = pool.iter().map(|h| h.id).collect();
+        for h in &hits {
+            proptest::prop_assert!(pool_ids.contains(&h.id));
+            proptest::prop_assert!(h.id != 0 && h.id != 1);
+            proptest::prop_assert!(h.rank_score.is_finite());
+        }
+        proptest::prop_assert!(hits.windows(2).all(|w| w[0].rank_score >= w[1].rank_score));
+    }
+}
