@@ -156,6 +156,9 @@ impl SqliteStore {
                      RETURNING id",
                 )
                 .map_err(sql)?;
+            let mut find = tx
+                .prepare_cached("SELECT 1 FROM tracks WHERE path = ?1")
+                .map_err(sql)?;
             let mut clear_desc = tx
                 .prepare_cached("DELETE FROM descriptors WHERE track_id = ?1")
                 .map_err(sql)?;
@@ -179,8 +182,8 @@ impl SqliteStore {
                 .map_err(sql)?;
             let mut ins_emb = tx
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO embeddings (model_id, track_id, vector, written_at_s)
-                     VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT OR REPLACE INTO embeddings (key, model_id, track_id, vector, written_at_s)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(sql)?;
             let mut ins_tiles = tx
@@ -197,6 +200,7 @@ impl SqliteStore {
             for item in batch {
                 let t = item.track;
                 let p = path_value(&t.file.path)?;
+                let existed = find.exists([&p]).map_err(sql)?;
                 let id: i64 = up_track
                     .query_row(
                         params![
@@ -216,9 +220,11 @@ impl SqliteStore {
                         |r| r.get(0),
                     )
                     .map_err(sql)?;
-                clear_desc.execute([id]).map_err(sql)?;
-                clear_emb.execute([id]).map_err(sql)?;
-                clear_tiles.execute([id]).map_err(sql)?;
+                if existed {
+                    clear_desc.execute([id]).map_err(sql)?;
+                    clear_emb.execute([id]).map_err(sql)?;
+                    clear_tiles.execute([id]).map_err(sql)?;
+                }
                 let a = item.analysis;
                 ins_analysis
                     .execute(params![
@@ -243,8 +249,9 @@ impl SqliteStore {
                             m
                         }
                     };
+                    let key = crate::schema::embedding_key(model_id, id)?;
                     ins_emb
-                        .execute(params![model_id, id, encode_f32(e.vector), now])
+                        .execute(params![key, model_id, id, encode_f32(e.vector), now])
                         .map_err(sql)?;
                     if let Some(tiles) = e.tiles {
                         ins_tiles

@@ -9,6 +9,32 @@ use crate::error::{Error, Result};
 /// `PRAGMA application_id` of a sonority database (`"Sono"` in ASCII).
 pub(crate) const APPLICATION_ID: i32 = 0x536F_6E6F;
 
+/// Track ids per model in the `embeddings` rowid space: `key = model_id * TRACK_SPAN + track_id`.
+pub(crate) const TRACK_SPAN: i64 = 1 << 40;
+
+/// The `embeddings` rowid of (model, track), or an error for a track id out of range.
+pub(crate) fn embedding_key(model_id: i64, track_id: i64) -> Result<i64> {
+    if track_id <= 0 || track_id >= TRACK_SPAN {
+        return Err(Error::OutOfRange {
+            what: "track id",
+            value: track_id.to_string(),
+        });
+    }
+    model_id
+        .checked_mul(TRACK_SPAN)
+        .and_then(|k| k.checked_add(track_id))
+        .ok_or_else(|| Error::OutOfRange {
+            what: "model id",
+            value: model_id.to_string(),
+        })
+}
+
+/// The inclusive `embeddings` rowid range of one model.
+pub(crate) fn model_range(model_id: i64) -> (i64, i64) {
+    let lo = model_id.saturating_mul(TRACK_SPAN);
+    (lo, lo.saturating_add(TRACK_SPAN - 1))
+}
+
 /// Forward migrations: entry `i` takes the schema from version `i` to `i + 1`.
 ///
 /// Append only; never edit a released entry.
@@ -57,14 +83,20 @@ const MIGRATIONS: &[&str] = &[
         created_at_s INTEGER NOT NULL
     ) STRICT;
 
-    -- Clustered by model, so loading one model's vectors is one range scan.
+    -- One row per (model, track). The rowid is model_id * 2^40 + track_id, so the rows of
+    -- one model are one contiguous range of the table b-tree, in track order: loading a
+    -- model is a single range scan, and a rowid table keeps vectors of up to ~1000
+    -- dimensions on the leaf page (an index b-tree, as WITHOUT ROWID uses, would spill
+    -- vectors above ~250 dimensions to overflow pages).
     CREATE TABLE embeddings (
+        key          INTEGER PRIMARY KEY,
         model_id     INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
         track_id     INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
         vector       BLOB NOT NULL,  -- dim x f32 little-endian
         written_at_s INTEGER NOT NULL,
-        PRIMARY KEY (model_id, track_id)
-    ) STRICT, WITHOUT ROWID;
+        CHECK (track_id > 0 AND track_id < 1099511627776
+               AND key = model_id * 1099511627776 + track_id)
+    ) STRICT;
     CREATE INDEX embeddings_by_track ON embeddings(track_id);
 
     -- Per-tile vectors, apart from the embeddings so that ranking scans stay small.
