@@ -5,6 +5,11 @@ use sonority_mfcc::{Frame, FrameSink, StftSpec};
 /// Fine pitch bins per semitone of the accumulated histogram (10 cents each).
 const FINE: usize = 10;
 const FINE_OCTAVE: usize = 12 * FINE;
+/// `12·log2(h)` for h = 1..=17: how far below a partial its h-th subharmonic lies.
+const SUBHARMONIC_SEMITONES: [f32; 17] = [
+    0.0, 12.0, 19.019_55, 24.0, 27.863_137, 31.019_55, 33.688_26, 36.0, 38.039_1, 39.863_137,
+    41.513_18, 43.019_55, 44.405_276, 45.688_26, 46.882_69, 48.0, 49.049_55,
+];
 
 /// A [`FrameSink`] that accumulates a pitch-class profile (chroma) over a track.
 ///
@@ -26,7 +31,6 @@ pub struct ChromaSink {
     spec: Option<StftSpec>,
     hist: Vec<f64>,
     frame_hist: Vec<f32>,
-    db: Vec<f32>,
     frames: u64,
 }
 
@@ -40,7 +44,6 @@ impl Default for ChromaSink {
             spec: None,
             hist: vec![0.0; FINE_OCTAVE],
             frame_hist: vec![0.0; FINE_OCTAVE],
-            db: Vec::new(),
             frames: 0,
         }
     }
@@ -67,7 +70,7 @@ impl ChromaSink {
     /// its fifth and third (as essentia's HPCP `harmonics`). Default: `4`.
     #[must_use]
     pub fn with_harmonics(mut self, harmonics: usize) -> Self {
-        self.harmonics = harmonics.min(16);
+        self.harmonics = harmonics.min(SUBHARMONIC_SEMITONES.len() - 1);
         self
     }
 
@@ -126,7 +129,6 @@ impl ChromaSink {
 impl FrameSink for ChromaSink {
     fn begin(&mut self, spec: &StftSpec) -> sonority_mfcc::Result<()> {
         self.spec = Some(*spec);
-        self.db = vec![0.0; spec.n_bins()];
         self.hist.iter_mut().for_each(|h| *h = 0.0);
         self.frames = 0;
         Ok(())
@@ -149,21 +151,18 @@ impl FrameSink for ChromaSink {
         if peak <= 1e-9 {
             return Ok(());
         }
-        for (d, &m) in self.db[lo - 1..=hi + 1]
-            .iter_mut()
-            .zip(&mag[lo - 1..=hi + 1])
-        {
-            *d = 20.0 * m.max(1e-12).log10();
-        }
-        let floor = 20.0 * peak.log10() - self.peak_floor_db;
+        let floor_lin = peak * 10f32.powf(-self.peak_floor_db / 20.0);
+        let peak_db = 20.0 * peak.log10();
         self.frame_hist.iter_mut().for_each(|h| *h = 0.0);
         let mut any = false;
         for k in lo..=hi {
-            let b = self.db[k];
-            if b < floor || !(mag[k] > mag[k - 1] && mag[k] >= mag[k + 1]) {
+            let m = mag[k];
+            if m < floor_lin || !(m > mag[k - 1] && m >= mag[k + 1]) {
                 continue;
             }
-            let (a, c) = (self.db[k - 1], self.db[k + 1]);
+            // dB only around peaks: the hot loop stays free of logarithms.
+            let db = |x: f32| 20.0 * x.max(1e-12).log10();
+            let (a, b, c) = (db(mag[k - 1]), db(m), db(mag[k + 1]));
             let den = a - 2.0 * b + c;
             let p = if den.abs() > 1e-12 {
                 0.5 * (a - c) / den
@@ -173,12 +172,12 @@ impl FrameSink for ChromaSink {
             let p = p.clamp(-0.5, 0.5);
             let f = (k as f32 + p) * bin_hz;
             let amp_db = b - 0.25 * (a - c) * p;
-            let amp = 10f32.powf((amp_db - 20.0 * peak.log10()) / 20.0);
+            let amp = 10f32.powf((amp_db - peak_db) / 20.0);
             // MIDI pitch; pitch class 0 = C.
             let midi = 69.0 + 12.0 * (f / 440.0).log2();
             let mut w = amp;
             for h in 1..=1 + self.harmonics {
-                let m = midi - 12.0 * (h as f32).log2();
+                let m = midi - SUBHARMONIC_SEMITONES[h - 1];
                 let pos = m.rem_euclid(12.0) * FINE as f32;
                 let i0 = pos.floor();
                 let frac = pos - i0;
