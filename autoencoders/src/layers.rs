@@ -51,6 +51,11 @@ impl Conv {
         })
     }
 
+    /// The weight and the bias.
+    pub(crate) fn tensors(&self) -> [&Tensor; 2] {
+        [&self.weight, &self.bias]
+    }
+
     /// The parameter count.
     pub(crate) fn n_params(&self) -> usize {
         self.kh * self.kw * self.cin * self.cout + self.cout
@@ -75,7 +80,6 @@ impl Conv {
     }
 }
 
-#[allow(dead_code)] // used by the contrastive head (next commit)
 /// A dense layer `x W + b` with `W` of shape `[in, out]`.
 #[derive(Debug, Clone)]
 pub(crate) struct Dense {
@@ -83,7 +87,6 @@ pub(crate) struct Dense {
     bias: Tensor,
 }
 
-#[allow(dead_code)]
 impl Dense {
     pub(crate) fn new(vb: VarBuilder, din: usize, dout: usize) -> CResult<Self> {
         let init = torch_init(din);

@@ -2,18 +2,32 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod contrastive;
+mod data;
 mod error;
 #[cfg(test)]
 mod gradcheck;
 mod layers;
 mod model;
 mod ops;
+mod optim;
 mod params;
+mod persist;
+mod pooling;
 mod rng;
+mod train;
+mod train_config;
 mod traits;
 
 pub use candle_core::{DType, Device, Tensor};
 pub use config::{Activation, ConvAeConfig, Embedding, Geometry, OutputLoss};
+pub use contrastive::ContrastiveConfig;
+pub use data::{Augment, TrackMatrix};
 pub use error::{Error, Result};
 pub use model::ConvAutoencoder;
+pub use optim::{Adadelta, OptimizerConfig, ParamsAdadelta};
+pub use persist::{FORMAT_NAME, FORMAT_VERSION};
+pub use pooling::{LastTile, PoolConfig, TrackEncoder, TrackPooling, tile_starts};
+pub use train::{Trained, train_tiles, train_vectors};
+pub use train_config::{EpochStats, Progress, ProgressKind, Provenance, StopReason, TrainConfig};
 pub use traits::{Autoencoder, Encoder};

@@ -5,9 +5,11 @@ use crate::error::{Error, Result};
 use crate::layers::Conv;
 use crate::ops::{max_pool_t, upsample_t};
 use crate::params::SeededBackend;
+use crate::train_config::Provenance;
 use crate::traits::{Autoencoder, Encoder};
 use candle_core::{D, DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
+use std::collections::BTreeMap;
 
 /// Added to the variance before the square root in [`Embedding::MeanStdOverTime`], so the
 /// gradient stays finite for constant inputs.
@@ -42,6 +44,8 @@ pub struct ConvAutoencoder {
     params: Vec<(String, Tensor)>,
     dtype: DType,
     device: Device,
+    provenance: Option<Provenance>,
+    metadata: BTreeMap<String, serde_json::Value>,
 }
 
 impl ConvAutoencoder {
@@ -57,20 +61,17 @@ impl ConvAutoencoder {
         let (kh, kw) = cfg.kernel_hw();
         let in_c = cfg.input_hwc()[2];
         let mut params = Vec::new();
-        let mut record = |name: String, conv: &Conv, vb: &VarBuilder| -> Result<()> {
-            for p in ["weight", "bias"] {
-                let t = vb.pp(&name).get_unchecked(p)?;
-                params.push((format!("{name}.{p}"), t));
-            }
-            let _ = conv;
-            Ok(())
+        let mut record = |name: String, conv: &Conv| {
+            let [w, b] = conv.tensors();
+            params.push((format!("{name}.weight"), w.clone()));
+            params.push((format!("{name}.bias"), b.clone()));
         };
         let mut encoder = Vec::new();
         let mut c = in_c;
         for (i, &out) in cfg.channels.iter().enumerate() {
             let name = format!("encoder.conv{i}");
             let conv = Conv::new(vb.pp(&name), (kh, kw), c, out)?;
-            record(name, &conv, &vb)?;
+            record(name, &conv);
             encoder.push(conv);
             c = out;
         }
@@ -78,12 +79,12 @@ impl ConvAutoencoder {
         for (i, &out) in cfg.channels.iter().rev().enumerate() {
             let name = format!("decoder.conv{i}");
             let conv = Conv::new(vb.pp(&name), (kh, kw), c, out)?;
-            record(name, &conv, &vb)?;
+            record(name, &conv);
             decoder.push(conv);
             c = out;
         }
         let output = Conv::new(vb.pp("output"), (kh, kw), c, in_c)?;
-        record("output".into(), &output, &vb)?;
+        record("output".into(), &output);
         params.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(Self {
             cfg: cfg.clone(),
@@ -93,6 +94,8 @@ impl ConvAutoencoder {
             params,
             dtype: vb.dtype(),
             device: vb.device().clone(),
+            provenance: None,
+            metadata: BTreeMap::new(),
         })
     }
 
@@ -141,7 +144,33 @@ impl ConvAutoencoder {
             }
         }
         let vb = VarBuilder::from_varmap(&map, self.dtype, &self.device);
-        Ok((Self::new(&self.cfg, vb)?, map))
+        let mut m = Self::new(&self.cfg, vb)?;
+        m.provenance.clone_from(&self.provenance);
+        m.metadata.clone_from(&self.metadata);
+        Ok((m, map))
+    }
+
+    /// How the model was trained, if it was trained by this crate.
+    #[must_use]
+    pub fn provenance(&self) -> Option<&Provenance> {
+        self.provenance.as_ref()
+    }
+
+    /// Replaces the training record.
+    pub fn set_provenance(&mut self, provenance: Option<Provenance>) {
+        self.provenance = provenance;
+    }
+
+    /// Free-form metadata saved with the model (e.g. fusion weights chosen by cross-validation
+    /// and why).
+    #[must_use]
+    pub fn metadata(&self) -> &BTreeMap<String, serde_json::Value> {
+        &self.metadata
+    }
+
+    /// Mutable access to [`metadata`](Self::metadata).
+    pub fn metadata_mut(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
+        &mut self.metadata
     }
 
     /// The configuration.

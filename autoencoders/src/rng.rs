@@ -6,12 +6,10 @@
 
 /// A seedable pseudo-random generator: xoshiro256** seeded through SplitMix64.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(dead_code)] // parts are used by training (next commit)
 pub(crate) struct Rng {
     s: [u64; 4],
 }
 
-#[allow(dead_code)]
 impl Rng {
     /// A generator whose whole sequence is fixed by `seed`.
     pub(crate) fn new(seed: u64) -> Self {

@@ -1,1 +1,7 @@
-//! Integration tests.
+//! Integration tests, linked into one binary.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions
+
+mod persistence;
+mod pooling;
+mod testutil;
+mod training;

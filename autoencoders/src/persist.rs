@@ -1,0 +1,220 @@
+//! Saving and loading models: weights as safetensors (`<stem>.safetensors`, little-endian f32)
+//! next to a JSON description (`<stem>.json`) holding the format version, the configuration,
+//! the training provenance and free-form metadata.
+//!
+//! Loading validates before it allocates: the format name and version, the configuration, and
+//! every tensor's presence, dtype and shape against what the configuration implies. Malformed
+//! input gives a typed [`Error`], never a panic.
+
+use crate::config::ConvAeConfig;
+use crate::error::{Error, Result};
+use crate::model::ConvAutoencoder;
+use crate::train_config::Provenance;
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// The `format` field of the JSON file.
+pub const FORMAT_NAME: &str = "sonority-autoencoder";
+/// The newest format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct ModelFile {
+    format: String,
+    format_version: u32,
+    weights: String,
+    config: ConvAeConfig,
+    n_params: usize,
+    provenance: Option<Provenance>,
+    #[serde(default)]
+    metadata: BTreeMap<String, serde_json::Value>,
+}
+
+/// `(weights, json)` paths for a path given with or without extension.
+fn paths(path: &Path) -> (PathBuf, PathBuf) {
+    (
+        path.with_extension("safetensors"),
+        path.with_extension("json"),
+    )
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn format_err(path: &Path, reason: impl std::fmt::Display) -> Error {
+    Error::Format {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+impl ConvAutoencoder {
+    /// Saves the model as `<stem>.safetensors` and `<stem>.json` (any extension of `path` is
+    /// replaced).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when a file cannot be written, candle errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sonority_autoencoders::{ConvAeConfig, ConvAutoencoder};
+    ///
+    /// let dir = std::env::temp_dir().join("sonority-ae-doc");
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let model = ConvAutoencoder::seeded(&ConvAeConfig::published_1d(), 1)?;
+    /// model.save(dir.join("fused"))?;
+    /// let back = ConvAutoencoder::load(dir.join("fused.json"))?;
+    /// assert_eq!(back.n_params(), 17_401);
+    /// # Ok::<(), sonority_autoencoders::Error>(())
+    /// ```
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let (wpath, jpath) = paths(path.as_ref());
+        let mut bytes: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        for (name, t) in self.named_params() {
+            let v = t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+            let b: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+            bytes.push((name.clone(), t.dims().to_vec(), b));
+        }
+        let mut views = Vec::new();
+        for (name, shape, b) in &bytes {
+            let view =
+                TensorView::new(Dtype::F32, shape.clone(), b).map_err(|e| format_err(&wpath, e))?;
+            views.push((name.clone(), view));
+        }
+        let info: HashMap<String, String> = [
+            ("format".to_string(), FORMAT_NAME.to_string()),
+            ("format_version".to_string(), FORMAT_VERSION.to_string()),
+        ]
+        .into();
+        let data = safetensors::serialize(views, Some(info)).map_err(|e| format_err(&wpath, e))?;
+        let file = ModelFile {
+            format: FORMAT_NAME.into(),
+            format_version: FORMAT_VERSION,
+            weights: wpath
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            config: self.config().clone(),
+            n_params: self.n_params(),
+            provenance: self.provenance().cloned(),
+            metadata: self.metadata().clone(),
+        };
+        let json = serde_json::to_vec_pretty(&file).map_err(|e| format_err(&jpath, e))?;
+        std::fs::write(&wpath, data).map_err(io_err(&wpath))?;
+        std::fs::write(&jpath, json).map_err(io_err(&jpath))?;
+        Ok(())
+    }
+
+    /// Loads a model saved by [`save`](Self::save); `path` may name either file or the stem.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when a file cannot be read, [`Error::UnsupportedVersion`] for a newer
+    /// format, [`Error::Format`] for malformed files, [`Error::InvalidConfig`] for a bad stored
+    /// configuration, [`Error::MissingTensor`] and [`Error::ShapeMismatch`] when the weights do
+    /// not fit the configuration.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let (wpath, jpath) = paths(path.as_ref());
+        let json = std::fs::read(&jpath).map_err(io_err(&jpath))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&json).map_err(|e| format_err(&jpath, e))?;
+        if value.get("format").and_then(|v| v.as_str()) != Some(FORMAT_NAME) {
+            return Err(format_err(&jpath, format!("not a {FORMAT_NAME} file")));
+        }
+        let version = value
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| format_err(&jpath, "missing format_version"))?;
+        if version > u64::from(FORMAT_VERSION) || version == 0 {
+            return Err(Error::UnsupportedVersion {
+                path: jpath,
+                found: u32::try_from(version).unwrap_or(u32::MAX),
+                supported: FORMAT_VERSION,
+            });
+        }
+        let file: ModelFile = serde_json::from_value(value).map_err(|e| format_err(&jpath, e))?;
+        file.config.validate()?;
+        let expected = param_shapes(&file.config);
+        let data = std::fs::read(&wpath).map_err(io_err(&wpath))?;
+        let st = SafeTensors::deserialize(&data).map_err(|e| format_err(&wpath, e))?;
+        let mut tensors = HashMap::new();
+        for (name, shape) in &expected {
+            let view = st.tensor(name).map_err(|_| Error::MissingTensor {
+                path: wpath.clone(),
+                name: name.clone(),
+            })?;
+            if view.dtype() != Dtype::F32 {
+                return Err(format_err(
+                    &wpath,
+                    format!("tensor {name} is {:?}, expected F32", view.dtype()),
+                ));
+            }
+            if view.shape() != shape.as_slice() {
+                return Err(Error::ShapeMismatch {
+                    what: format!("tensor {name} in {}", wpath.display()),
+                    expected: shape.clone(),
+                    actual: view.shape().to_vec(),
+                });
+            }
+            let vals: Vec<f32> = view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            if vals.iter().any(|x| !x.is_finite()) {
+                return Err(Error::NonFinite {
+                    what: "model weights",
+                });
+            }
+            tensors.insert(
+                name.clone(),
+                Tensor::from_vec(vals, shape.as_slice(), &Device::Cpu)?,
+            );
+        }
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        let mut model = Self::new(&file.config, vb)?;
+        model.set_provenance(file.provenance);
+        *model.metadata_mut() = file.metadata;
+        Ok(model)
+    }
+}
+
+/// Every parameter's name and shape for a configuration, without building the model.
+pub(crate) fn param_shapes(cfg: &ConvAeConfig) -> Vec<(String, Vec<usize>)> {
+    let (kh, kw) = cfg.kernel_hw();
+    let in_c = cfg.input_hwc()[2];
+    let wshape = |cin: usize, cout: usize| {
+        if kh == 1 {
+            vec![kw, cin, cout]
+        } else {
+            vec![kh, kw, cin, cout]
+        }
+    };
+    let mut out = Vec::new();
+    let mut push = |name: String, cin: usize, cout: usize| {
+        out.push((format!("{name}.weight"), wshape(cin, cout)));
+        out.push((format!("{name}.bias"), vec![cout]));
+    };
+    let mut c = in_c;
+    for (i, &o) in cfg.channels.iter().enumerate() {
+        push(format!("encoder.conv{i}"), c, o);
+        c = o;
+    }
+    for (i, &o) in cfg.channels.iter().rev().enumerate() {
+        push(format!("decoder.conv{i}"), c, o);
+        c = o;
+    }
+    push("output".into(), c, in_c);
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}

@@ -1,0 +1,585 @@
+//! The training loops: [`train_tiles`] (mel tiles grouped by track, with the optional
+//! contrastive term) and [`train_vectors`] (rows of a matrix, e.g. fused vectors).
+
+use crate::config::ConvAeConfig;
+use crate::contrastive::{ProjectionHead, info_nce, sorted_vars};
+use crate::data::{Augment, TrackMatrix, copy_tile};
+use crate::error::{Error, Result};
+use crate::model::ConvAutoencoder;
+use crate::rng::Rng;
+use crate::train_config::{
+    EpochStats, Progress, ProgressKind, Provenance, StopReason, TrainConfig,
+};
+use candle_core::{DType, Device, Tensor, Var};
+use std::time::Instant;
+
+/// A trained model and how it was trained (also stored in the model, see
+/// [`ConvAutoencoder::provenance`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Trained {
+    /// The model, with its provenance attached.
+    pub model: ConvAutoencoder,
+    /// The training record.
+    pub provenance: Provenance,
+}
+
+/// Where batches come from.
+trait Sampler {
+    /// The groups of item indices forming one epoch's batches.
+    fn plan_epoch(&self, rng: &mut Rng) -> Vec<Vec<usize>>;
+    /// A `[n, rows, cols]` batch for a group; for paired samplers the first half and the
+    /// second half are two views of the same items.
+    fn batch(&self, group: &[usize], rng: &mut Rng, augment: bool) -> Result<Tensor>;
+    /// Whether batches are same-track pairs.
+    fn paired(&self) -> bool;
+}
+
+/// Random tiles of tracks, two per track per batch.
+struct TileSampler<'a> {
+    tracks: &'a [TrackMatrix],
+    train: Vec<usize>,
+    rows: usize,
+    width: usize,
+    group: usize,
+    rounds: usize,
+    drop_singletons: bool,
+    augment: Augment,
+}
+
+impl TileSampler<'_> {
+    fn random_start(&self, t: &TrackMatrix, rng: &mut Rng) -> usize {
+        if t.cols() > self.width {
+            rng.below(t.cols() - self.width + 1)
+        } else {
+            0
+        }
+    }
+}
+
+impl Sampler for TileSampler<'_> {
+    fn plan_epoch(&self, rng: &mut Rng) -> Vec<Vec<usize>> {
+        let mut plan = Vec::new();
+        for _ in 0..self.rounds {
+            let mut order = self.train.clone();
+            rng.shuffle(&mut order);
+            for g in order.chunks(self.group) {
+                if g.len() >= 2 || !self.drop_singletons {
+                    plan.push(g.to_vec());
+                }
+            }
+        }
+        plan
+    }
+
+    fn batch(&self, group: &[usize], rng: &mut Rng, augment: bool) -> Result<Tensor> {
+        let (g, len) = (group.len(), self.rows * self.width);
+        let mut buf = vec![0f32; 2 * g * len];
+        for view in 0..2 {
+            for (k, &i) in group.iter().enumerate() {
+                let t = &self.tracks[i];
+                let start = self.random_start(t, rng);
+                let out = &mut buf[(view * g + k) * len..(view * g + k + 1) * len];
+                copy_tile(t.as_slice(), t.rows(), t.cols(), start, self.width, out);
+                if augment {
+                    self.augment.apply(out, self.rows, self.width, rng);
+                }
+            }
+        }
+        Ok(Tensor::from_vec(
+            buf,
+            (2 * g, self.rows, self.width),
+            &Device::Cpu,
+        )?)
+    }
+
+    fn paired(&self) -> bool {
+        true
+    }
+}
+
+/// Rows of a matrix.
+struct RowSampler<'a> {
+    data: &'a [f32],
+    dim: usize,
+    train: Vec<usize>,
+    group: usize,
+}
+
+impl Sampler for RowSampler<'_> {
+    fn plan_epoch(&self, rng: &mut Rng) -> Vec<Vec<usize>> {
+        let mut order = self.train.clone();
+        rng.shuffle(&mut order);
+        order.chunks(self.group).map(<[usize]>::to_vec).collect()
+    }
+
+    fn batch(&self, group: &[usize], _rng: &mut Rng, _augment: bool) -> Result<Tensor> {
+        let mut buf = Vec::with_capacity(group.len() * self.dim);
+        for &i in group {
+            buf.extend_from_slice(&self.data[i * self.dim..(i + 1) * self.dim]);
+        }
+        Ok(Tensor::from_vec(
+            buf,
+            (group.len(), 1, self.dim),
+            &Device::Cpu,
+        )?)
+    }
+
+    fn paired(&self) -> bool {
+        false
+    }
+}
+
+/// Splits `0..n` into (train, validation) with the seed.
+fn split(n: usize, fraction: f64, rng: &mut Rng) -> (Vec<usize>, Vec<usize>) {
+    let mut idx: Vec<usize> = (0..n).collect();
+    rng.shuffle(&mut idx);
+    let n_val = if fraction > 0.0 && n >= 2 {
+        ((n as f64 * fraction).round() as usize).clamp(1, n - 1)
+    } else {
+        0
+    };
+    let val = idx.split_off(n - n_val);
+    (idx, val)
+}
+
+/// The total, reconstruction and contrastive losses of one batch.
+fn batch_loss(
+    model: &ConvAutoencoder,
+    head: Option<&ProjectionHead>,
+    x: &Tensor,
+    paired: bool,
+    tcfg: &TrainConfig,
+) -> Result<(Tensor, f64, f64)> {
+    let xi = model.to_internal(x)?;
+    let z = model.encode_internal(&xi)?;
+    let recon = model.recon_loss_internal(&xi, &z)?;
+    let recon_v = recon.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+    match head {
+        Some(h) if paired && x.dim(0)? >= 4 => {
+            let nce = info_nce(
+                &h.forward(&model.embed_internal(&z)?)?,
+                tcfg.contrastive.temperature,
+            )?;
+            let nce_v = nce.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+            Ok(((recon + (nce * tcfg.contrastive.weight)?)?, recon_v, nce_v))
+        }
+        _ => Ok((recon, recon_v, 0.0)),
+    }
+}
+
+/// Trains a tile autoencoder on tracks.
+///
+/// Every epoch shuffles the training tracks and groups them `batch_size / 2` at a time; each
+/// track in a group gives two tiles of `cfg.cols` frames at independent random positions (a
+/// track shorter than a tile gives its whole length, zero-padded). With the contrastive term on,
+/// the two tiles of a track are a positive pair and the other tracks' tiles negatives. Validation
+/// tracks get fixed tile positions, drawn once from the seed.
+///
+/// `progress` is called after every step and every epoch; returning `false` stops training
+/// (the best weights so far are kept).
+///
+/// # Errors
+///
+/// [`Error::InvalidConfig`] for bad configurations, [`Error::Empty`] for fewer than two tracks,
+/// [`Error::ShapeMismatch`] when a track's rows differ from `cfg.rows`, [`Error::NonFinite`] if
+/// the loss diverges, and candle errors.
+///
+/// # Examples
+///
+/// ```
+/// use sonority_autoencoders::{ConvAeConfig, TrackMatrix, TrainConfig, train_tiles};
+///
+/// let cfg = ConvAeConfig::default().with_rows(8).with_cols(16).with_channels(vec![8, 4]);
+/// let tracks: Vec<TrackMatrix> = (0..8)
+///     .map(|k| TrackMatrix::new((0..8 * 40).map(|i| ((i * (k + 1)) as f32).sin()).collect(), 8, 40))
+///     .collect::<Result<_, _>>()?;
+/// let tcfg = TrainConfig::default().with_max_epochs(2).with_batch_size(8).with_seed(1);
+/// let trained = train_tiles(&cfg, &tcfg, &tracks, |_| true)?;
+/// assert_eq!(trained.provenance.epochs, 2);
+/// # Ok::<(), sonority_autoencoders::Error>(())
+/// ```
+pub fn train_tiles<F>(
+    cfg: &ConvAeConfig,
+    tcfg: &TrainConfig,
+    tracks: &[TrackMatrix],
+    progress: F,
+) -> Result<Trained>
+where
+    F: FnMut(&Progress) -> bool,
+{
+    cfg.validate()?;
+    tcfg.validate()?;
+    if tracks.len() < 2 {
+        return Err(Error::Empty {
+            what: "training tracks (need at least two)",
+        });
+    }
+    if let Some(t) = tracks.iter().find(|t| t.rows() != cfg.rows) {
+        return Err(Error::ShapeMismatch {
+            what: "track rows (mel bands)".into(),
+            expected: vec![cfg.rows],
+            actual: vec![t.rows()],
+        });
+    }
+    let mut rng = Rng::new(tcfg.seed);
+    let (train, val) = split(tracks.len(), tcfg.validation_fraction, &mut rng);
+    let sampler = TileSampler {
+        tracks,
+        train,
+        rows: cfg.rows,
+        width: cfg.cols,
+        group: (tcfg.batch_size / 2).max(2),
+        rounds: tcfg.samples_per_track,
+        drop_singletons: tcfg.contrastive.is_enabled(),
+        augment: tcfg.augment.clone(),
+    };
+    let mut val_rng = Rng::new(tcfg.seed ^ 0x005E_ED0F_7A11);
+    let mut val_batches = Vec::new();
+    // A validation group of one track only gets the reconstruction loss.
+    for g in val.chunks(sampler.group) {
+        val_batches.push(sampler.batch(g, &mut val_rng, false)?);
+    }
+    let n = (sampler.train.len(), val.len());
+    run(cfg, tcfg, &sampler, &val_batches, n, rng, progress)
+}
+
+/// Trains an autoencoder on the rows of a row-major `[n_rows, cfg.cols]` matrix (for the fused
+/// 1-D preset: one 67-value fused vector per row). `cfg.rows` must be 1. The contrastive term and
+/// augmentations do not apply.
+///
+/// # Errors
+///
+/// As [`train_tiles`]; [`Error::ShapeMismatch`] when `data.len() != n_rows × cfg.cols` or
+/// `cfg.rows != 1`, [`Error::NonFinite`] for non-finite data.
+///
+/// # Examples
+///
+/// ```
+/// use sonority_autoencoders::{ConvAeConfig, TrainConfig, train_vectors};
+///
+/// let cfg = ConvAeConfig::published_1d();
+/// let data: Vec<f32> = (0..64 * 67).map(|i| (i as f32 * 0.01).sin()).collect();
+/// let tcfg = TrainConfig::default().with_max_epochs(1);
+/// let trained = train_vectors(&cfg, &tcfg, &data, 64, |_| true)?;
+/// assert_eq!(trained.provenance.n_train + trained.provenance.n_val, 64);
+/// # Ok::<(), sonority_autoencoders::Error>(())
+/// ```
+pub fn train_vectors<F>(
+    cfg: &ConvAeConfig,
+    tcfg: &TrainConfig,
+    data: &[f32],
+    n_rows: usize,
+    progress: F,
+) -> Result<Trained>
+where
+    F: FnMut(&Progress) -> bool,
+{
+    cfg.validate()?;
+    tcfg.validate()?;
+    if cfg.rows != 1 || data.len() != n_rows * cfg.cols {
+        return Err(Error::ShapeMismatch {
+            what: "vector matrix".into(),
+            expected: vec![n_rows, 1, cfg.cols],
+            actual: vec![data.len(), cfg.rows],
+        });
+    }
+    if n_rows < 2 {
+        return Err(Error::Empty {
+            what: "training rows (need at least two)",
+        });
+    }
+    if data.iter().any(|x| !x.is_finite()) {
+        return Err(Error::NonFinite {
+            what: "training vectors",
+        });
+    }
+    let mut rng = Rng::new(tcfg.seed);
+    let (train, val) = split(n_rows, tcfg.validation_fraction, &mut rng);
+    let sampler = RowSampler {
+        data,
+        dim: cfg.cols,
+        train,
+        group: tcfg.batch_size,
+    };
+    let mut val_batches = Vec::new();
+    let mut dummy = Rng::new(0);
+    for g in val.chunks(tcfg.batch_size) {
+        val_batches.push(sampler.batch(g, &mut dummy, false)?);
+    }
+    let n = (sampler.train.len(), val.len());
+    let mut tcfg = tcfg.clone();
+    tcfg.contrastive.weight = 0.0;
+    run(cfg, &tcfg, &sampler, &val_batches, n, rng, progress)
+}
+
+fn snapshot(vars: &[Var]) -> Result<Vec<Tensor>> {
+    Ok(vars
+        .iter()
+        .map(|v| v.as_tensor().copy())
+        .collect::<candle_core::Result<_>>()?)
+}
+
+fn restore(vars: &[Var], snap: &[Tensor]) -> Result<()> {
+    for (v, t) in vars.iter().zip(snap) {
+        v.set(t)?;
+    }
+    Ok(())
+}
+
+fn mean(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        0.0
+    } else {
+        xs.iter().sum::<f64>() / xs.len() as f64
+    }
+}
+
+/// The shared loop.
+#[allow(clippy::too_many_lines)]
+fn run<F>(
+    cfg: &ConvAeConfig,
+    tcfg: &TrainConfig,
+    sampler: &dyn Sampler,
+    val_batches: &[Tensor],
+    (n_train, n_val): (usize, usize),
+    mut rng: Rng,
+    mut progress: F,
+) -> Result<Trained>
+where
+    F: FnMut(&Progress) -> bool,
+{
+    let start = Instant::now();
+    let (model, map) = ConvAutoencoder::seeded_with_dtype(cfg, tcfg.seed, DType::F32)?;
+    let model_vars = sorted_vars(&map);
+    let head = if tcfg.contrastive.is_enabled() && sampler.paired() {
+        let seed = tcfg.seed ^ 0xC047_4A57;
+        Some(ProjectionHead::seeded(
+            cfg.embedding_dim(),
+            &tcfg.contrastive,
+            seed,
+            DType::F32,
+        )?)
+    } else {
+        None
+    };
+    let mut all_vars = model_vars.clone();
+    if let Some(h) = &head {
+        all_vars.extend(h.vars.iter().cloned());
+    }
+    let mut opt = tcfg.optimizer.build(all_vars)?;
+    let augment = tcfg.augment.is_enabled();
+    let budget = tcfg.time_budget_s;
+    let over_budget = |start: &Instant| budget.is_some_and(|b| start.elapsed().as_secs_f64() >= b);
+
+    let mut history: Vec<EpochStats> = Vec::new();
+    let mut best: Option<(f64, usize, Vec<Tensor>)> = None;
+    let mut since_best = 0usize;
+    let mut step = 0usize;
+    let mut stop = StopReason::MaxEpochs;
+    for epoch in 0..tcfg.max_epochs {
+        let plan = sampler.plan_epoch(&mut rng);
+        let (mut tl, mut rl, mut cl) = (Vec::new(), Vec::new(), Vec::new());
+        let mut halted = None;
+        for (k, group) in plan.iter().enumerate() {
+            let x = sampler.batch(group, &mut rng, augment)?;
+            let (loss, r, c) = batch_loss(&model, head.as_ref(), &x, sampler.paired(), tcfg)?;
+            let total = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+            if !total.is_finite() {
+                return Err(Error::NonFinite {
+                    what: "training loss",
+                });
+            }
+            let grads = loss.backward()?;
+            opt.step(&grads)?;
+            step += 1;
+            tl.push(total);
+            rl.push(r);
+            cl.push(c);
+            let p = Progress {
+                kind: ProgressKind::Step,
+                epoch,
+                step,
+                epoch_step: k + 1,
+                steps_per_epoch: plan.len(),
+                loss: total,
+                recon_loss: r,
+                contrastive_loss: c,
+                val_loss: None,
+                elapsed_s: start.elapsed().as_secs_f64(),
+            };
+            if !progress(&p) {
+                halted = Some(StopReason::Callback);
+                break;
+            }
+            if over_budget(&start) {
+                halted = Some(StopReason::TimeBudget);
+                break;
+            }
+        }
+        let val_loss = if val_batches.is_empty() {
+            None
+        } else {
+            let mut v = Vec::new();
+            for x in val_batches {
+                let (loss, _, _) = batch_loss(&model, head.as_ref(), x, sampler.paired(), tcfg)?;
+                v.push(loss.to_dtype(DType::F64)?.to_scalar::<f64>()?);
+            }
+            Some(mean(&v))
+        };
+        let stats = EpochStats {
+            epoch,
+            train_loss: mean(&tl),
+            recon_loss: mean(&rl),
+            contrastive_loss: mean(&cl),
+            val_loss,
+        };
+        log::debug!("epoch {epoch}: {stats:?}");
+        let p = Progress {
+            kind: ProgressKind::EpochEnd,
+            epoch,
+            step,
+            epoch_step: tl.len(),
+            steps_per_epoch: plan.len(),
+            loss: stats.train_loss,
+            recon_loss: stats.recon_loss,
+            contrastive_loss: stats.contrastive_loss,
+            val_loss,
+            elapsed_s: start.elapsed().as_secs_f64(),
+        };
+        history.push(stats);
+        if let Some(v) = val_loss {
+            if !v.is_finite() {
+                return Err(Error::NonFinite {
+                    what: "validation loss",
+                });
+            }
+            let improved = best.as_ref().is_none_or(|(b, _, _)| v < b - tcfg.min_delta);
+            if improved {
+                let snap = if tcfg.restore_best {
+                    snapshot(&model_vars)?
+                } else {
+                    Vec::new()
+                };
+                best = Some((v, epoch, snap));
+                since_best = 0;
+            } else {
+                since_best += 1;
+            }
+        }
+        let keep_going = progress(&p);
+        if let Some(reason) = halted {
+            stop = reason;
+            break;
+        }
+        if !keep_going {
+            stop = StopReason::Callback;
+            break;
+        }
+        if tcfg
+            .patience
+            .is_some_and(|pat| val_loss.is_some() && since_best >= pat)
+        {
+            stop = StopReason::EarlyStopping;
+            break;
+        }
+    }
+    let epochs = history.len();
+    let mut best_epoch = epochs.saturating_sub(1);
+    if let Some((_, e, snap)) = best
+        && tcfg.restore_best
+        && !snap.is_empty()
+    {
+        restore(&model_vars, &snap)?;
+        best_epoch = e;
+    }
+    let provenance = Provenance {
+        data: tcfg.data_description.clone(),
+        n_train,
+        n_val,
+        seed: tcfg.seed,
+        epochs,
+        steps: step,
+        best_epoch,
+        stop_reason: stop,
+        history,
+        elapsed_s: start.elapsed().as_secs_f64(),
+        threads: candle_core::utils::get_num_threads(),
+        config: tcfg.clone(),
+        crate_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    // Detach the trained weights from the optimiser's variables.
+    let (mut model, _) = model.to_trainable()?;
+    model.set_provenance(Some(provenance.clone()));
+    Ok(Trained { model, provenance })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contrastive::ContrastiveConfig;
+    use crate::gradcheck::check;
+
+    #[test]
+    fn contrastive_loss_gives_no_gradient_to_the_decoder() {
+        let cfg = ConvAeConfig::default()
+            .with_rows(4)
+            .with_cols(8)
+            .with_channels(vec![6, 3]);
+        let (model, _) = ConvAutoencoder::seeded_with_dtype(&cfg, 1, DType::F64).unwrap();
+        let ccfg = ContrastiveConfig::default()
+            .with_hidden(5)
+            .with_projection_dim(4);
+        let head = ProjectionHead::seeded(cfg.embedding_dim(), &ccfg, 2, DType::F64).unwrap();
+        let x = crate::gradcheck::rand_tensor(&[6, 4, 8], 3);
+        let nce = |m: &ConvAutoencoder| {
+            let z = m.encode_internal(&m.to_internal(&x).unwrap()).unwrap();
+            info_nce(&head.forward(&m.embed_internal(&z).unwrap()).unwrap(), 0.1).unwrap()
+        };
+        let grads = nce(&model).backward().unwrap();
+        let dec = model.decoder_params();
+        assert_eq!(dec.len(), 2 * 3);
+        for t in &dec {
+            let g = grads.get(t).map(|g| {
+                g.abs()
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+                    .to_scalar::<f64>()
+                    .unwrap()
+            });
+            assert!(g.is_none_or(|g| g == 0.0), "decoder gradient {g:?}");
+        }
+        // ... while every encoder parameter gets one, and it matches finite differences.
+        let enc: Vec<_> = model
+            .named_params()
+            .iter()
+            .filter(|(n, _)| n.starts_with("encoder."))
+            .collect();
+        assert!(enc.iter().all(|(_, t)| grads.get(t).is_some()));
+        let (m2, map) = ConvAutoencoder::seeded_with_dtype(&cfg, 1, DType::F64).unwrap();
+        let vars = sorted_vars(&map);
+        let refs: Vec<&Var> = vars.iter().collect();
+        let err = check(&refs, || nce(&m2), 20);
+        assert!(err < 1e-5, "{err}");
+    }
+
+    #[test]
+    fn total_loss_gradient_matches_finite_differences() {
+        let cfg = ConvAeConfig::default()
+            .with_rows(3)
+            .with_cols(8)
+            .with_channels(vec![4, 2]);
+        let (model, map) = ConvAutoencoder::seeded_with_dtype(&cfg, 4, DType::F64).unwrap();
+        let tcfg = TrainConfig::default();
+        let head =
+            ProjectionHead::seeded(cfg.embedding_dim(), &tcfg.contrastive, 5, DType::F64).unwrap();
+        let x = crate::gradcheck::rand_tensor(&[8, 3, 8], 6);
+        let mut vars = sorted_vars(&map);
+        vars.extend(head.vars.iter().cloned());
+        let refs: Vec<&Var> = vars.iter().collect();
+        let f = || batch_loss(&model, Some(&head), &x, true, &tcfg).unwrap().0;
+        let err = check(&refs, f, 15);
+        assert!(err < 1e-5, "{err}");
+    }
+}

@@ -1,0 +1,112 @@
+//! Saving and loading.
+
+use sonority_autoencoders::{
+    ConvAeConfig, ConvAutoencoder, Encoder, Error, TrainConfig, train_tiles,
+};
+
+fn bits(m: &ConvAutoencoder) -> Vec<(String, Vec<u32>)> {
+    m.named_params()
+        .iter()
+        .map(|(n, t)| {
+            (
+                n.clone(),
+                t.flatten_all()
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.to_bits())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn round_trip_is_bit_exact_with_provenance() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cfg = ConvAeConfig::default()
+        .with_rows(8)
+        .with_cols(16)
+        .with_channels(vec![8, 4]);
+    let (tracks, _) = crate::testutil::toy_tracks(2, 3, 8, 30, 1);
+    let tcfg = TrainConfig::default()
+        .with_max_epochs(2)
+        .with_batch_size(4)
+        .with_data_description("toy".into());
+    let mut model = train_tiles(&cfg, &tcfg, &tracks, |_| true)?.model;
+    model
+        .metadata_mut()
+        .insert("fusion_weights".into(), serde_json::json!([1.0, 0.5]));
+    model.save(dir.path().join("m"))?;
+    let back = ConvAutoencoder::load(dir.path().join("m.safetensors"))?;
+    assert_eq!(bits(&model), bits(&back));
+    assert_eq!(back.config(), &cfg);
+    assert_eq!(back.provenance(), model.provenance());
+    assert_eq!(back.provenance().map(|p| p.data.as_str()), Some("toy"));
+    assert_eq!(back.metadata(), model.metadata());
+    let x: Vec<f32> = (0..128).map(|i| (i as f32).cos()).collect();
+    assert_eq!(model.encode(&x, [8, 16])?, back.encode(&x, [8, 16])?);
+    Ok(())
+}
+
+#[test]
+fn bad_files_give_typed_errors() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let p = dir.path().join("m");
+    let model = ConvAutoencoder::seeded(&ConvAeConfig::published_1d(), 0)?;
+    model.save(&p)?;
+    let json = std::fs::read_to_string(p.with_extension("json"))?;
+    let weights = std::fs::read(p.with_extension("safetensors"))?;
+
+    assert!(matches!(
+        ConvAutoencoder::load(dir.path().join("nothing")),
+        Err(Error::Io { .. })
+    ));
+
+    let newer = json.replace("\"format_version\": 1", "\"format_version\": 99");
+    std::fs::write(p.with_extension("json"), newer)?;
+    assert!(matches!(
+        ConvAutoencoder::load(&p),
+        Err(Error::UnsupportedVersion { found: 99, .. })
+    ));
+
+    for garbage in [
+        "",
+        "{",
+        "[]",
+        "{\"format\": \"other\"}",
+        "{\"format\": \"sonority-autoencoder\", \"format_version\": 1}",
+    ] {
+        std::fs::write(p.with_extension("json"), garbage)?;
+        assert!(
+            matches!(ConvAutoencoder::load(&p), Err(Error::Format { .. })),
+            "{garbage}"
+        );
+    }
+
+    // A config that does not match the weights.
+    let other = json.replacen("64,", "60,", 1);
+    assert_ne!(other, json);
+    std::fs::write(p.with_extension("json"), other)?;
+    let r = ConvAutoencoder::load(&p);
+    assert!(matches!(r, Err(Error::ShapeMismatch { .. })), "{r:?}");
+    std::fs::write(p.with_extension("json"), &json)?;
+
+    for cut in [0, 7, 100, weights.len() / 2, weights.len() - 1] {
+        std::fs::write(p.with_extension("safetensors"), &weights[..cut])?;
+        assert!(
+            matches!(ConvAutoencoder::load(&p), Err(Error::Format { .. })),
+            "cut at {cut}"
+        );
+    }
+    let mut noise = weights.clone();
+    for (i, b) in noise.iter_mut().enumerate().take(64) {
+        *b = (i * 37 % 251) as u8;
+    }
+    std::fs::write(p.with_extension("safetensors"), &noise)?;
+    assert!(ConvAutoencoder::load(&p).is_err());
+    std::fs::write(p.with_extension("safetensors"), &weights)?;
+    assert!(ConvAutoencoder::load(&p).is_ok());
+    Ok(())
+}
