@@ -1,2 +1,9 @@
-//! Criterion benchmarks (filled in later).
-fn main() {}
+//! Criterion benchmarks: training steps and encoding throughput, batch 32.
+//!
+//! `cargo bench -p sonority-autoencoders --bench bench_main`
+
+#![allow(clippy::expect_used)] // setup failures abort the benchmark
+
+mod benchmarks;
+
+criterion::criterion_main!(benchmarks::train::benches, benchmarks::encode::benches,);

@@ -39,6 +39,24 @@ macro_rules! dispatch {
     }};
 }
 
+/// Outputs below this many elements are computed on the calling thread: for small tensors the
+/// cost of waking other threads (large on a busy machine) exceeds the work.
+const PAR_MIN_ELEMS: usize = 1 << 16;
+
+/// Calls `f(chunk_index, chunk)` for every `chunk`-sized piece of `out`, in parallel when `out`
+/// is large. Each output element is written by exactly one call, so the result does not depend
+/// on the thread count.
+fn for_chunks<T: Send>(out: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
+    let chunk = chunk.max(1);
+    if out.len() >= PAR_MIN_ELEMS {
+        out.par_chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(i, c)| f(i, c));
+    } else {
+        out.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+    }
+}
+
 /// Padding before the first element for a 'same' convolution with kernel `k`
 /// (Keras and PyTorch put the odd extra element after).
 pub(crate) fn same_pad(k: usize) -> usize {
@@ -63,7 +81,7 @@ fn im2col<T: Elem>(x: &[T], [b, h, w, c]: [usize; 4], kh: usize, kw: usize) -> V
     if out.is_empty() {
         return out;
     }
-    out.par_chunks_mut(w * k).enumerate().for_each(|(row, o)| {
+    for_chunks(&mut out, w * k, |row, o| {
         let (bi, y) = (row / h, row % h);
         for dy in 0..kh {
             let Some(sy) = (y + dy).checked_sub(pt).filter(|&s| s < h) else {
@@ -95,7 +113,7 @@ fn col2im<T: Elem>(g: &[T], [b, h, w, k]: [usize; 4], kh: usize, kw: usize) -> V
     if out.is_empty() {
         return out;
     }
-    out.par_chunks_mut(w * c).enumerate().for_each(|(row, o)| {
+    for_chunks(&mut out, w * c, |row, o| {
         let (bi, y) = (row / h, row % h);
         for dy in 0..kh {
             // Output pixel oy read input row y at offset dy when oy + dy - pt == y.
@@ -194,7 +212,7 @@ fn maxpool_fwd<T: Elem>(x: &[T], [b, h, w, c]: [usize; 4], ph: usize, pw: usize)
     if out.is_empty() {
         return out;
     }
-    out.par_chunks_mut(ow * c).enumerate().for_each(|(row, o)| {
+    for_chunks(&mut out, ow * c, |row, o| {
         let (bi, oy) = (row / oh, row % oh);
         for ox in 0..ow {
             let dst = &mut o[ox * c..ox * c + c];
@@ -351,7 +369,7 @@ fn upsample<T: Elem>(x: &[T], [b, h, w, c]: [usize; 4], uh: usize, uw: usize) ->
     if out.is_empty() {
         return out;
     }
-    out.par_chunks_mut(ow * c).enumerate().for_each(|(row, o)| {
+    for_chunks(&mut out, ow * c, |row, o| {
         let (bi, oy) = (row / oh, row % oh);
         let src_row = (bi * h + oy / uh) * w;
         for ox in 0..ow {
@@ -369,7 +387,7 @@ fn sum_pool<T: Elem>(g: &[T], [b, oh, ow, c]: [usize; 4], uh: usize, uw: usize) 
     if out.is_empty() {
         return out;
     }
-    out.par_chunks_mut(w * c).enumerate().for_each(|(row, o)| {
+    for_chunks(&mut out, w * c, |row, o| {
         let (bi, y) = (row / h, row % h);
         for dy in 0..uh {
             let src_row = (bi * oh + y * uh + dy) * ow;
