@@ -3,4 +3,4 @@
 
 mod benchmarks;
 
-criterion::criterion_main!(benchmarks::stft::benches);
+criterion::criterion_main!(benchmarks::stft::benches, benchmarks::decode::benches);

@@ -15,7 +15,10 @@
 //!   the file is given up with [`Error::Decode`].
 //! - If the file ends in the middle of the stream (symphonia reports "unexpected end of file"),
 //!   what was decoded so far is kept and the stream ends normally
-//!   ([`FileSource::was_truncated`] tells). With nothing decoded that is [`Error::Empty`].
+//!   ([`FileSource::was_truncated`] tells), unless it is less than
+//!   [`DecodeOptions::min_truncated_fraction`] of the length the container declares: then the
+//!   header is taken to be lying (or the file to be a stub) and [`Error::Decode`] is returned.
+//!   The declared length is used for nothing else. With nothing decoded it is [`Error::Empty`].
 //! - A chained Ogg stream ends at the end of its first logical stream.
 //! - NaN or infinite samples (float WAVs can hold them) give [`Error::Decode`].
 //! - symphonia may panic on malformed input. Each call into it runs under
@@ -67,6 +70,9 @@ pub struct DecodeOptions {
     pub max_sample_rate: u32,
     /// Malformed packets skipped in a row before the file is given up. Default: `64`.
     pub max_consecutive_errors: usize,
+    /// Smallest part of the container's declared length that a truncated file must still hold
+    /// to be kept, in `[0, 1]`; `0.0` keeps any truncated file. Default: `0.1`.
+    pub min_truncated_fraction: f64,
 }
 
 impl Default for DecodeOptions {
@@ -77,6 +83,7 @@ impl Default for DecodeOptions {
             max_channels: 32,
             max_sample_rate: 768_000,
             max_consecutive_errors: 64,
+            min_truncated_fraction: 0.1,
         }
     }
 }
@@ -113,6 +120,13 @@ impl DecodeOptions {
         self
     }
 
+    /// Sets [`min_truncated_fraction`](Self::min_truncated_fraction).
+    #[must_use]
+    pub fn with_min_truncated_fraction(mut self, min_truncated_fraction: f64) -> Self {
+        self.min_truncated_fraction = min_truncated_fraction;
+        self
+    }
+
     /// Checks that every value is in range.
     ///
     /// # Errors
@@ -126,6 +140,12 @@ impl DecodeOptions {
         }
         if self.max_sample_rate == 0 {
             return Err(Error::config("max_sample_rate", "must be positive"));
+        }
+        if !(0.0..=1.0).contains(&self.min_truncated_fraction) {
+            return Err(Error::config(
+                "min_truncated_fraction",
+                format!("must be in [0, 1], got {}", self.min_truncated_fraction),
+            ));
         }
         if let Some(d) = self.max_duration_s
             && !(d.is_finite() && d > 0.0)
@@ -185,6 +205,9 @@ pub struct FileSource {
     max_frames: Option<u64>,
     max_channels: usize,
     max_consecutive_errors: usize,
+    /// Frames the container declares (only used to judge truncation).
+    declared_frames: Option<u64>,
+    min_truncated_fraction: f64,
     consecutive_errors: usize,
     skipped_packets: u64,
     truncated: bool,
@@ -250,6 +273,7 @@ impl FileSource {
             .default_track(TrackType::Audio)
             .ok_or_else(|| unsupported(path, "no audio track"))?;
         let track_id = track.id;
+        let declared_frames = track.num_frames;
         let params = track
             .codec_params
             .as_ref()
@@ -287,6 +311,8 @@ impl FileSource {
             max_frames: None,
             max_channels: opts.max_channels,
             max_consecutive_errors: opts.max_consecutive_errors,
+            declared_frames,
+            min_truncated_fraction: opts.min_truncated_fraction,
             consecutive_errors: 0,
             skipped_packets: 0,
             truncated: false,
@@ -383,6 +409,7 @@ impl FileSource {
                     return Ok(None);
                 }
                 Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    self.check_truncation()?;
                     log::warn!(
                         "{}: file ends mid-stream, keeping the {} frames decoded",
                         self.path.display(),
@@ -419,6 +446,24 @@ impl FileSource {
                 Err(e) => return Err(map_symphonia(&self.path, e)),
             }
         }
+    }
+
+    /// Rejects a truncated stream that holds too little of its declared length.
+    fn check_truncation(&self) -> Result<()> {
+        let Some(declared) = self.declared_frames.filter(|&d| d > 0) else {
+            return Ok(());
+        };
+        let fraction = self.frames_decoded as f64 / declared as f64;
+        if fraction < self.min_truncated_fraction {
+            return Err(decode_err(
+                &self.path,
+                format!(
+                    "file ends after {} of the {declared} frames its header declares",
+                    self.frames_decoded
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn skip_packet(&mut self, why: &str) -> Result<()> {

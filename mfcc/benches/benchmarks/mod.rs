@@ -1,5 +1,6 @@
 //! Shared setup for the benchmarks.
 
+pub mod decode;
 pub mod stft;
 
 /// A deterministic test signal: a chord and a little noise, `seconds` long at `sr` Hz.
