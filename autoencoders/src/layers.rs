@@ -1,7 +1,7 @@
 //! The two parameterised layers: a 'same' convolution computed as im2col + one matrix product,
 //! and a dense layer.
 
-use crate::ops::im2col_t;
+use crate::ops::{bias_relu_t, col2im_t, im2col_t};
 use candle_core::Tensor;
 use candle_nn::{Init, VarBuilder};
 
@@ -62,21 +62,50 @@ impl Conv {
     }
 
     pub(crate) fn forward(&self, x: &Tensor) -> CResult<Tensor> {
+        self.forward_impl(x, false)
+    }
+
+    /// `relu(conv(x))`, with the bias and the ReLU fused.
+    pub(crate) fn forward_relu(&self, x: &Tensor) -> CResult<Tensor> {
+        self.forward_impl(x, true)
+    }
+
+    fn forward_impl(&self, x: &Tensor, relu: bool) -> CResult<Tensor> {
         let (b, h, w, c) = x.dims4()?;
         if c != self.cin {
             candle_core::bail!("conv: input has {c} channels, expected {}", self.cin)
         }
-        let k = self.kh * self.kw * self.cin;
-        let cols = if self.kh * self.kw == 1 {
-            x.clone()
+        let taps = self.kh * self.kw;
+        let k = taps * self.cin;
+        let y = if taps == 1 {
+            x.reshape((b * h * w, self.cin))?
+                .matmul(&self.weight.reshape((k, self.cout))?)?
+        } else if self.cout < self.cin && self.kh % 2 == 1 && self.kw % 2 == 1 {
+            // Multiply first, then shift and add: y[p] = sum_t x[p + d_t] W_t is the adjoint
+            // of im2col (col2im) applied to x W' with the taps reversed. It holds only
+            // `taps × C_out` values per pixel instead of im2col's `taps × C_in`.
+            let rev: Vec<u32> = (0..taps as u32).rev().collect();
+            let rev = Tensor::new(rev.as_slice(), x.device())?;
+            let wr = self
+                .weight
+                .reshape((taps, self.cin, self.cout))?
+                .index_select(&rev, 0)?
+                .transpose(0, 1)?
+                .contiguous()?
+                .reshape((self.cin, taps * self.cout))?;
+            let q = x.reshape((b * h * w, self.cin))?.matmul(&wr)?;
+            col2im_t(&q.reshape((b, h, w, taps * self.cout))?, self.kh, self.kw)?
+                .reshape((b * h * w, self.cout))?
         } else {
-            im2col_t(x, self.kh, self.kw)?
+            let cols = im2col_t(x, self.kh, self.kw)?.reshape((b * h * w, k))?;
+            cols.matmul(&self.weight.reshape((k, self.cout))?)?
         };
-        let cols = cols.reshape((b * h * w, k))?;
-        let wm = self.weight.reshape((k, self.cout))?;
-        cols.matmul(&wm)?
-            .broadcast_add(&self.bias)?
-            .reshape((b, h, w, self.cout))
+        let y = if relu {
+            bias_relu_t(&y, &self.bias)?
+        } else {
+            y.broadcast_add(&self.bias)?
+        };
+        y.reshape((b, h, w, self.cout))
     }
 }
 
@@ -97,5 +126,90 @@ impl Dense {
 
     pub(crate) fn forward(&self, x: &Tensor) -> CResult<Tensor> {
         x.matmul(&self.weight)?.broadcast_add(&self.bias)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gradcheck::{check, rand_tensor};
+    use crate::params::SeededBackend;
+    use candle_core::{DType, Device, Var};
+    use candle_nn::VarMap;
+
+    fn conv(kh: usize, kw: usize, cin: usize, cout: usize) -> (Conv, Vec<Var>) {
+        let map = VarMap::new();
+        let vb = VarBuilder::from_backend(
+            Box::new(SeededBackend::new(map.clone(), 1)),
+            DType::F64,
+            Device::Cpu,
+        );
+        let c = Conv::new(vb, (kh, kw), cin, cout).unwrap();
+        (c, crate::contrastive::sorted_vars(&map))
+    }
+
+    /// Both convolution paths (im2col for widening layers, multiply-then-shift for narrowing
+    /// ones) agree with a direct convolution and have correct gradients.
+    #[test]
+    fn both_convolution_paths_are_exact() {
+        for (kh, kw, cin, cout) in [
+            (3, 3, 2, 5),
+            (3, 3, 5, 2),
+            (1, 3, 4, 1),
+            (1, 5, 3, 6),
+            (3, 5, 4, 3),
+            (2, 2, 3, 2),
+        ] {
+            let (c, vars) = conv(kh, kw, cin, cout);
+            let x = rand_tensor(&[2, 4, 5, cin], 3);
+            let y = c.forward(&x).unwrap();
+            let wv = c.weight.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            let bv = c.bias.to_vec1::<f64>().unwrap();
+            let xv = x.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            let yv = y.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            let (pt, pl) = (
+                crate::ops::same_pad(kh) as isize,
+                crate::ops::same_pad(kw) as isize,
+            );
+            for bi in 0..2 {
+                for yy in 0..4isize {
+                    for xx in 0..5isize {
+                        for o in 0..cout {
+                            let mut s = bv[o];
+                            for dy in 0..kh {
+                                for dx in 0..kw {
+                                    let (sy, sx) = (yy + dy as isize - pt, xx + dx as isize - pl);
+                                    if !(0..4).contains(&sy) || !(0..5).contains(&sx) {
+                                        continue;
+                                    }
+                                    for i in 0..cin {
+                                        let xi =
+                                            ((bi * 4 + sy as usize) * 5 + sx as usize) * cin + i;
+                                        s += xv[xi] * wv[((dy * kw + dx) * cin + i) * cout + o];
+                                    }
+                                }
+                            }
+                            let got = yv[((bi * 4 + yy as usize) * 5 + xx as usize) * cout + o];
+                            assert!(
+                                (got - s).abs() < 1e-12,
+                                "{kh}x{kw} {cin}->{cout}: {got} vs {s}"
+                            );
+                        }
+                    }
+                }
+            }
+            let xv = Var::from_tensor(&x).unwrap();
+            let r = rand_tensor(&[2, 4, 5, cout], 4);
+            let f = || {
+                (c.forward(xv.as_tensor()).unwrap() * &r)
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+            };
+            let mut refs: Vec<&Var> = vars.iter().collect();
+            refs.push(&xv);
+            let err = check(&refs, f, 40);
+            assert!(err < 1e-6, "{kh}x{kw} {cin}->{cout}: {err}");
+        }
     }
 }

@@ -213,10 +213,11 @@ impl ConvAutoencoder {
         self.dtype
     }
 
-    fn act(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+    /// A hidden convolution and its activation.
+    fn conv_act(&self, conv: &Conv, x: &Tensor) -> candle_core::Result<Tensor> {
         match self.cfg.activation {
-            Activation::Relu => x.relu(),
-            Activation::Elu { alpha } => x.elu(alpha),
+            Activation::Relu => conv.forward_relu(x),
+            Activation::Elu { alpha } => conv.forward(x)?.elu(alpha),
         }
     }
 
@@ -251,7 +252,7 @@ impl ConvAutoencoder {
         let (ph, pw) = self.cfg.pool_hw();
         let mut h = x.clone();
         for conv in &self.encoder {
-            h = max_pool_t(&self.act(&conv.forward(&h)?)?, ph, pw)?;
+            h = max_pool_t(&self.conv_act(conv, &h)?, ph, pw)?;
         }
         Ok(h)
     }
@@ -261,7 +262,7 @@ impl ConvAutoencoder {
         let (ph, pw) = self.cfg.pool_hw();
         let mut h = z.clone();
         for conv in &self.decoder {
-            h = upsample_t(&self.act(&conv.forward(&h)?)?, ph, pw)?;
+            h = upsample_t(&self.conv_act(conv, &h)?, ph, pw)?;
         }
         let [ih, iw, _] = self.cfg.input_hwc();
         let (_, hh, hw, _) = h.dims4()?;
