@@ -440,12 +440,22 @@ mod tests {
     fn default_and_small_2d_shapes() {
         let m = ConvAutoencoder::seeded(&ConvAeConfig::default(), 0).unwrap();
         assert_eq!(m.output_dim(), 128);
+        assert_eq!(m.n_params(), 258_816);
         let x = Tensor::zeros((2, 128, 128), DType::F32, &Device::Cpu).unwrap();
         let z = m.encode_tensor(&x).unwrap();
         assert_eq!(z.dims4().unwrap(), (2, 1, 16, 64));
         assert_eq!(m.reconstruct(&x).unwrap().dims3().unwrap(), (2, 128, 128));
         let s = ConvAutoencoder::seeded(&ConvAeConfig::small_2d(), 0).unwrap();
         assert_eq!(s.output_dim(), 2 * 8 * 8);
+        assert_eq!(s.n_params(), 9_025);
+        for m in [&m, &s] {
+            let shapes: Vec<(String, Vec<usize>)> = m
+                .named_params()
+                .iter()
+                .map(|(n, t)| (n.clone(), t.dims().to_vec()))
+                .collect();
+            assert_eq!(shapes, crate::persist::param_shapes(m.config()));
+        }
     }
 
     /// Whole-model gradient checks in f64: every parameter of every layer type (convolutions
