@@ -5,57 +5,57 @@
 //! cargo run --release -p sonority-fusion --example keytempo -- /work/shared/corpus/keytempo > preds.tsv
 //! python3 /work/shared/corpus/keytempo-score.py /work/shared/corpus/keytempo/labels.tsv preds.tsv
 //! ```
-//! Add `--profiles` to print one extra column per key profile (for comparing them).
+//!
+//! Every file is decoded by `sonority_mfcc::FileSource` (any format symphonia reads, streamed,
+//! resampled to 22050 Hz mono) and analysed in one STFT pass that feeds the key and tempo sinks
+//! together; nothing is decoded twice and no intermediate WAV is needed. Files that are not
+//! audio (`labels.tsv`, `README.md`) are skipped with a note on stderr.
+//!
+//! Add `--profiles` to print one extra column per key profile (for comparing them), and
+//! `--confidence` to print the key strength and the tempo confidence.
 
 use sonority_fusion::{KeyProfile, KeySink, TempoSink};
-use sonority_mfcc::{MfccConfig, SliceSource, analyze};
-
-fn load(path: &std::path::Path) -> Result<Vec<f32>, Box<dyn std::error::Error>> {
-    let mut r = hound::WavReader::open(path)?;
-    let s = r.spec();
-    let y: Vec<f32> = match s.sample_format {
-        hound::SampleFormat::Float => r.samples::<f32>().collect::<Result<_, _>>()?,
-        hound::SampleFormat::Int => r
-            .samples::<i32>()
-            .map(|v| v.map(|x| x as f32 / (1u32 << (s.bits_per_sample - 1)) as f32))
-            .collect::<Result<_, _>>()?,
-    };
-    let ch = usize::from(s.channels);
-    Ok(y.chunks(ch)
-        .map(|c| c.iter().sum::<f32>() / ch as f32)
-        .collect())
-}
+use sonority_mfcc::{DecodeOptions, FileSource, MfccConfig, analyze};
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let profiles = args.iter().any(|a| a == "--profiles");
+    let confidence = args.iter().any(|a| a == "--confidence");
     let dir = args
         .iter()
         .find(|a| !a.starts_with("--"))
-        .ok_or("usage: keytempo DIR [--profiles]")?;
+        .ok_or("usage: keytempo DIR [--profiles] [--confidence]")?;
     let mut files: Vec<_> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "wav"))
+        .filter(|p| p.is_file())
         .collect();
     files.sort();
-    let spec = MfccConfig::default().stft_spec();
+    let cfg = MfccConfig::default();
+    let spec = cfg.stft_spec();
+    let opts = DecodeOptions::default().with_sample_rate(cfg.sample_rate);
+    let started = std::time::Instant::now();
+    let mut analysed = 0usize;
     println!("file\tkey\tbpm");
     for path in files {
-        let y = load(&path)?;
+        let mut src = match FileSource::open(&path, &opts) {
+            Ok(src) => src,
+            Err(e @ sonority_mfcc::Error::Unsupported { .. }) => {
+                eprintln!("skipped: {e}");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         let mut key = KeySink::default();
         let mut tempo = TempoSink::default();
-        analyze(
-            &mut SliceSource::new(&y, 22_050),
-            &spec,
-            &mut [&mut key, &mut tempo],
-        )?;
-        let est = tempo.estimate()?;
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("?")
-            .replace(".wav", ".ogg");
-        print!("{name}\t{}\t{:.2}", key.estimate().key, est.bpm);
+        analyze(&mut src, &spec, &mut [&mut key, &mut tempo])?;
+        analysed += 1;
+        let k = key.estimate();
+        let t = tempo.estimate()?;
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+        print!("{name}\t{}\t{:.2}", k.key, t.bpm);
+        if confidence {
+            print!("\t{:.3}\t{:.3}", k.strength, t.confidence);
+        }
         if profiles {
             for p in KeyProfile::ALL {
                 print!("\t{}", key.estimate_with(p).key);
@@ -63,6 +63,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
         println!();
     }
+    eprintln!(
+        "{analysed} files in {:.2} s (decoding included)",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 use sonority_mfcc::{Frame, FrameSink, StftSpec};
 
 use crate::extractor::{Running, check_out};
-use crate::{Error, FeatureExtractor, Result};
+use crate::{Error, FeatureExtractor, Result, lanes};
 
 /// Frequency floor of the log-frequency encoding, in Hz: silent frames and roll-offs below it
 /// count as this.
@@ -13,6 +13,11 @@ pub const ROLLOFF_FLOOR_HZ: f32 = 20.0;
 /// cumulative magnitude over bins `0..=k` reaches `percent` of the frame's total; 0 Hz for a
 /// silent frame. Exactly `librosa.feature.spectral_rolloff` on one column (float32 cumulative
 /// sum, as numpy computes it).
+///
+/// Most frames skip the sequential float32 scan: vectorised block sums locate the crossing in
+/// `f64`, and only where that crossing lies within the float32 cumulative sum's rounding bound
+/// (`(2n + 128) · 2⁻²⁴ ·` total) of the threshold does the exact float32 scan decide. The result
+/// is bit-identical to numpy's.
 ///
 /// # Examples
 /// ```
@@ -25,16 +30,80 @@ pub const ROLLOFF_FLOOR_HZ: f32 = 20.0;
 /// ```
 #[must_use]
 pub fn rolloff_hz(magnitude: &[f32], spec: &StftSpec, percent: f32) -> f32 {
-    let total: f32 = magnitude.iter().fold(0.0, |a, &m| a + m);
+    spec.bin_hz(rolloff_bin(magnitude, percent).0)
+}
+
+/// Most blocks a spectrum is cut into in the fast path of [`rolloff_bin`].
+const MAX_BLOCKS: usize = 64;
+
+/// The roll-off bin as numpy's float32 `cumsum` gives it, and the frame's total magnitude.
+pub(crate) fn rolloff_bin(mag: &[f32], percent: f32) -> (usize, f64) {
+    // Blocks of a multiple of 8 bins, at most 64 of them, summed once (vectorised).
+    let block = mag.len().div_ceil(MAX_BLOCKS).div_ceil(8).max(4) * 8;
+    let mut sums = [0.0_f64; MAX_BLOCKS];
+    let mut total = 0.0_f64;
+    for (s, chunk) in sums.iter_mut().zip(mag.chunks(block)) {
+        *s = f64::from(lanes::sum(chunk));
+        total += *s;
+    }
+    let n_blocks = mag.len().div_ceil(block);
+    if let Some(k) = fast_rolloff_bin(mag, percent, total, block, &sums[..n_blocks]) {
+        return (k, total);
+    }
+    (exact_rolloff_bin(mag, percent), total)
+}
+
+/// The crossing in `f64`, if no float32 rounding can move it.
+fn fast_rolloff_bin(
+    mag: &[f32],
+    percent: f32,
+    total: f64,
+    block: usize,
+    sums: &[f64],
+) -> Option<usize> {
+    if !total.is_finite() {
+        return None;
+    }
+    // Bound on |float32 cumsum − exact| (n·u·total), for the threshold as well, plus the block
+    // sums' own rounding; doubled for safety.
+    let delta = (2 * mag.len() + 128) as f64 * f64::from(f32::EPSILON) * 0.5 * total;
+    let thr = f64::from(percent) * total;
+    let (lo_t, hi_t) = (thr - delta, thr + delta);
+    let mut prefix = 0.0_f64;
+    for (b, &s) in sums.iter().enumerate() {
+        if prefix + s < lo_t {
+            prefix += s;
+            continue;
+        }
+        let start = b * block;
+        let mut c = prefix;
+        let mut k_lo = None;
+        for (i, &m) in mag[start..].iter().take(block).enumerate() {
+            c += f64::from(m);
+            if k_lo.is_none() && c >= lo_t {
+                k_lo = Some(start + i);
+            }
+            if c >= hi_t {
+                return (k_lo == Some(start + i)).then_some(start + i);
+            }
+        }
+        return None;
+    }
+    None
+}
+
+/// numpy's float32 `cumsum` and `>=` threshold, sequentially.
+fn exact_rolloff_bin(mag: &[f32], percent: f32) -> usize {
+    let total: f32 = mag.iter().fold(0.0, |a, &m| a + m);
     let threshold = percent * total;
     let mut acc = 0.0_f32;
-    for (k, &m) in magnitude.iter().enumerate() {
+    for (k, &m) in mag.iter().enumerate() {
         acc += m;
         if acc >= threshold {
-            return spec.bin_hz(k);
+            return k;
         }
     }
-    spec.bin_hz(magnitude.len().saturating_sub(1))
+    mag.len().saturating_sub(1)
 }
 
 /// Roll-off over a track: mean and spread in Hz (as librosa would average its frames) and, for
@@ -158,9 +227,11 @@ impl FrameSink for RolloffSink {
         let Some(spec) = self.spec else {
             return Err(sonority_mfcc::Error::sink("roll-off: frame before begin"));
         };
-        let hz = rolloff_hz(frame.magnitude, &spec, self.percent);
+        let (bin, total) = rolloff_bin(frame.magnitude, self.percent);
+        let hz = spec.bin_hz(bin);
         self.hz.push(f64::from(hz));
-        if frame.magnitude.iter().all(|&m| m == 0.0) {
+        // Magnitudes are >= 0: a zero total is an all-zero spectrum.
+        if total == 0.0 {
             self.silent += 1;
         } else {
             self.log
@@ -185,5 +256,47 @@ impl FeatureExtractor for RolloffSink {
         out[0] = s.mean_log2_khz;
         out[1] = s.std_log2_khz;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast path agrees with the sequential float32 scan on spectra built to sit on the
+    /// threshold (ties, plateaus, one dominant bin, sparse ones) and on random ones.
+    #[test]
+    fn fast_path_is_bit_identical_to_the_float32_scan() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 24) as f32
+        };
+        let mut cases: Vec<Vec<f32>> = vec![vec![1.0; 1025], vec![0.0; 1025], vec![1e-30; 1025]];
+        let mut spike = vec![0.0; 1025];
+        spike[700] = 3.0;
+        cases.push(spike);
+        for _ in 0..3000 {
+            let decay = 0.001 + 0.02 * next();
+            let sparse = next() < 0.3;
+            let v: Vec<f32> = (0..1025)
+                .map(|k| {
+                    let r = next();
+                    if sparse && r < 0.9 {
+                        0.0
+                    } else {
+                        r * (-(k as f32) * decay).exp() * 1e3
+                    }
+                })
+                .collect();
+            cases.push(v);
+        }
+        for v in &cases {
+            for percent in [0.5, 0.85, 0.9, 0.99] {
+                assert_eq!(rolloff_bin(v, percent).0, exact_rolloff_bin(v, percent));
+            }
+        }
     }
 }
