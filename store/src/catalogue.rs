@@ -45,7 +45,7 @@ fn track_from_row(r: &Row<'_>) -> rusqlite::Result<TrackInfo> {
 }
 
 /// Checks one track's result completely, so that a batch fails before any write.
-fn validate(item: &TrackAnalysis<'_>, dims: &mut HashMap<String, usize>) -> Result<()> {
+pub(crate) fn validate(item: &TrackAnalysis<'_>, dims: &mut HashMap<String, usize>) -> Result<()> {
     path_value(&item.track.file.path)?;
     size_i64(item.track.file.size_bytes)?;
     check_finite_f64("duration_s", item.track.duration_s)?;

@@ -163,6 +163,80 @@ pub enum Error {
         value: String,
     },
 
+    // === Server databases and the work queue ===
+    /// The connection string (URL or `key=value` list) cannot be used; it is never
+    /// repeated in the message because it may hold a password.
+    #[error("invalid PostgreSQL connection string: {reason}")]
+    InvalidConnection {
+        /// What is wrong, without the string itself.
+        reason: String,
+    },
+    /// The server cannot be reached (refused, timed out, no such host or socket).
+    #[cfg(feature = "postgres")]
+    #[error("{target}: server unreachable: {source}")]
+    Unreachable {
+        /// The server, with the password removed.
+        target: String,
+        /// The client error.
+        source: postgres::Error,
+    },
+    /// The server refused the credentials (wrong user or password, no `pg_hba.conf` entry).
+    #[cfg(feature = "postgres")]
+    #[error("{target}: authentication failed: {source}")]
+    AuthFailed {
+        /// The server, with the password removed.
+        target: String,
+        /// The client error (the server's message, which never holds the password).
+        source: postgres::Error,
+    },
+    /// The role lacks a privilege (see the grants in the crate docs).
+    #[cfg(feature = "postgres")]
+    #[error("{target}: permission denied: {source}")]
+    PermissionDenied {
+        /// The server, with the password removed.
+        target: String,
+        /// The client error.
+        source: postgres::Error,
+    },
+    /// Any other PostgreSQL error.
+    #[cfg(feature = "postgres")]
+    #[error("{target}: {source}")]
+    Postgres {
+        /// The server, with the password removed.
+        target: String,
+        /// The client error.
+        source: postgres::Error,
+    },
+    /// A job's lease was lost (it expired and another worker claimed the job, or the
+    /// job was completed, failed or released meanwhile); nothing was written.
+    #[error("job {job}: lease of worker {worker:?} lost, the result was not written")]
+    LeaseLost {
+        /// The job id.
+        job: i64,
+        /// The worker that held the lease.
+        worker: String,
+    },
+    /// A root map (`name=/path,...`) cannot be parsed.
+    #[error("invalid root map: {reason}")]
+    InvalidRootMap {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A job names a root this machine has not mapped to a path.
+    #[error("root {name:?} is not mapped on this machine (known: {known})")]
+    UnknownRoot {
+        /// The root name.
+        name: String,
+        /// The mapped root names, comma-separated.
+        known: String,
+    },
+    /// A job's relative path is absolute or climbs out of its root (`..`).
+    #[error("{path}: not a plain relative path below a root")]
+    InvalidRelativePath {
+        /// The path.
+        path: PathBuf,
+    },
+
     // === Other ===
     /// Reading a file (to hash it or read its metadata) failed.
     #[error("{path}: {source}")]

@@ -137,38 +137,18 @@ impl SqliteStore {
         root: Option<&Path>,
         files: I,
     ) -> Result<ScanPlan> {
+        let (known, failed) = self.scan_state_impl()?;
+        Ok(plan_from(known, failed, root, files))
+    }
+
+    /// The stored files and the paths with a recorded error, from one snapshot.
+    pub(crate) fn scan_state_impl(&self) -> Result<(Vec<KnownFile>, Vec<PathBuf>)> {
         // One read transaction: tracks and errors from the same snapshot.
         let tx = self.conn.unchecked_transaction().map_err(|e| self.sql(e))?;
-        let mut known: HashMap<PathBuf, KnownFile> = self
-            .known_files()?
-            .into_iter()
-            .map(|k| (k.path.clone(), k))
-            .collect();
-        let mut failed: HashSet<PathBuf> = self.errors()?.into_iter().map(|e| e.path).collect();
+        let known = self.known_files()?;
+        let failed = self.errors()?.into_iter().map(|e| e.path).collect();
         tx.finish().map_err(|e| self.sql(e))?;
-
-        let mut plan = ScanPlan::default();
-        let mut seen = HashSet::new();
-        for f in files {
-            if !seen.insert(f.path.clone()) {
-                continue;
-            }
-            let was_failed = failed.remove(&f.path);
-            match known.remove(&f.path) {
-                Some(k) if k.size_bytes == f.size_bytes && k.mtime_ns == f.mtime_ns => {
-                    plan.unchanged.push(k.id);
-                }
-                Some(k) => plan.changed.push((k, f)),
-                None if was_failed => plan.retry.push(f),
-                None => plan.new.push(f),
-            }
-        }
-        let under = |p: &Path| root.is_none_or(|r| p.starts_with(r));
-        plan.gone = known.into_values().filter(|k| under(&k.path)).collect();
-        plan.gone.sort_by_key(|k| k.id);
-        plan.stale_errors = failed.into_iter().filter(|p| under(p)).collect();
-        plan.stale_errors.sort();
-        Ok(plan)
+        Ok((known, failed))
     }
 
     /// Uses content hashes to find moved files and files that were only touched.
@@ -309,6 +289,40 @@ impl SqliteStore {
         tx.commit().map_err(sql)?;
         Ok(n)
     }
+}
+
+/// Sorts a walk against the stored files and failed paths (shared by every catalogue).
+pub(crate) fn plan_from<I: IntoIterator<Item = FileFacts>>(
+    known: Vec<KnownFile>,
+    failed: Vec<PathBuf>,
+    root: Option<&Path>,
+    files: I,
+) -> ScanPlan {
+    let mut known: HashMap<PathBuf, KnownFile> =
+        known.into_iter().map(|k| (k.path.clone(), k)).collect();
+    let mut failed: HashSet<PathBuf> = failed.into_iter().collect();
+    let mut plan = ScanPlan::default();
+    let mut seen = HashSet::new();
+    for f in files {
+        if !seen.insert(f.path.clone()) {
+            continue;
+        }
+        let was_failed = failed.remove(&f.path);
+        match known.remove(&f.path) {
+            Some(k) if k.size_bytes == f.size_bytes && k.mtime_ns == f.mtime_ns => {
+                plan.unchanged.push(k.id);
+            }
+            Some(k) => plan.changed.push((k, f)),
+            None if was_failed => plan.retry.push(f),
+            None => plan.new.push(f),
+        }
+    }
+    let under = |p: &Path| root.is_none_or(|r| p.starts_with(r));
+    plan.gone = known.into_values().filter(|k| under(&k.path)).collect();
+    plan.gone.sort_by_key(|k| k.id);
+    plan.stale_errors = failed.into_iter().filter(|p| under(p)).collect();
+    plan.stale_errors.sort();
+    plan
 }
 
 fn take_except<T>(v: Vec<T>, drop: &HashSet<usize>) -> Vec<T> {

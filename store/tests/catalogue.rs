@@ -1,9 +1,41 @@
 //! Whole-track commits, catalogue reads, models and per-file errors.
 
+use std::path::Path;
+
 use sonority_store::{
-    Analysis, ContentHash, Embedding, Error, FileFacts, ModelInfo, SqliteStore, Tags, Tiles,
-    TrackAnalysis, TrackRecord, VectorStore,
+    Analysis, Catalogue, ContentHash, Embedding, Error, FileFacts, ModelInfo, Tags, Tiles,
+    TrackAnalysis, TrackRecord,
 };
+
+/// Runs a generic test against every catalogue backend.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() {
+                super::$name(sonority_store::SqliteStore::open_in_memory().unwrap());
+            })*
+        }
+        #[cfg(feature = "postgres")]
+        mod pg {
+            $(#[test]
+            fn $name() {
+                super::$name(crate::pgcluster::pg_store(stringify!($name)));
+            })*
+        }
+    };
+}
+
+on_every_backend!(
+    track_roundtrip_with_analysis_vectors_and_tiles,
+    reanalysis_keeps_id_and_replaces_everything,
+    bad_batch_writes_nothing,
+    models_register_and_conflict,
+    errors_are_recorded_and_cleared_by_success,
+    delete_track_cascades,
+    non_utf8_paths_roundtrip,
+    duplicate_paths_in_a_batch_keep_the_last,
+);
 
 fn record(path: &str) -> TrackRecord {
     TrackRecord::new(FileFacts::new(path, 5_000_000, 1_700_000_000_000_000_000))
@@ -20,9 +52,7 @@ fn record(path: &str) -> TrackRecord {
         )
 }
 
-#[test]
-fn track_roundtrip_with_analysis_vectors_and_tiles() {
-    let mut s = SqliteStore::open_in_memory().unwrap();
+fn track_roundtrip_with_analysis_vectors_and_tiles<S: Catalogue>(mut s: S) {
     let r = record("/music/kob/03.flac");
     let a = Analysis::default()
         .with_key("D minor", 0.71)
@@ -47,10 +77,17 @@ fn track_roundtrip_with_analysis_vectors_and_tiles() {
     let t = s.track(id).unwrap().unwrap();
     assert_eq!(t.record, r);
     assert_eq!(
-        s.track_by_path("/music/kob/03.flac").unwrap().unwrap().id,
+        s.track_by_path(Path::new("/music/kob/03.flac"))
+            .unwrap()
+            .unwrap()
+            .id,
         id
     );
-    assert!(s.track_by_path("/music/other.flac").unwrap().is_none());
+    assert!(
+        s.track_by_path(Path::new("/music/other.flac"))
+            .unwrap()
+            .is_none()
+    );
     let back = s.analysis(id).unwrap().unwrap();
     let mut sorted = a.clone();
     sorted.descriptors.sort_by(|x, y| x.0.cmp(&y.0));
@@ -62,9 +99,7 @@ fn track_roundtrip_with_analysis_vectors_and_tiles() {
     assert_eq!(s.tracks().unwrap(), vec![t]);
 }
 
-#[test]
-fn reanalysis_keeps_id_and_replaces_everything() {
-    let mut s = SqliteStore::open_in_memory().unwrap();
+fn reanalysis_keeps_id_and_replaces_everything<S: Catalogue>(mut s: S) {
     let r = record("/music/a.flac");
     let id = s
         .put_track_analysis(
@@ -91,9 +126,7 @@ fn reanalysis_keeps_id_and_replaces_everything() {
     );
 }
 
-#[test]
-fn bad_batch_writes_nothing() {
-    let mut s = SqliteStore::open_in_memory().unwrap();
+fn bad_batch_writes_nothing<S: Catalogue>(mut s: S) {
     s.register_model(&ModelInfo::new("m", 2)).unwrap();
     let (r1, r2) = (record("/a.flac"), record("/b.flac"));
     let ok = Analysis::default();
@@ -174,9 +207,7 @@ fn bad_batch_writes_nothing() {
     assert_eq!(s.dim("new").unwrap(), None);
 }
 
-#[test]
-fn models_register_and_conflict() {
-    let mut s = SqliteStore::open_in_memory().unwrap();
+fn models_register_and_conflict<S: Catalogue>(mut s: S) {
     let m = ModelInfo::new("conv1d", 64)
         .with_config_json(r#"{"layers":[32,64]}"#)
         .with_weights_hash("abc");
@@ -227,14 +258,15 @@ fn models_register_and_conflict() {
     );
 }
 
-#[test]
-fn errors_are_recorded_and_cleared_by_success() {
-    let mut s = SqliteStore::open_in_memory().unwrap();
-    s.record_error("/music/broken.mp3", "decode: invalid frame header")
+fn errors_are_recorded_and_cleared_by_success<S: Catalogue>(mut s: S) {
+    s.record_error(
+        Path::new("/music/broken.mp3"),
+        "decode: invalid frame header",
+    )
+    .unwrap();
+    s.record_error(Path::new("/music/cover.jpg"), "unsupported format")
         .unwrap();
-    s.record_error("/music/cover.jpg", "unsupported format")
-        .unwrap();
-    s.record_error("/music/broken.mp3", "decode: truncated")
+    s.record_error(Path::new("/music/broken.mp3"), "decode: truncated")
         .unwrap();
     let errs = s.errors().unwrap();
     assert_eq!(errs.len(), 2);
@@ -249,13 +281,11 @@ fn errors_are_recorded_and_cleared_by_success() {
     let errs = s.errors().unwrap();
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].path, std::path::Path::new("/music/cover.jpg"));
-    assert!(s.clear_error("/music/cover.jpg").unwrap());
+    assert!(s.clear_error(Path::new("/music/cover.jpg")).unwrap());
     assert!(s.errors().unwrap().is_empty());
 }
 
-#[test]
-fn delete_track_cascades() {
-    let mut s = SqliteStore::open_in_memory().unwrap();
+fn delete_track_cascades<S: Catalogue>(mut s: S) {
     let tiles = [1.0, 2.0];
     let id = s
         .put_track_analysis(
@@ -274,18 +304,49 @@ fn delete_track_cascades() {
     assert_eq!(s.tiles("m", id).unwrap(), None);
 }
 
-#[cfg(unix)]
-#[test]
-fn non_utf8_paths_roundtrip() {
+fn non_utf8_paths_roundtrip<S: Catalogue>(mut s: S) {
     use std::os::unix::ffi::OsStrExt;
     let p = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(b"/music/caf\xe9.mp3"));
-    let mut s = SqliteStore::open_in_memory().unwrap();
     let r = TrackRecord::new(FileFacts::new(p.clone(), 1, 2));
     let id = s.put_track_analysis(&r, &Analysis::default(), &[]).unwrap();
     assert_eq!(s.track(id).unwrap().unwrap().record.file.path, p);
     assert_eq!(s.track_by_path(&p).unwrap().unwrap().id, id);
     // The UTF-8 lookalike is a different file.
-    assert!(s.track_by_path("/music/caf\u{e9}.mp3").unwrap().is_none());
+    assert!(
+        s.track_by_path(Path::new("/music/caf\u{e9}.mp3"))
+            .unwrap()
+            .is_none()
+    );
     s.record_error(&p, "bad").unwrap();
     assert_eq!(s.errors().unwrap()[0].path, p);
+}
+
+fn duplicate_paths_in_a_batch_keep_the_last<S: Catalogue>(mut s: S) {
+    let r = record("/d.flac");
+    let (a1, a2) = (
+        Analysis::default().with_descriptor("x", 1.0),
+        Analysis::default().with_descriptor("x", 2.0),
+    );
+    let (e1, e2) = ([Embedding::new("m", &[1.0])], [Embedding::new("m", &[2.0])]);
+    let ids = s
+        .put_track_analyses(&[
+            TrackAnalysis {
+                track: &r,
+                analysis: &a1,
+                embeddings: &e1,
+            },
+            TrackAnalysis {
+                track: &r,
+                analysis: &a2,
+                embeddings: &e2,
+            },
+        ])
+        .unwrap();
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(s.track_count().unwrap(), 1);
+    assert_eq!(s.get("m", ids[0]).unwrap(), Some(vec![2.0]));
+    assert_eq!(
+        s.analysis(ids[0]).unwrap().unwrap().descriptors,
+        vec![("x".to_owned(), 2.0)]
+    );
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use sonority_store::{
-    Analysis, Embedding, FileFacts, SqliteStore, TrackRecord, VectorStore, content_hash,
+    Analysis, Catalogue, Embedding, FileFacts, SqliteStore, TrackRecord, VectorStore, content_hash,
     content_hash_bytes,
 };
 
@@ -18,7 +18,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> FileFacts {
 }
 
 /// Stores a file as analysed, with its hash and a one-value vector.
-fn index(s: &mut SqliteStore, f: &FileFacts, x: f32) -> sonority_store::TrackId {
+fn index<S: Catalogue>(s: &mut S, f: &FileFacts, x: f32) -> sonority_store::TrackId {
     let r = TrackRecord::new(f.clone()).with_content_hash(content_hash(&f.path).unwrap());
     s.put_track_analysis(&r, &Analysis::default(), &[Embedding::new("m", &[x])])
         .unwrap()
@@ -59,18 +59,29 @@ fn content_hash_streams_and_matches_bytes() {
 #[test]
 fn plan_sorts_new_changed_unchanged_gone_retry() {
     let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(dir.path().join("lib.db")).unwrap();
+    plan_sorts(s);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn pg_plan_sorts_new_changed_unchanged_gone_retry() {
+    plan_sorts(crate::pgcluster::pg_store("plan_sorts"));
+}
+
+fn plan_sorts<S: Catalogue>(mut s: S) {
+    let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("music");
     let (a, b, c) = (
         write(&root, "a.flac", b"aaaa"),
         write(&root, "b.flac", b"bbbb"),
         write(&root, "c.flac", b"cccc"),
     );
-    let mut s = SqliteStore::open(dir.path().join("lib.db")).unwrap();
     let ida = index(&mut s, &a, 1.0);
     let idb = index(&mut s, &b, 2.0);
     let idc = index(&mut s, &c, 3.0);
-    s.record_error(root.join("bad.mp3"), "decode").unwrap();
-    s.record_error(dir.path().join("elsewhere/x.mp3"), "decode")
+    s.record_error(&root.join("bad.mp3"), "decode").unwrap();
+    s.record_error(&dir.path().join("elsewhere/x.mp3"), "decode")
         .unwrap();
 
     let first = s.plan_scan_under(&root, walk(&root)).unwrap();

@@ -1,6 +1,6 @@
 //! Fixtures shared by the tests.
 
-use sonority_store::{Analysis, FileFacts, SqliteStore, TrackId, TrackRecord};
+use sonority_store::{Analysis, Catalogue, FileFacts, SqliteStore, TrackId, TrackRecord};
 
 /// A fresh store in a temporary directory (kept alive by the returned guard).
 pub fn temp_store() -> (tempfile::TempDir, SqliteStore) {
@@ -10,7 +10,7 @@ pub fn temp_store() -> (tempfile::TempDir, SqliteStore) {
 }
 
 /// Creates `n` tracks without vectors and returns their ids.
-pub fn make_tracks(store: &mut SqliteStore, n: usize) -> Vec<TrackId> {
+pub fn make_tracks<S: Catalogue>(store: &mut S, n: usize) -> Vec<TrackId> {
     (0..n)
         .map(|i| {
             let r = TrackRecord::new(FileFacts::new(format!("/m/{i}.flac"), 100 + i as u64, 7));

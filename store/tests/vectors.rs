@@ -106,6 +106,72 @@ fn sqlite_store_meets_contract() {
     contract(s, &ids);
 }
 
+#[cfg(feature = "postgres")]
+#[test]
+fn pg_store_meets_contract() {
+    let mut s = crate::pgcluster::pg_store("contract");
+    let ids = make_tracks(&mut s, 3);
+    contract(s, &ids);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn pg_put_needs_known_track_and_is_all_or_nothing() {
+    let mut s = crate::pgcluster::pg_store("known_track");
+    let e = s.put("m", TrackId(42), &[1.0]).unwrap_err();
+    assert!(matches!(e, Error::UnknownTrack { id: 42 }), "{e}");
+    assert_eq!(s.dim("m").unwrap(), None);
+    let ids = make_tracks(&mut s, 2);
+    let good = vector_for(1, 4);
+    let bad = [0.0, 0.0, f32::NAN, 0.0];
+    let e = s
+        .put_many("m", &[(ids[0], &good), (ids[1], &bad)])
+        .unwrap_err();
+    assert!(matches!(e, Error::NonFinite { .. }), "{e}");
+    let e = s
+        .put_many("m", &[(ids[0], &good), (TrackId(999), &good)])
+        .unwrap_err();
+    assert!(matches!(e, Error::UnknownTrack { id: 999 }), "{e}");
+    assert_eq!(s.count("m").unwrap(), 0);
+    assert_eq!(s.dim("m").unwrap(), None);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn pg_put_get_is_bit_exact() {
+    // One database for all cases: a fresh track per case.
+    let s = std::cell::RefCell::new(crate::pgcluster::pg_store("bit_exact"));
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(48));
+    let n = std::cell::Cell::new(0i64);
+    runner
+        .run(&proptest::collection::vec(finite_f32(), 1..300), |v| {
+            n.set(n.get() + 1);
+            let n = n.get();
+            let mut s = s.borrow_mut();
+            let model = format!("m{}", v.len());
+            let t = sonority_store::TrackRecord::new(sonority_store::FileFacts::new(
+                format!("/p/{n}"),
+                1,
+                0,
+            ));
+            let id = sonority_store::Catalogue::put_track_analysis(
+                &mut *s,
+                &t,
+                &sonority_store::Analysis::default(),
+                &[sonority_store::Embedding::new(&model, &v)],
+            )
+            .unwrap();
+            let back = s.get(&model, id).unwrap().unwrap();
+            let bits = |x: &[f32]| x.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            prop_assert_eq!(bits(&back), bits(&v));
+            let m = s.load_matrix(&model).unwrap();
+            let row = m.ids.iter().position(|&i| i == id).unwrap();
+            prop_assert_eq!(bits(m.row(row).unwrap()), bits(&v));
+            Ok(())
+        })
+        .unwrap();
+}
+
 #[test]
 fn sqlite_put_needs_known_track() {
     let mut s = SqliteStore::open_in_memory().unwrap();
