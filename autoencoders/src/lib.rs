@@ -5,6 +5,7 @@ mod config;
 mod contrastive;
 mod data;
 mod error;
+mod gaussian;
 #[cfg(test)]
 mod gradcheck;
 mod layers;
@@ -24,6 +25,7 @@ pub use config::{Activation, ConvAeConfig, Embedding, Geometry, OutputLoss};
 pub use contrastive::ContrastiveConfig;
 pub use data::{Augment, TrackMatrix};
 pub use error::{Error, Result};
+pub use gaussian::GaussianModel;
 pub use model::ConvAutoencoder;
 pub use optim::{Adadelta, OptimizerConfig, ParamsAdadelta};
 pub use persist::{FORMAT_NAME, FORMAT_VERSION};

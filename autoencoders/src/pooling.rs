@@ -10,6 +10,7 @@
 
 use crate::data::copy_tile;
 use crate::error::{Error, Result};
+use crate::gaussian::GaussianModel;
 use crate::traits::{Autoencoder, Encoder};
 use serde::{Deserialize, Serialize};
 
@@ -140,6 +141,17 @@ impl<M: Encoder + Autoencoder> TrackEncoder<M> {
     #[must_use]
     pub fn pool_config(&self) -> &PoolConfig {
         &self.cfg
+    }
+
+    /// A Gaussian model of a track's tile vectors (compare with
+    /// [`GaussianModel::symmetric_kl`]); `reg` scales the diagonal ridge.
+    ///
+    /// # Errors
+    ///
+    /// As [`Encoder::encode_into`].
+    pub fn gaussian(&self, input: &[f32], shape: [usize; 2], reg: f64) -> Result<GaussianModel> {
+        let (vecs, n) = self.tile_vectors(input, shape)?;
+        GaussianModel::from_samples(&vecs, n, self.model.output_dim(), reg)
     }
 
     /// The `[n_tiles, tile_dim]` row-major tile vectors of a track.
