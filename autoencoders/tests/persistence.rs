@@ -110,3 +110,36 @@ fn bad_files_give_typed_errors() -> anyhow::Result<()> {
     assert!(ConvAutoencoder::load(&p).is_ok());
     Ok(())
 }
+
+#[test]
+fn random_corruption_never_panics() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let p = dir.path().join("m");
+    ConvAutoencoder::seeded(&ConvAeConfig::published_1d(), 0)?.save(&p)?;
+    let json = std::fs::read(p.with_extension("json"))?;
+    let weights = std::fs::read(p.with_extension("safetensors"))?;
+    let mut rng = crate::testutil::Lcg(77);
+    for round in 0..200 {
+        let (mut j, mut w) = (json.clone(), weights.clone());
+        let target = if round % 2 == 0 { &mut j } else { &mut w };
+        // Flip a few bytes, mostly in the headers where parsing happens.
+        for _ in 0..1 + round % 4 {
+            let span = if round % 3 == 0 {
+                target.len()
+            } else {
+                target.len().min(200)
+            };
+            let i = ((rng.next_f32() + 1.0) * 0.5 * span as f32) as usize % span;
+            target[i] = ((rng.next_f32() + 1.0) * 127.0) as u8;
+        }
+        std::fs::write(p.with_extension("json"), &j)?;
+        std::fs::write(p.with_extension("safetensors"), &w)?;
+        // Either a typed error or a model that still encodes to finite values.
+        if let Ok(m) = ConvAutoencoder::load(&p) {
+            if let Ok(v) = m.encode(&[0.5; 67], [1, 67]) {
+                assert!(v.iter().all(|x| x.is_finite()));
+            }
+        }
+    }
+    Ok(())
+}
