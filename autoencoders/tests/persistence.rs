@@ -135,10 +135,10 @@ fn random_corruption_never_panics() -> anyhow::Result<()> {
         std::fs::write(p.with_extension("json"), &j)?;
         std::fs::write(p.with_extension("safetensors"), &w)?;
         // Either a typed error or a model that still encodes to finite values.
-        if let Ok(m) = ConvAutoencoder::load(&p) {
-            if let Ok(v) = m.encode(&[0.5; 67], [1, 67]) {
-                assert!(v.iter().all(|x| x.is_finite()));
-            }
+        if let Ok(m) = ConvAutoencoder::load(&p)
+            && let Ok(v) = m.encode(&[0.5; 67], [1, 67])
+        {
+            assert!(v.iter().all(|x| x.is_finite()));
         }
     }
     Ok(())
