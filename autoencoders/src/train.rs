@@ -208,6 +208,37 @@ pub fn train_tiles<F>(
 where
     F: FnMut(&Progress) -> bool,
 {
+    tiles_inner(cfg, None, tcfg, tracks, progress)
+}
+
+/// Continues training `model` on tracks, as [`train_tiles`] does from fresh weights (the
+/// optimiser state and projection head start afresh; the provenance records this run only).
+///
+/// # Errors
+///
+/// As [`train_tiles`].
+pub fn fine_tune_tiles<F>(
+    model: &ConvAutoencoder,
+    tcfg: &TrainConfig,
+    tracks: &[TrackMatrix],
+    progress: F,
+) -> Result<Trained>
+where
+    F: FnMut(&Progress) -> bool,
+{
+    tiles_inner(model.config(), Some(model), tcfg, tracks, progress)
+}
+
+fn tiles_inner<F>(
+    cfg: &ConvAeConfig,
+    init: Option<&ConvAutoencoder>,
+    tcfg: &TrainConfig,
+    tracks: &[TrackMatrix],
+    progress: F,
+) -> Result<Trained>
+where
+    F: FnMut(&Progress) -> bool,
+{
     cfg.validate()?;
     tcfg.validate()?;
     if tracks.len() < 2 {
@@ -241,7 +272,7 @@ where
         val_batches.push(sampler.batch(g, &mut val_rng, false)?);
     }
     let n = (sampler.train.len(), val.len());
-    run(cfg, tcfg, &sampler, &val_batches, n, rng, progress)
+    run(cfg, init, tcfg, &sampler, &val_batches, n, rng, progress)
 }
 
 /// Trains an autoencoder on the rows of a row-major `[n_rows, cfg.cols]` matrix (for the fused
@@ -310,7 +341,7 @@ where
     let n = (sampler.train.len(), val.len());
     let mut tcfg = tcfg.clone();
     tcfg.contrastive.weight = 0.0;
-    run(cfg, &tcfg, &sampler, &val_batches, n, rng, progress)
+    run(cfg, None, &tcfg, &sampler, &val_batches, n, rng, progress)
 }
 
 fn snapshot(vars: &[Var]) -> Result<Vec<Tensor>> {
@@ -337,8 +368,10 @@ fn mean(xs: &[f64]) -> f64 {
 
 /// The shared loop.
 #[allow(clippy::too_many_lines)]
+#[allow(clippy::too_many_arguments)]
 fn run<F>(
     cfg: &ConvAeConfig,
+    init: Option<&ConvAutoencoder>,
     tcfg: &TrainConfig,
     sampler: &dyn Sampler,
     val_batches: &[Tensor],
@@ -350,7 +383,10 @@ where
     F: FnMut(&Progress) -> bool,
 {
     let start = Instant::now();
-    let (model, map) = ConvAutoencoder::seeded_with_dtype(cfg, tcfg.seed, DType::F32)?;
+    let (model, map) = match init {
+        Some(m) => m.to_trainable()?,
+        None => ConvAutoencoder::seeded_with_dtype(cfg, tcfg.seed, DType::F32)?,
+    };
     let model_vars = sorted_vars(&map);
     let head = if tcfg.contrastive.is_enabled() && sampler.paired() {
         let seed = tcfg.seed ^ 0xC047_4A57;

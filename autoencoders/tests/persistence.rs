@@ -47,6 +47,10 @@ fn round_trip_is_bit_exact_with_provenance() -> anyhow::Result<()> {
     assert_eq!(back.metadata(), model.metadata());
     let x: Vec<f32> = (0..128).map(|i| (i as f32).cos()).collect();
     assert_eq!(model.encode(&x, [8, 16])?, back.encode(&x, [8, 16])?);
+    // A loaded model can be trained further; the original is untouched.
+    let tuned = sonority_autoencoders::fine_tune_tiles(&back, &tcfg, &tracks, |_| true)?.model;
+    assert_ne!(bits(&tuned), bits(&back));
+    assert_eq!(bits(&model), bits(&back));
     Ok(())
 }
 
