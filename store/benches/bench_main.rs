@@ -5,4 +5,11 @@
 
 mod benchmarks;
 
+#[cfg(not(feature = "postgres"))]
 criterion::criterion_main!(benchmarks::insert::benches, benchmarks::load::benches);
+#[cfg(feature = "postgres")]
+criterion::criterion_main!(
+    benchmarks::insert::benches,
+    benchmarks::load::benches,
+    benchmarks::pg::benches
+);

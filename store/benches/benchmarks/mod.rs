@@ -2,8 +2,14 @@
 
 pub mod insert;
 pub mod load;
+#[cfg(feature = "postgres")]
+pub mod pg;
+#[cfg(feature = "postgres")]
+#[path = "../../tests/pgcluster.rs"]
+#[allow(dead_code, clippy::unwrap_used, clippy::panic)]
+pub mod pgcluster;
 
-use sonority_store::{Analysis, Embedding, FileFacts, SqliteStore, TrackAnalysis, TrackRecord};
+use sonority_store::{Analysis, Catalogue, Embedding, FileFacts, TrackAnalysis, TrackRecord};
 
 /// Number of tracks in every bench.
 pub const N: usize = 100_000;
@@ -18,7 +24,7 @@ pub fn vector(i: usize, dim: usize) -> Vec<f32> {
 }
 
 /// Inserts `N` tracks with one `dim`-vector each through `put_track_analyses`.
-pub fn fill(store: &mut SqliteStore, model: &str, dim: usize) {
+pub fn fill<S: Catalogue>(store: &mut S, model: &str, dim: usize) {
     let analysis = Analysis::default().with_tempo(120.0, 0.5);
     let vectors: Vec<Vec<f32>> = (0..BATCH).map(|i| vector(i, dim)).collect();
     for start in (0..N).step_by(BATCH) {
