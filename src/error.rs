@@ -10,7 +10,23 @@ pub enum Error {
     #[cfg(feature = "mfcc")]
     #[error(transparent)]
     Mfcc(#[from] sonority_mfcc::Error),
-    /// A file could not be read.
+    /// A descriptor or the fusion failed.
+    #[cfg(feature = "fusion")]
+    #[error(transparent)]
+    Fusion(#[from] sonority_fusion::Error),
+    /// An autoencoder failed (loading, shapes, inference, training).
+    #[cfg(feature = "autoencoders")]
+    #[error(transparent)]
+    Autoencoders(#[from] sonority_autoencoders::Error),
+    /// The track database failed.
+    #[cfg(feature = "store")]
+    #[error(transparent)]
+    Store(#[from] sonority_store::Error),
+    /// Ranking failed.
+    #[cfg(feature = "similarity")]
+    #[error(transparent)]
+    Similarity(#[from] sonority_similarity::Error),
+    /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {
         /// The file.
@@ -26,6 +42,29 @@ pub enum Error {
         path: PathBuf,
         /// 1-based line number.
         line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A model directory is missing a part, has an unknown format version, or its parts disagree.
+    #[error("model: {reason}")]
+    Model {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The audio holds no frames to analyse.
+    #[error("no signal to analyse")]
+    NoSignal,
+    /// An analysis took longer than its time limit.
+    #[error("{}: analysis exceeded its time limit of {limit_s} s", path.display())]
+    Timeout {
+        /// The file.
+        path: PathBuf,
+        /// The limit, in seconds.
+        limit_s: f64,
+    },
+    /// An anchor or query could not be resolved.
+    #[error("{reason}")]
+    Query {
         /// What is wrong.
         reason: String,
     },

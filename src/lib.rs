@@ -6,14 +6,40 @@
 
 mod error;
 pub mod eval;
-#[cfg(feature = "mfcc")]
-pub mod logmel;
 pub mod parallel;
 pub mod scan;
+#[cfg(all(feature = "autoencoders", feature = "fusion"))]
+pub mod train;
+
+#[cfg(feature = "mfcc")]
+pub mod logmel;
 #[cfg(feature = "mfcc")]
 pub mod stats;
 
-pub use error::{Error, Result};
+#[cfg(all(feature = "autoencoders", feature = "fusion"))]
+mod analyzer;
+#[cfg(feature = "full")]
+mod library;
+#[cfg(all(feature = "autoencoders", feature = "fusion"))]
+pub mod model;
+#[cfg(feature = "autoencoders")]
+pub mod pooler;
 
+#[cfg(all(feature = "autoencoders", feature = "fusion"))]
+pub use analyzer::{Analyzer, BLOCKS, TrackAnalysis, final_vector, timbre_config};
+pub use error::{Error, Result};
+#[cfg(feature = "full")]
+pub use library::{IndexOptions, IndexProgress, IndexReport, Library, Recommendation};
+#[cfg(all(feature = "autoencoders", feature = "fusion"))]
+pub use model::{FinalStage, Model, ModelHeader};
+
+#[cfg(feature = "autoencoders")]
+pub use sonority_autoencoders as autoencoders;
+#[cfg(feature = "fusion")]
+pub use sonority_fusion as fusion;
 #[cfg(feature = "mfcc")]
 pub use sonority_mfcc as mfcc;
+#[cfg(feature = "similarity")]
+pub use sonority_similarity as similarity;
+#[cfg(feature = "store")]
+pub use sonority_store as store;

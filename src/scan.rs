@@ -151,7 +151,10 @@ pub fn scan_folder(root: &Path) -> ScanResult {
                 }
             }
             Err(err) => {
-                let path = err.path().map(Path::to_path_buf).unwrap_or_else(|| root.into());
+                let path = err
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.into());
                 let reason = if err.loop_ancestor().is_some() {
                     "symlink loop".to_string()
                 } else if let Some(io) = err.io_error() {

@@ -1,0 +1,84 @@
+//! Helpers shared by the examples: default paths, the model, the progress bar.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use sonority::{IndexProgress, IndexReport, Model};
+
+/// The default database: `$SONORITY_DB`, else `$XDG_DATA_HOME/sonority/library.sqlite`, else
+/// `~/.local/share/sonority/library.sqlite`, else `./sonority-library.sqlite`.
+pub fn default_db() -> PathBuf {
+    if let Some(p) = std::env::var_os("SONORITY_DB") {
+        return PathBuf::from(p);
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));
+    match base {
+        Some(b) => b.join("sonority/library.sqlite"),
+        None => PathBuf::from("sonority-library.sqlite"),
+    }
+}
+
+/// The model in `dir`, or the shipped default.
+pub fn load_model(dir: Option<&PathBuf>) -> Result<Model, sonority::Error> {
+    match dir {
+        Some(d) => Model::load(d),
+        None => Model::load_default(),
+    }
+}
+
+/// A progress bar for indexing: files, audio hours, rate, ETA.
+pub fn index_bar() -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files, {msg} (ETA {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(250));
+    bar
+}
+
+/// Updates the bar from an indexing report.
+pub fn update_bar(bar: &ProgressBar, p: &IndexProgress) {
+    bar.set_length(p.total as u64);
+    bar.set_position(p.done as u64);
+    let rate = p.audio_s / bar.elapsed().as_secs_f64().max(1e-3);
+    bar.set_message(format!(
+        "{:.2} h of audio, {:.0}x real time, {} failed",
+        p.audio_s / 3600.0,
+        rate,
+        p.failed
+    ));
+}
+
+/// Prints the end-of-run summary, failures included.
+pub fn print_summary(r: &IndexReport) {
+    println!(
+        "indexed {} new or changed files ({:.2} h of audio) in {:.1} s ({:.0}x real time); {} unchanged, {} moved, {} pruned, {} failed, {} skipped{}",
+        r.analysed,
+        r.audio_s / 3600.0,
+        r.elapsed_s,
+        r.audio_s / r.elapsed_s.max(1e-9),
+        r.unchanged,
+        r.moved,
+        r.pruned,
+        r.failed.len(),
+        r.skipped.len(),
+        if r.stopped {
+            " (stopped early: the rest will be analysed next time)"
+        } else {
+            ""
+        }
+    );
+    for (path, reason) in &r.failed {
+        println!("  failed: {}: {reason}", path.display());
+    }
+    for s in &r.skipped {
+        println!("  skipped: {}: {}", s.path.display(), s.reason);
+    }
+}

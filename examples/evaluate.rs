@@ -1,0 +1,331 @@
+//! Album precision of candidate models under cross-validation by album.
+//!
+//! ```text
+//! cargo run --release --example evaluate -- DIR/manifest.tsv [--folds 3] [--epochs 12]
+//! cargo run --release --example evaluate -- DIR/manifest.tsv --model models/default   # one model as is
+//! ```
+//!
+//! Every track of the manifest is analysed once (decode and one STFT pass: log-mel frames, MFCC
+//! statistics, key, tempo, roll-off). The albums are dealt into folds; for each fold every
+//! candidate is trained on the other albums only (tile autoencoder, band statistics, fusion
+//! statistics), then every track is embedded and each held-out track is a query against the
+//! whole collection: the training albums' tracks stay in as distractors, so the task is as hard
+//! as on the full corpus. Scores are mean ± spread over the folds. It also prints, for the
+//! candidates, how much of the final vectors' variance each block explains and the spread of
+//! cosine scores between unrelated tracks (the published design's failure was 0.9999 for all).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Parser;
+use sonority::autoencoders::{ContrastiveConfig, ConvAeConfig, TrainConfig};
+use sonority::eval::{
+    Metrics, album_folds, album_metrics, cosine_similarities, mean_std, metrics_from_similarity,
+    mutual_proximity, read_manifest, unrelated_cosine_spread,
+};
+use sonority::fusion::{Fusion, published_descriptors};
+use sonority::parallel::{StopFlag, for_each_parallel};
+use sonority::train::{
+    ExtractOptions, TrackData, TrainOptions, embed_track_data, extract_track_data, tile_block,
+    train_model,
+};
+use sonority::{FinalStage, Model};
+
+/// Album precision@5/@10 and MAP of candidates under album cross-validation.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Manifest: `path<TAB>album<TAB>...` with a header line, paths relative to it.
+    manifest: PathBuf,
+    /// Evaluate this model directory as it is (no training, no folds) instead of candidates.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Number of folds (albums are dealt into them).
+    #[arg(long, default_value_t = 3)]
+    folds: usize,
+    /// Training epochs of each tile autoencoder (4 random tile pairs per track per epoch).
+    #[arg(long, default_value_t = 12)]
+    epochs: usize,
+    /// Comma-separated trainable candidates: plain, contrastive, contrastive-vector-ae.
+    #[arg(long, default_value = "plain,contrastive")]
+    candidates: String,
+    /// Worker threads for analysis.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Seed for folds and training.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+type Table = BTreeMap<String, Vec<Metrics>>;
+
+fn push(table: &mut Table, name: &str, m: Metrics) {
+    table.entry(name.to_string()).or_default().push(m);
+}
+
+/// Block weight settings tried for every trained candidate (tiles, timbre, key, tempo, rolloff).
+const WEIGHTS: &[(&str, [f32; 5])] = &[
+    ("tiles", [1.0, 0.0, 0.0, 0.0, 0.0]),
+    ("tiles+timbre", [1.0, 1.0, 0.0, 0.0, 0.0]),
+    ("tiles+timbre/2", [1.0, 0.7, 0.0, 0.0, 0.0]),
+    ("tiles+timbre+desc/4", [1.0, 1.0, 0.25, 0.25, 0.25]),
+    ("tiles+timbre+rolloff/2", [1.0, 1.0, 0.0, 0.0, 0.5]),
+    ("tiles+timbre+desc/2", [1.0, 1.0, 0.5, 0.5, 0.5]),
+    ("all-equal", [1.0, 1.0, 1.0, 1.0, 1.0]),
+];
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let entries = read_manifest(&args.manifest)?;
+    let t0 = Instant::now();
+    let mut slots: Vec<Option<(TrackData, String)>> = (0..entries.len()).map(|_| None).collect();
+    let opts = ExtractOptions::default().whole_track();
+    let items: Vec<usize> = (0..entries.len()).collect();
+    for_each_parallel(
+        items,
+        args.threads,
+        &StopFlag::new(),
+        |&i| extract_track_data(&entries[i].path, &opts),
+        |&i, r| match r {
+            Ok(Ok(t)) => slots[i] = Some((t, entries[i].album.clone())),
+            Ok(Err(e)) => eprintln!("skipping: {e}"),
+            Err(e) => eprintln!("skipping {}: {e}", entries[i].path.display()),
+        },
+    );
+    let (tracks, albums): (Vec<TrackData>, Vec<String>) = slots.into_iter().flatten().unzip();
+    let audio_s: f64 = tracks.iter().map(|t| t.duration_s).sum();
+    eprintln!(
+        "analysed {} tracks ({:.0} min of audio) in {:.1} s",
+        tracks.len(),
+        audio_s / 60.0,
+        t0.elapsed().as_secs_f64()
+    );
+
+    if let Some(dir) = &args.model {
+        let model = Model::load(dir)?;
+        let vecs: Vec<Vec<f32>> = tracks
+            .iter()
+            .map(|t| embed_track_data(&model, t))
+            .collect::<Result<_, _>>()?;
+        let all: Vec<usize> = (0..tracks.len()).collect();
+        let m = album_metrics(&vecs, &albums, &all);
+        println!(
+            "model {}: P@5 {:.3} P@10 {:.3} MAP {:.3} ({} queries, in-sample unless the model never saw these albums)",
+            dir.display(),
+            m.p5,
+            m.p10,
+            m.map,
+            m.queries
+        );
+        report_failure_checks(&model, &vecs, &albums);
+        return Ok(());
+    }
+
+    let folds = album_folds(&albums, args.folds, args.seed);
+    let mut table = Table::new();
+    let candidates: Vec<&str> = args
+        .candidates
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .collect();
+    for (f, held) in folds.iter().enumerate() {
+        let train: Vec<usize> = (0..tracks.len())
+            .filter(|&i| !held.contains(&albums[i]))
+            .collect();
+        let queries: Vec<usize> = (0..tracks.len())
+            .filter(|&i| held.contains(&albums[i]))
+            .collect();
+        eprintln!("fold {f}: held out {held:?} ({} queries)", queries.len());
+
+        let random: Vec<Vec<f32>> = (0..tracks.len())
+            .map(|i| {
+                (0..16)
+                    .map(|k| pseudo(i as u64 * 31 + k + args.seed * 7 + f as u64))
+                    .collect()
+            })
+            .collect();
+        push(
+            &mut table,
+            "random",
+            album_metrics(&random, &albums, &queries),
+        );
+        let timbre: Vec<Vec<f32>> = tracks.iter().map(|t| t.fixed_blocks[0].clone()).collect();
+        push(
+            &mut table,
+            "mfcc-stats (20 MFCC mean+std, z-scored)",
+            album_metrics(&zscore(&timbre, &train), &albums, &queries),
+        );
+
+        for &c in &candidates {
+            let Some(opts) = candidate(c, args.epochs, args.seed + f as u64) else {
+                eprintln!("unknown candidate {c}");
+                continue;
+            };
+            let t = Instant::now();
+            let refs: Vec<&TrackData> = train.iter().map(|&i| &tracks[i]).collect();
+            let model = train_model(&refs, &opts, |_| true)?;
+            let train_s = t.elapsed().as_secs_f64();
+            let prov = &model.header.provenance["tile_training"];
+            eprintln!("  {c}: trained in {train_s:.0} s ({} steps)", prov["steps"]);
+            if model.vector.is_some() {
+                let vecs: Vec<Vec<f32>> = tracks
+                    .iter()
+                    .map(|t| embed_track_data(&model, t))
+                    .collect::<Result<_, _>>()?;
+                push(&mut table, c, album_metrics(&vecs, &albums, &queries));
+                continue;
+            }
+            // Tile blocks once, then every weight setting through the fusion.
+            let tiles: Vec<Vec<f32>> = tracks
+                .iter()
+                .map(|t| {
+                    tile_block(
+                        &model.tile,
+                        &model.header.band_stats,
+                        model.header.tile_frames,
+                        t,
+                    )
+                })
+                .collect::<Result<_, _>>()?;
+            let raw: Vec<Vec<f32>> = tracks
+                .iter()
+                .zip(&tiles)
+                .map(|(t, tb)| [vec![tb.clone()], t.fixed_blocks.clone()].concat().concat())
+                .collect();
+            for (wname, w) in WEIGHTS {
+                let mut fusion = model.fusion.clone();
+                for ((name, _), &wv) in sonority::BLOCKS.iter().zip(w) {
+                    fusion.set_weight(name, wv)?;
+                }
+                let vecs: Vec<Vec<f32>> = raw
+                    .iter()
+                    .map(|r| fusion.fuse_raw(r))
+                    .collect::<Result<_, _>>()?;
+                let m = album_metrics(&vecs, &albums, &queries);
+                let mp = metrics_from_similarity(
+                    &mutual_proximity(&cosine_similarities(&vecs)),
+                    &albums,
+                    &queries,
+                );
+                eprintln!(
+                    "    {wname}: P@10 {:.3} MAP {:.3}; with mutual proximity P@10 {:.3} MAP {:.3}",
+                    m.p10, m.map, mp.p10, mp.map
+                );
+                push(&mut table, &format!("{c} [{wname}]"), m);
+                push(&mut table, &format!("{c} [{wname}] + mutual proximity"), mp);
+            }
+            // The published design's fusion on the same latent: [latent, roll-off Hz, BPM, key label] / 255.
+            let published = Fusion::published_design(tiles[0].len())?;
+            let vecs: Vec<Vec<f32>> = tracks
+                .iter()
+                .zip(&tiles)
+                .map(|(t, tb)| {
+                    let d = &t.descriptors;
+                    let desc = published_descriptors(d.rolloff.mean_hz, d.tempo.bpm, d.key.key);
+                    published.fuse(&[tb, &desc])
+                })
+                .collect::<Result<_, _>>()?;
+            push(
+                &mut table,
+                &format!("{c} [published fusion: /255, unscaled]"),
+                album_metrics(&vecs, &albums, &queries),
+            );
+        }
+    }
+    println!("| candidate | P@5 | P@10 | MAP |");
+    println!("|---|---|---|---|");
+    for (name, ms) in &table {
+        let f = |g: fn(&Metrics) -> f64| {
+            let (m, s) = mean_std(&ms.iter().map(g).collect::<Vec<_>>());
+            format!("{m:.3} ± {s:.3}")
+        };
+        println!(
+            "| {name} | {} | {} | {} |",
+            f(|m| m.p5),
+            f(|m| m.p10),
+            f(|m| m.map)
+        );
+    }
+    Ok(())
+}
+
+fn report_failure_checks(model: &Model, vecs: &[Vec<f32>], albums: &[String]) {
+    let (lo, hi) = unrelated_cosine_spread(vecs, albums);
+    println!("cosine between tracks of different albums, 5th..95th percentile: {lo:.3} .. {hi:.3}");
+    if model.vector.is_none()
+        && let Ok(shares) = model.fusion.layout().variance_shares(vecs)
+    {
+        let s: Vec<String> = shares
+            .iter()
+            .map(|(n, v)| format!("{n} {:.0} %", v * 100.0))
+            .collect();
+        println!(
+            "share of the final vectors' variance per block: {}",
+            s.join(", ")
+        );
+    }
+}
+
+fn candidate(name: &str, epochs: usize, seed: u64) -> Option<TrainOptions> {
+    let tcfg = TrainConfig::default()
+        .with_seed(seed)
+        .with_max_epochs(epochs)
+        .with_samples_per_track(4)
+        .with_patience(None)
+        .with_validation_fraction(0.0);
+    let plain = tcfg
+        .clone()
+        .with_contrastive(ContrastiveConfig::default().with_weight(0.0));
+    let mut o = TrainOptions::default();
+    o.tile = ConvAeConfig::default();
+    match name {
+        "plain" => o.tile_training = plain,
+        "contrastive" => o.tile_training = tcfg,
+        "contrastive-vector-ae" => {
+            o.tile_training = tcfg;
+            o.final_stage = FinalStage::VectorAutoencoder;
+        }
+        _ => return None,
+    }
+    Some(o)
+}
+
+fn pseudo(x: u64) -> f32 {
+    let mut s = x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    s ^= s >> 31;
+    s = s.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    s ^= s >> 29;
+    (s % 10_000) as f32 / 5_000.0 - 1.0
+}
+
+fn zscore(v: &[Vec<f32>], fit: &[usize]) -> Vec<Vec<f32>> {
+    let d = v[0].len();
+    let n = fit.len() as f64;
+    let mut mean = vec![0.0_f64; d];
+    let mut sq = vec![0.0_f64; d];
+    for &i in fit {
+        for k in 0..d {
+            mean[k] += f64::from(v[i][k]) / n;
+            sq[k] += f64::from(v[i][k]) * f64::from(v[i][k]) / n;
+        }
+    }
+    let std: Vec<f64> = (0..d)
+        .map(|k| (sq[k] - mean[k] * mean[k]).max(1e-12).sqrt())
+        .collect();
+    v.iter()
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .map(|(k, &x)| ((f64::from(x) - mean[k]) / std[k]) as f32)
+                .collect()
+        })
+        .collect()
+}

@@ -1,0 +1,236 @@
+//! One track in, one final vector out: a single decode and STFT pass feeds the tile encoder,
+//! the timbre statistics and the key, tempo and roll-off descriptors.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use sonority_autoencoders::Encoder;
+use sonority_fusion::{DescriptorSummary, Descriptors};
+use sonority_mfcc::{AudioSource, DecodeOptions, FileSource, Frame, FrameSink, MfccConfig, Tags};
+
+use crate::model::Model;
+use crate::pooler::{TileEncoderSink, TilePooler};
+use crate::stats::MfccStats;
+use crate::{Error, Result};
+
+/// The names of the fused blocks, in layout order, and what each holds.
+pub const BLOCKS: [(&str, &str); 5] = [
+    (
+        "tiles",
+        "mean and std over the track of the tile autoencoder's latent",
+    ),
+    ("timbre", "mean and std of 20 MFCCs"),
+    ("key", "key on the circle of fifths (sin, cos) and mode"),
+    (
+        "tempo",
+        "tempo on a log scale, folded and raw, with confidence",
+    ),
+    (
+        "rolloff",
+        "spectral roll-off on a log-frequency scale, mean and spread",
+    ),
+];
+
+/// Everything the analysis of one track produced.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TrackAnalysis {
+    /// Tags read from the file (empty for in-memory sources).
+    pub tags: Tags,
+    /// Duration of the decoded audio, in seconds.
+    pub duration_s: f64,
+    /// Sample rate of the original stream, in Hz.
+    pub sample_rate_hz: u32,
+    /// Channels of the original stream.
+    pub channels: usize,
+    /// Key, tempo, roll-off.
+    pub descriptors: DescriptorSummary,
+    /// The raw blocks, in [`BLOCKS`] order (before standardisation).
+    pub blocks: Vec<Vec<f32>>,
+    /// The final vector (finite).
+    pub vector: Vec<f32>,
+}
+
+/// Analyses tracks with a [`Model`].
+///
+/// # Examples
+/// ```no_run
+/// use sonority::{Analyzer, Model};
+/// let model = Model::load_default()?;
+/// let analyzer = Analyzer::new(&model);
+/// let a = analyzer.analyze_file("song.flac".as_ref())?;
+/// println!("{} at {:.0} BPM: {} values", a.descriptors.key.key, a.descriptors.tempo.bpm, a.vector.len());
+/// # Ok::<(), sonority::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Analyzer<'m> {
+    model: &'m Model,
+    decode: DecodeOptions,
+    time_limit: Option<Duration>,
+    batch: usize,
+}
+
+/// A sink that stops the pass when a deadline passes.
+struct Deadline {
+    at: Option<Instant>,
+}
+
+impl FrameSink for Deadline {
+    fn frame(&mut self, frame: &Frame<'_>) -> sonority_mfcc::Result<()> {
+        if let Some(at) = self.at
+            && frame.index.is_multiple_of(256)
+            && Instant::now() > at
+        {
+            return Err(sonority_mfcc::Error::sink(DeadlinePassed));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+struct DeadlinePassed;
+
+impl std::fmt::Display for DeadlinePassed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("deadline passed")
+    }
+}
+
+impl std::error::Error for DeadlinePassed {}
+
+impl<'m> Analyzer<'m> {
+    /// An analyzer with default decoding options and no time limit.
+    #[must_use]
+    pub fn new(model: &'m Model) -> Self {
+        Self {
+            model,
+            decode: DecodeOptions::default().with_sample_rate(model.header.sample_rate),
+            time_limit: None,
+            batch: 16,
+        }
+    }
+
+    /// Sets the decoding options (the sample rate is always the model's).
+    #[must_use]
+    pub fn with_decode_options(mut self, opts: DecodeOptions) -> Self {
+        self.decode = opts.with_sample_rate(self.model.header.sample_rate);
+        self
+    }
+
+    /// Stops an analysis that takes longer than `limit`. Default: none.
+    #[must_use]
+    pub fn with_time_limit(mut self, limit: Option<Duration>) -> Self {
+        self.time_limit = limit;
+        self
+    }
+
+    /// The model.
+    #[must_use]
+    pub fn model(&self) -> &'m Model {
+        self.model
+    }
+
+    /// Decodes and analyses a file.
+    ///
+    /// # Errors
+    /// Decoding errors naming the file, [`Error::Timeout`], [`Error::NoSignal`] for a file with
+    /// no frames, model errors.
+    pub fn analyze_file(&self, path: &Path) -> Result<TrackAnalysis> {
+        let start = Instant::now();
+        let mut src = FileSource::open(path, &self.decode)?;
+        let tags = src.tags().clone();
+        let spec = src.source_spec();
+        let deadline = self.time_limit.map(|l| start + l);
+        let mut a = self
+            .analyze_source_until(&mut src, deadline)
+            .map_err(|e| match e {
+                Error::Mfcc(sonority_mfcc::Error::Sink { source })
+                    if source.is::<DeadlinePassed>() =>
+                {
+                    Error::Timeout {
+                        path: path.to_path_buf(),
+                        limit_s: self.time_limit.map_or(0.0, |l| l.as_secs_f64()),
+                    }
+                }
+                other => other,
+            })?;
+        a.tags = tags;
+        a.sample_rate_hz = spec.original_sample_rate;
+        a.channels = spec.original_channels;
+        Ok(a)
+    }
+
+    /// Analyses samples from any [`AudioSource`] delivering the model's sample rate.
+    ///
+    /// # Errors
+    /// As [`Analyzer::analyze_file`].
+    pub fn analyze_source(&self, source: &mut dyn AudioSource) -> Result<TrackAnalysis> {
+        self.analyze_source_until(source, None)
+    }
+
+    fn analyze_source_until(
+        &self,
+        source: &mut dyn AudioSource,
+        deadline: Option<Instant>,
+    ) -> Result<TrackAnalysis> {
+        let m = self.model;
+        let cfg = m.mfcc_config();
+        let pooler = TilePooler::new(
+            &m.tile,
+            &m.header.band_stats,
+            m.header.tile_frames,
+            self.batch,
+        )?;
+        let mut tiles = TileEncoderSink::new(&cfg, pooler)?;
+        let mut timbre = MfccStats::new(&timbre_config(&cfg))?;
+        let mut desc = Descriptors::with_rolloff_percent(m.header.rolloff_percent)?;
+        let mut stop = Deadline { at: deadline };
+        let spec = source.spec();
+        let a = sonority_mfcc::analyze(
+            source,
+            &cfg.stft_spec(),
+            &mut [&mut tiles, &mut timbre, &mut desc, &mut stop],
+        )?;
+        if a.samples == 0 {
+            return Err(Error::NoSignal);
+        }
+        let mut blocks = vec![tiles.finish()?, timbre.mean_std()];
+        blocks.extend(desc.blocks()?.into_iter().map(|(_, b)| b));
+        let vector = final_vector(m, &blocks)?;
+        Ok(TrackAnalysis {
+            tags: Tags::default(),
+            duration_s: a.duration_s,
+            sample_rate_hz: spec.original_sample_rate,
+            channels: spec.original_channels,
+            descriptors: desc.summary()?,
+            blocks,
+            vector,
+        })
+    }
+}
+
+/// The MFCC-statistics configuration used for the `timbre` block: librosa's 20 MFCCs over the
+/// model's mel bands.
+#[must_use]
+pub fn timbre_config(cfg: &MfccConfig) -> MfccConfig {
+    cfg.clone().with_n_mfcc(20)
+}
+
+/// Standardises and weights the blocks with the model's fusion, then applies the final stage.
+///
+/// # Errors
+/// Wrong block sizes, non-finite values, model errors.
+pub fn final_vector(model: &Model, blocks: &[Vec<f32>]) -> Result<Vec<f32>> {
+    let refs: Vec<&[f32]> = blocks.iter().map(Vec::as_slice).collect();
+    let fused = model.fusion.fuse(&refs)?;
+    let v = match &model.vector {
+        Some(ae) => ae.encode(&fused, [1, fused.len()])?,
+        None => fused,
+    };
+    if v.iter().any(|x| !x.is_finite()) {
+        return Err(Error::Model {
+            reason: "the final vector is not finite".into(),
+        });
+    }
+    Ok(v)
+}

@@ -1,0 +1,428 @@
+//! A music library: index a folder into the embedded SQLite database, recommend for anchors.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sonority_similarity::{
+    AnchorMode, CosineRanker, Query, RankOptions, Ranker, VectorIndex, explain,
+};
+use sonority_store::{
+    Analysis, ContentHash, Embedding, FileFacts, ModelInfo, SqliteStore, TrackAnalysis as Stored,
+    TrackId, TrackInfo, TrackRecord, VectorStore, content_hash,
+};
+
+use crate::model::Model;
+use crate::parallel::{StopFlag, for_each_parallel};
+use crate::scan::{SkippedEntry, scan_folder};
+use crate::{Analyzer, Error, Result, TrackAnalysis};
+
+/// Options of [`Library::index`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct IndexOptions {
+    /// Worker threads. Default: the number of cores.
+    pub threads: usize,
+    /// Per-file analysis time limit. Default: 10 minutes.
+    pub time_limit: Duration,
+    /// Tracks committed per transaction. Default: `64`.
+    pub batch: usize,
+    /// Longest accepted track, in seconds. Default: 6 hours.
+    pub max_duration_s: f64,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        Self {
+            threads: std::thread::available_parallelism().map_or(2, usize::from),
+            time_limit: Duration::from_secs(600),
+            batch: 64,
+            max_duration_s: 6.0 * 3600.0,
+        }
+    }
+}
+
+impl IndexOptions {
+    /// Sets [`threads`](Self::threads).
+    #[must_use]
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+    /// Sets [`time_limit`](Self::time_limit).
+    #[must_use]
+    pub fn with_time_limit(mut self, limit: Duration) -> Self {
+        self.time_limit = limit;
+        self
+    }
+}
+
+/// Progress of an indexing run, reported after every file.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct IndexProgress {
+    /// Files to analyse in this run.
+    pub total: usize,
+    /// Files finished (analysed or failed).
+    pub done: usize,
+    /// Files that failed.
+    pub failed: usize,
+    /// Seconds of audio analysed.
+    pub audio_s: f64,
+    /// The file just finished.
+    pub last: Option<PathBuf>,
+}
+
+/// What an indexing run did.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct IndexReport {
+    /// Audio files found.
+    pub found: usize,
+    /// Files analysed and stored in this run.
+    pub analysed: usize,
+    /// Files unchanged since the last run (skipped).
+    pub unchanged: usize,
+    /// Files recognised at a new path by their content (kept their analysis).
+    pub moved: usize,
+    /// Tracks removed because their file is gone.
+    pub pruned: usize,
+    /// Files that failed in this run, with the reason (also recorded in the database).
+    pub failed: Vec<(PathBuf, String)>,
+    /// Audio-looking entries skipped (FIFOs, directories, broken links).
+    pub skipped: Vec<SkippedEntry>,
+    /// Seconds of audio analysed.
+    pub audio_s: f64,
+    /// Wall-clock seconds.
+    pub elapsed_s: f64,
+    /// Whether the run was stopped before the end (what was analysed is kept).
+    pub stopped: bool,
+}
+
+/// One recommendation.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Recommendation {
+    /// The track.
+    pub track: TrackInfo,
+    /// Cosine similarity to the anchor(s).
+    pub score: f32,
+    /// The same on a 0-100 scale (`50·(1 + cosine)`).
+    pub similarity_0_100: f32,
+    /// The blocks that contributed most, with their share of the cosine, largest first.
+    pub explanation: Vec<(String, f32)>,
+}
+
+/// A track database bound to a model.
+#[derive(Debug)]
+pub struct Library<'m> {
+    store: SqliteStore,
+    model: &'m Model,
+}
+
+fn facts(f: &crate::scan::FoundFile) -> FileFacts {
+    FileFacts::new(f.path.clone(), f.size, f.mtime_ns)
+}
+
+fn record_of(file: FileFacts, hash: Option<ContentHash>, a: &TrackAnalysis) -> TrackRecord {
+    let mut tags = sonority_store::Tags::default();
+    tags.title = a.tags.title.clone();
+    tags.artist = a.tags.artist.clone();
+    tags.album = a.tags.album.clone();
+    tags.track_number = a.tags.track_number;
+    let mut r = TrackRecord::new(file)
+        .with_duration_s(a.duration_s)
+        .with_sample_rate_hz(a.sample_rate_hz)
+        .with_channels(u16::try_from(a.channels).unwrap_or(u16::MAX))
+        .with_tags(tags);
+    if let Some(h) = hash {
+        r = r.with_content_hash(h);
+    }
+    r
+}
+
+fn analysis_of(a: &TrackAnalysis) -> Analysis {
+    let d = &a.descriptors;
+    Analysis::default()
+        .with_key(d.key.key.to_string(), f64::from(d.key.strength))
+        .with_tempo(f64::from(d.tempo.bpm), f64::from(d.tempo.confidence))
+        .with_rolloff_hz(f64::from(d.rolloff.mean_hz))
+        .with_descriptor("rolloff_std_hz", f64::from(d.rolloff.std_hz))
+        .with_descriptor("tuning_semitones", f64::from(d.tuning_semitones))
+}
+
+impl<'m> Library<'m> {
+    /// Opens (or creates) the database at `db` for `model`.
+    ///
+    /// # Errors
+    /// Store errors (not a database, newer schema, locked, read-only).
+    pub fn open(db: &Path, model: &'m Model) -> Result<Self> {
+        if let Some(parent) = db.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        let mut store = SqliteStore::open(db)?;
+        let config = serde_json::to_string(&model.header).unwrap_or_else(|_| "{}".into());
+        store.register_model(
+            &ModelInfo::new(model.name(), model.output_dim()).with_config_json(config),
+        )?;
+        Ok(Self { store, model })
+    }
+
+    /// The underlying store.
+    #[must_use]
+    pub fn store(&self) -> &SqliteStore {
+        &self.store
+    }
+
+    /// Indexes every audio file under `root`: new and changed files are analysed on all cores,
+    /// unchanged ones skipped, moved ones recognised by content, gone ones pruned, failures
+    /// recorded with their reason. Results are committed in batches, so a stop (raise `stop`,
+    /// e.g. on Ctrl-C) or a crash keeps everything finished so far.
+    ///
+    /// # Errors
+    /// Store errors. Per-file failures are not errors: they are in the report and the database.
+    pub fn index<P>(
+        &mut self,
+        root: &Path,
+        opts: &IndexOptions,
+        stop: &StopFlag,
+        mut progress: P,
+    ) -> Result<IndexReport>
+    where
+        P: FnMut(&IndexProgress),
+    {
+        let t0 = Instant::now();
+        let root = std::fs::canonicalize(root).map_err(|source| Error::Io {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        let scan = scan_folder(&root);
+        let mut report = IndexReport {
+            found: scan.files.len(),
+            skipped: scan.skipped,
+            ..IndexReport::default()
+        };
+        let mut plan = self
+            .store
+            .plan_scan_under(&root, scan.files.iter().map(facts))?;
+        self.store
+            .resolve_with_hashes(&mut plan, &mut |p| content_hash(p))?;
+        report.unchanged = plan.unchanged.len();
+        report.moved = plan.moved.len();
+        report.pruned = self.store.prune_gone(&plan)?;
+        // A file whose stored vector is missing for this model is analysed again.
+        let mut todo: Vec<FileFacts> = plan.new.clone();
+        todo.extend(plan.retry.iter().cloned());
+        todo.extend(plan.changed.iter().map(|(_, f)| f.clone()));
+        for id in &plan.unchanged {
+            if self.store.get(self.model.name(), *id)?.is_none()
+                && let Some(t) = self.store.track(*id)?
+            {
+                todo.push(t.record.file.clone());
+            }
+        }
+        let analyzer = Analyzer::new(self.model)
+            .with_time_limit(Some(opts.time_limit))
+            .with_decode_options(
+                sonority_mfcc::DecodeOptions::default()
+                    .with_max_duration_s(Some(opts.max_duration_s)),
+            );
+        let mut prog = IndexProgress {
+            total: todo.len(),
+            ..IndexProgress::default()
+        };
+        let name = self.model.name().to_string();
+        let mut pending: Vec<(TrackRecord, Analysis, Vec<f32>)> = Vec::new();
+        let mut store_err: Option<Error> = None;
+        let work = |f: &FileFacts| -> Result<(TrackAnalysis, Option<ContentHash>)> {
+            let a = analyzer.analyze_file(&f.path)?;
+            Ok((a, content_hash(&f.path).ok()))
+        };
+        for_each_parallel(todo, opts.threads, stop, work, |f, r| {
+            prog.done += 1;
+            prog.last = Some(f.path.clone());
+            let outcome = match r {
+                Ok(Ok((a, hash))) => {
+                    prog.audio_s += a.duration_s;
+                    report.audio_s += a.duration_s;
+                    pending.push((record_of(f.clone(), hash, &a), analysis_of(&a), a.vector));
+                    None
+                }
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(panic) => Some(format!("{}: analysis panicked: {panic}", f.path.display())),
+            };
+            if let Some(reason) = outcome {
+                prog.failed += 1;
+                if let Err(e) = self.store.record_error(&f.path, &reason) {
+                    store_err.get_or_insert(e.into());
+                }
+                report.failed.push((f.path.clone(), reason));
+            }
+            if pending.len() >= opts.batch
+                && let Err(e) = commit(&mut self.store, &name, &mut pending, &mut report)
+            {
+                store_err.get_or_insert(e);
+                stop.stop();
+            }
+            progress(&prog);
+        });
+        commit(&mut self.store, &name, &mut pending, &mut report)?;
+        if let Some(e) = store_err {
+            return Err(e);
+        }
+        report.stopped = stop.is_stopped();
+        report.elapsed_s = t0.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    /// The tracks most similar to the anchors (files inside or outside the library; those
+    /// outside are analysed on the fly). The anchors and exact duplicates of them (same
+    /// content) are never recommended.
+    ///
+    /// # Errors
+    /// [`Error::Query`] when there is nothing to rank or no anchor; analysis errors for an
+    /// anchor that cannot be analysed; store and ranking errors.
+    pub fn recommend(
+        &self,
+        anchors: &[PathBuf],
+        k: usize,
+        exclude_album: bool,
+    ) -> Result<Vec<Recommendation>> {
+        let matrix = self.store.load_matrix(self.model.name())?;
+        if matrix.is_empty() {
+            return Err(Error::Query {
+                reason: "the library has no analysed tracks yet: index a folder first".into(),
+            });
+        }
+        let tracks: HashMap<TrackId, TrackInfo> = self
+            .store
+            .tracks()?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        let (ids, data, dim) = matrix.into_parts();
+        let hash_label = |id: &TrackId| {
+            tracks
+                .get(id)
+                .and_then(|t| t.record.content_hash)
+                .map(|h| u64::from_le_bytes(h.0[..8].try_into().unwrap_or_default()))
+        };
+        let album_label = |id: &TrackId| {
+            tracks
+                .get(id)
+                .and_then(|t| t.record.tags.album.as_ref())
+                .map(|a| {
+                    a.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+                    })
+                })
+        };
+        let content: Vec<Option<u64>> = ids.iter().map(hash_label).collect();
+        let albums: Vec<Option<u64>> = ids.iter().map(album_label).collect();
+        let index = VectorIndex::from_rows(ids, data, dim)?
+            .with_group("content", content)?
+            .with_group("album", albums)?;
+
+        let mut anchor_ids = Vec::new();
+        let mut vectors: Vec<Vec<f32>> = Vec::new();
+        let mut exclude = Vec::new();
+        let analyzer = Analyzer::new(self.model);
+        for a in anchors {
+            let canon = std::fs::canonicalize(a).unwrap_or_else(|_| a.clone());
+            let known = self.store.track_by_path(&canon)?;
+            match known.and_then(|t| index.vector(&t.id).map(|v| (t.id, v.to_vec()))) {
+                Some((id, v)) => {
+                    anchor_ids.push(id);
+                    vectors.push(v);
+                }
+                None => {
+                    let analysed = analyzer.analyze_file(a)?;
+                    // An outside copy of a library track: exclude the library copy too.
+                    if let Ok(h) = content_hash(a) {
+                        exclude.extend(
+                            tracks
+                                .values()
+                                .filter(|t| t.record.content_hash == Some(h))
+                                .map(|t| t.id),
+                        );
+                    }
+                    vectors.push(analysed.vector);
+                }
+            }
+        }
+        if vectors.is_empty() {
+            return Err(Error::Query {
+                reason: "no anchor given".into(),
+            });
+        }
+        let query = Query::from_anchors(vectors.iter().map(Vec::as_slice), AnchorMode::Mean)?;
+        let mut opts = RankOptions::default()
+            .with_k(k)
+            .with_anchors(anchor_ids)
+            .with_exclude(exclude)
+            .with_exclude_same_group("content");
+        if exclude_album {
+            opts = opts.with_exclude_same_group("album");
+        }
+        let hits = CosineRanker::new().rank(&query, &index, &opts)?;
+        let layout = self.model.layout();
+        let qvec = query.centroid().to_vec();
+        let mut out = Vec::with_capacity(hits.len());
+        for h in hits {
+            let Some(track) = tracks.get(&h.id).cloned() else {
+                continue;
+            };
+            let explanation = match &layout {
+                Some(l) => {
+                    let mut c: Vec<(String, f32)> = explain(&qvec, index.row(h.row), l)?
+                        .into_iter()
+                        .map(|b| (b.name, b.contribution))
+                        .collect();
+                    c.sort_by(|a, b| b.1.total_cmp(&a.1));
+                    c
+                }
+                None => Vec::new(),
+            };
+            out.push(Recommendation {
+                track,
+                score: h.score,
+                similarity_0_100: h.similarity_0_100,
+                explanation,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn commit(
+    store: &mut SqliteStore,
+    model: &str,
+    pending: &mut Vec<(TrackRecord, Analysis, Vec<f32>)>,
+    report: &mut IndexReport,
+) -> Result<()> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let embeddings: Vec<[Embedding<'_>; 1]> = pending
+        .iter()
+        .map(|(_, _, v)| [Embedding::new(model, v)])
+        .collect();
+    let batch: Vec<Stored<'_>> = pending
+        .iter()
+        .zip(&embeddings)
+        .map(|((r, a, _), e)| Stored {
+            track: r,
+            analysis: a,
+            embeddings: e,
+        })
+        .collect();
+    store.put_track_analyses(&batch)?;
+    report.analysed += pending.len();
+    pending.clear();
+    Ok(())
+}

@@ -1,0 +1,263 @@
+//! A model directory: the tile autoencoder, the band statistics, the fusion and the optional
+//! fused-vector autoencoder, with a format version and provenance.
+//!
+//! Layout of a model directory:
+//!
+//! | file | what |
+//! |---|---|
+//! | `model.json` | format name and version, analysis parameters, band statistics, final stage, provenance |
+//! | `tile.json`, `tile.safetensors` | the tile autoencoder (sonority-autoencoders format) |
+//! | `fusion.json` | block layout, standardisation statistics and block weights (sonority-fusion format) |
+//! | `vector.json`, `vector.safetensors` | the Conv1D autoencoder over fused vectors, when the final stage uses it |
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sonority_autoencoders::{ConvAutoencoder, Encoder};
+use sonority_fusion::Fusion;
+use sonority_mfcc::MfccConfig;
+
+use crate::pooler::BandStats;
+use crate::{Error, Result};
+
+/// The format name written in `model.json`.
+pub const MODEL_FORMAT: &str = "sonority-model";
+/// The newest `model.json` format version this build reads and writes.
+pub const MODEL_FORMAT_VERSION: u32 = 1;
+
+/// Where the final vector comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FinalStage {
+    /// The standardised, weighted fused vector itself.
+    Fused,
+    /// The latent of the Conv1D autoencoder over the fused vector (the published design).
+    VectorAutoencoder,
+}
+
+/// The part of `model.json` that describes the analysis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ModelHeader {
+    /// Always [`MODEL_FORMAT`].
+    pub format: String,
+    /// Format version, at most [`MODEL_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// Model name, used as the embedding's name in the database.
+    pub name: String,
+    /// Analysis sample rate in Hz.
+    pub sample_rate: u32,
+    /// FFT length.
+    pub n_fft: usize,
+    /// Hop length.
+    pub hop_length: usize,
+    /// Mel bands of the tiles.
+    pub n_mels: usize,
+    /// Frames per tile.
+    pub tile_frames: usize,
+    /// Per-band standardisation of the log-mel tiles.
+    pub band_stats: BandStats,
+    /// Roll-off percentage of the descriptor.
+    pub rolloff_percent: f32,
+    /// Where the final vector comes from.
+    pub final_stage: FinalStage,
+    /// How the model was made: corpus, command, seed, hyperparameters, losses, scores.
+    pub provenance: serde_json::Value,
+}
+
+/// A loaded model: everything needed to turn audio into a final vector.
+#[derive(Debug)]
+pub struct Model {
+    /// The analysis description.
+    pub header: ModelHeader,
+    /// The tile autoencoder.
+    pub tile: ConvAutoencoder,
+    /// The fusion (layout, statistics, weights).
+    pub fusion: Fusion,
+    /// The Conv1D autoencoder over fused vectors.
+    pub vector: Option<ConvAutoencoder>,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+impl Model {
+    /// The directory of the default model shipped with this crate.
+    #[must_use]
+    pub fn default_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default")
+    }
+
+    /// Loads the default model shipped with this crate.
+    ///
+    /// # Errors
+    /// As [`Model::load`].
+    pub fn load_default() -> Result<Self> {
+        Self::load(&Self::default_dir())
+    }
+
+    /// Loads a model directory, checking the format version and that the parts agree.
+    ///
+    /// # Errors
+    /// [`Error::Io`] for a missing file, [`Error::Model`] for an unknown format, a newer version or
+    /// parts that disagree, and the member crates' errors for malformed parts.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let jpath = dir.join("model.json");
+        let bytes = read(&jpath)?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| Error::Model {
+                reason: format!("{}: {e}", jpath.display()),
+            })?;
+        if value.get("format").and_then(|v| v.as_str()) != Some(MODEL_FORMAT) {
+            return Err(Error::Model {
+                reason: format!("{}: not a {MODEL_FORMAT} file", jpath.display()),
+            });
+        }
+        let version = value
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64);
+        match version {
+            Some(v) if v >= 1 && v <= u64::from(MODEL_FORMAT_VERSION) => {}
+            Some(v) => {
+                return Err(Error::Model {
+                    reason: format!(
+                        "{}: format version {v} is not supported (this build reads 1..={MODEL_FORMAT_VERSION}); upgrade sonority",
+                        jpath.display()
+                    ),
+                });
+            }
+            None => {
+                return Err(Error::Model {
+                    reason: format!("{}: missing format_version", jpath.display()),
+                });
+            }
+        }
+        let header: ModelHeader = serde_json::from_value(value).map_err(|e| Error::Model {
+            reason: format!("{}: {e}", jpath.display()),
+        })?;
+        let tile = ConvAutoencoder::load(dir.join("tile"))?;
+        let fusion = Fusion::load(dir.join("fusion.json"))?;
+        let vector = match header.final_stage {
+            FinalStage::Fused => None,
+            FinalStage::VectorAutoencoder => Some(ConvAutoencoder::load(dir.join("vector"))?),
+        };
+        let model = Self {
+            header,
+            tile,
+            fusion,
+            vector,
+        };
+        model.check()?;
+        Ok(model)
+    }
+
+    /// Checks that the parts agree (band counts, tile size, block sizes).
+    ///
+    /// # Errors
+    /// [`Error::Model`] naming the disagreement.
+    pub fn check(&self) -> Result<()> {
+        let h = &self.header;
+        let bad = |reason: String| Err(Error::Model { reason });
+        if h.band_stats.mean.len() != h.n_mels || h.band_stats.std.len() != h.n_mels {
+            return bad(format!("band statistics do not have {} bands", h.n_mels));
+        }
+        if h.band_stats
+            .std
+            .iter()
+            .any(|s| !(s.is_finite() && *s > 0.0))
+            || h.band_stats.mean.iter().any(|m| !m.is_finite())
+        {
+            return bad("band statistics are not finite and positive".into());
+        }
+        let cfg = self.tile.config();
+        if cfg.rows != h.n_mels || cfg.cols != h.tile_frames {
+            return bad(format!(
+                "tile model expects [{}, {}] tiles, header says [{}, {}]",
+                cfg.rows, cfg.cols, h.n_mels, h.tile_frames
+            ));
+        }
+        let tiles = self.fusion.layout().block("tiles").map(|b| b.range.len());
+        if tiles != Some(2 * self.tile.output_dim()) {
+            return bad("fusion's `tiles` block does not match the tile model".into());
+        }
+        if let Some(v) = &self.vector
+            && (v.config().rows != 1 || v.config().cols != self.fusion.dim())
+        {
+            return bad("vector autoencoder does not take the fused vector".into());
+        }
+        self.mfcc_config().validate()?;
+        Ok(())
+    }
+
+    /// Saves the model into `dir` (created if missing).
+    ///
+    /// # Errors
+    /// I/O and serialisation errors.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let json = serde_json::to_vec_pretty(&self.header).map_err(|e| Error::Model {
+            reason: e.to_string(),
+        })?;
+        let jpath = dir.join("model.json");
+        std::fs::write(&jpath, json).map_err(|source| Error::Io {
+            path: jpath,
+            source,
+        })?;
+        self.tile.save(dir.join("tile"))?;
+        self.fusion.save(dir.join("fusion.json"))?;
+        if let Some(v) = &self.vector {
+            v.save(dir.join("vector"))?;
+        }
+        Ok(())
+    }
+
+    /// The analysis parameters (librosa's defaults with the model's mel bands).
+    #[must_use]
+    pub fn mfcc_config(&self) -> MfccConfig {
+        MfccConfig::default()
+            .with_sample_rate(self.header.sample_rate)
+            .with_n_fft(self.header.n_fft)
+            .with_hop_length(self.header.hop_length)
+            .with_n_mels(self.header.n_mels)
+    }
+
+    /// The model's name (the embedding's name in the database).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.header.name
+    }
+
+    /// Dimension of the final vector.
+    #[must_use]
+    pub fn output_dim(&self) -> usize {
+        match &self.vector {
+            Some(v) => v.output_dim(),
+            None => self.fusion.dim(),
+        }
+    }
+
+    /// The block layout of the final vector, as `(name, range)` pairs, when the final vector is
+    /// the fused one (explanations need it); `None` after a vector autoencoder.
+    #[must_use]
+    pub fn layout(&self) -> Option<Vec<(String, std::ops::Range<usize>)>> {
+        match self.header.final_stage {
+            FinalStage::Fused => Some(
+                self.fusion
+                    .layout()
+                    .blocks
+                    .iter()
+                    .map(|b| (b.name.clone(), b.range.clone()))
+                    .collect(),
+            ),
+            FinalStage::VectorAutoencoder => None,
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! Training a [`Model`] from a set of tracks: features once, then the tile autoencoder, the
+//! fusion statistics and the optional fused-vector autoencoder.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sonority_autoencoders::{
+    ConvAeConfig, ConvAutoencoder, Embedding, Progress, TrackMatrix, TrainConfig, train_tiles,
+    train_vectors,
+};
+use sonority_fusion::{BlockSpec, Descriptors, Fusion, Standardization};
+use sonority_mfcc::{DecodeOptions, FileSource, MfccConfig, analyze};
+
+use crate::analyzer::{BLOCKS, final_vector, timbre_config};
+use crate::logmel::LogMelReservoir;
+use crate::model::{FinalStage, MODEL_FORMAT, MODEL_FORMAT_VERSION, Model, ModelHeader};
+use crate::pooler::{BandStats, TilePooler};
+use crate::stats::MfccStats;
+use crate::{Error, Result};
+
+/// What one analysis pass keeps of a track for training and evaluation.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TrackData {
+    /// Mel bands of [`logmel`](Self::logmel).
+    pub n_mels: usize,
+    /// Frames kept (all of them, or a reservoir sample of blocks).
+    pub frames: usize,
+    /// Log-mel dB `[n_mels, frames]`, row-major.
+    pub logmel: Vec<f32>,
+    /// The model-independent blocks, in [`BLOCKS`] order after `tiles`: timbre, key, tempo,
+    /// roll-off.
+    pub fixed_blocks: Vec<Vec<f32>>,
+    /// Key, tempo and roll-off as values (for the published design's fusion and for display).
+    pub descriptors: sonority_fusion::DescriptorSummary,
+    /// Duration of the whole track, in seconds.
+    pub duration_s: f64,
+}
+
+/// Options of [`extract_track_data`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ExtractOptions {
+    /// Mel bands. Default: `128`.
+    pub n_mels: usize,
+    /// Keep at most this many blocks of `block_frames` (a uniform sample over the track);
+    /// `None` keeps the whole track. Default: `Some(8)` (about 95 s).
+    pub max_blocks: Option<usize>,
+    /// Frames per kept block. Default: `512`.
+    pub block_frames: usize,
+    /// Roll-off percentage. Default: `0.85`.
+    pub rolloff_percent: f32,
+    /// Seed of the block sample. Default: `0`.
+    pub seed: u64,
+}
+
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        Self {
+            n_mels: 128,
+            max_blocks: Some(8),
+            block_frames: 512,
+            rolloff_percent: 0.85,
+            seed: 0,
+        }
+    }
+}
+
+impl ExtractOptions {
+    /// Sets [`seed`](Self::seed).
+    #[must_use]
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Keeps the whole track (for evaluation).
+    #[must_use]
+    pub fn whole_track(mut self) -> Self {
+        self.max_blocks = None;
+        self
+    }
+}
+
+/// Decodes a file once and keeps its log-mel frames (bounded by `opts.max_blocks`) and its
+/// model-independent blocks.
+///
+/// # Errors
+/// Decoding errors naming the file, [`Error::NoSignal`].
+pub fn extract_track_data(path: &Path, opts: &ExtractOptions) -> Result<TrackData> {
+    let cfg = MfccConfig::default().with_n_mels(opts.n_mels);
+    let mut src = FileSource::open(path, &DecodeOptions::default())?;
+    let blocks = opts
+        .max_blocks
+        .unwrap_or(usize::MAX / (opts.block_frames + 1));
+    let seed = opts.seed
+        ^ path
+            .to_string_lossy()
+            .bytes()
+            .fold(0_u64, |h, b| h.wrapping_mul(31) ^ u64::from(b));
+    let mut mel = LogMelReservoir::new(&cfg, opts.block_frames, blocks, seed)?;
+    let mut timbre = MfccStats::new(&timbre_config(&cfg))?;
+    let mut desc = Descriptors::with_rolloff_percent(opts.rolloff_percent)?;
+    let a = analyze(
+        &mut src,
+        &cfg.stft_spec(),
+        &mut [&mut mel, &mut timbre, &mut desc],
+    )?;
+    if a.samples == 0 {
+        return Err(Error::NoSignal);
+    }
+    let m = mel.into_matrix();
+    let mut fixed_blocks = vec![timbre.mean_std()];
+    fixed_blocks.extend(desc.blocks()?.into_iter().map(|(_, b)| b));
+    Ok(TrackData {
+        n_mels: m.rows(),
+        frames: m.cols(),
+        logmel: m.into_vec(),
+        fixed_blocks,
+        descriptors: desc.summary()?,
+        duration_s: a.duration_s,
+    })
+}
+
+/// Per-band mean and standard deviation of the log-mel frames of `tracks`.
+#[must_use]
+pub fn fit_band_stats(tracks: &[&TrackData]) -> BandStats {
+    let n_mels = tracks.first().map_or(0, |t| t.n_mels);
+    let mut sum = vec![0.0_f64; n_mels];
+    let mut sq = vec![0.0_f64; n_mels];
+    let mut n = 0.0_f64;
+    for t in tracks {
+        for b in 0..n_mels {
+            for &v in &t.logmel[b * t.frames..(b + 1) * t.frames] {
+                sum[b] += f64::from(v);
+                sq[b] += f64::from(v) * f64::from(v);
+            }
+        }
+        n += t.frames as f64;
+    }
+    let n = n.max(1.0);
+    BandStats {
+        mean: sum.iter().map(|s| (s / n) as f32).collect(),
+        std: sq
+            .iter()
+            .zip(&sum)
+            .map(|(q, s)| (q / n - (s / n) * (s / n)).max(1e-6).sqrt().max(1e-3) as f32)
+            .collect(),
+    }
+}
+
+fn standardised(t: &TrackData, stats: &BandStats) -> Vec<f32> {
+    let mut out = t.logmel.clone();
+    for (b, row) in out.chunks_exact_mut(t.frames.max(1)).enumerate() {
+        for v in row {
+            *v = (*v - stats.mean[b]) / stats.std[b];
+        }
+    }
+    out
+}
+
+/// Everything [`train_model`] needs besides the data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TrainOptions {
+    /// Model name (the embedding's name in the database).
+    pub name: String,
+    /// The tile autoencoder.
+    pub tile: ConvAeConfig,
+    /// How to train it.
+    pub tile_training: TrainConfig,
+    /// Block weights, by block name; blocks not listed weigh 1.
+    pub weights: Vec<(String, f32)>,
+    /// Where the final vector comes from.
+    pub final_stage: FinalStage,
+    /// The fused-vector autoencoder (its `cols` is set to the fused length) and its training,
+    /// used when [`final_stage`](Self::final_stage) is [`FinalStage::VectorAutoencoder`].
+    pub vector: (ConvAeConfig, TrainConfig),
+    /// Roll-off percentage the descriptors used.
+    pub rolloff_percent: f32,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            name: "sonority-default".into(),
+            tile: ConvAeConfig::default(),
+            tile_training: TrainConfig::default(),
+            weights: Vec::new(),
+            final_stage: FinalStage::Fused,
+            vector: (
+                ConvAeConfig::published_1d().with_embedding(Embedding::Flatten),
+                TrainConfig::default(),
+            ),
+            rolloff_percent: 0.85,
+        }
+    }
+}
+
+/// The pooled tile vector of a track under a tile model.
+///
+/// # Errors
+/// Encoder errors, [`Error::NoSignal`] for a track with no frames.
+pub fn tile_block(
+    tile: &ConvAutoencoder,
+    stats: &BandStats,
+    tile_frames: usize,
+    t: &TrackData,
+) -> Result<Vec<f32>> {
+    let mut pooler = TilePooler::new(tile, stats, tile_frames, 16)?;
+    let mut frame = vec![0.0_f32; t.n_mels];
+    for c in 0..t.frames {
+        for (b, f) in frame.iter_mut().enumerate() {
+            *f = t.logmel[b * t.frames + c];
+        }
+        pooler.push_frame(&frame)?;
+    }
+    pooler.finish()
+}
+
+/// Trains a model: the tile autoencoder on random tiles of `tracks` (standardised per band),
+/// then the fusion statistics on every track's blocks, then (optionally) the fused-vector
+/// autoencoder. `progress` receives the tile training's reports; return `false` to stop.
+///
+/// # Errors
+/// Fewer than two tracks, training errors, non-finite features.
+pub fn train_model<F>(tracks: &[&TrackData], opts: &TrainOptions, progress: F) -> Result<Model>
+where
+    F: FnMut(&Progress) -> bool,
+{
+    if tracks.len() < 2 {
+        return Err(Error::Model {
+            reason: "training needs at least two tracks".into(),
+        });
+    }
+    let n_mels = tracks[0].n_mels;
+    let band_stats = fit_band_stats(tracks);
+    let data: Vec<TrackMatrix> = tracks
+        .iter()
+        .map(|t| TrackMatrix::new(standardised(t, &band_stats), n_mels, t.frames))
+        .collect::<std::result::Result<_, _>>()?;
+    let tile_cfg = opts.tile.clone().with_rows(n_mels);
+    let trained = train_tiles(&tile_cfg, &opts.tile_training, &data, progress)?;
+    drop(data);
+    let tile = trained.model;
+    let tile_frames = tile_cfg.cols;
+
+    let mut raw = Vec::with_capacity(tracks.len());
+    let mut specs = Vec::new();
+    for t in tracks {
+        let mut blocks = vec![tile_block(&tile, &band_stats, tile_frames, t)?];
+        blocks.extend(t.fixed_blocks.iter().cloned());
+        if specs.is_empty() {
+            specs = BLOCKS
+                .iter()
+                .zip(&blocks)
+                .map(|((name, _), b)| BlockSpec::new(*name, b.len()))
+                .collect();
+        }
+        raw.push(blocks.concat());
+    }
+    let mut fusion = Fusion::new(specs, Standardization::MeanStd)?;
+    fusion.fit(&raw)?;
+    for (name, w) in &opts.weights {
+        fusion.set_weight(name, *w)?;
+    }
+    let header = ModelHeader {
+        format: MODEL_FORMAT.into(),
+        format_version: MODEL_FORMAT_VERSION,
+        name: opts.name.clone(),
+        sample_rate: 22_050,
+        n_fft: 2048,
+        hop_length: 512,
+        n_mels,
+        tile_frames,
+        band_stats,
+        rolloff_percent: opts.rolloff_percent,
+        final_stage: FinalStage::Fused,
+        provenance: serde_json::json!({
+            "tile_training": trained.provenance,
+            "options": opts,
+            "tracks": tracks.len(),
+        }),
+    };
+    let mut model = Model {
+        header,
+        tile,
+        fusion,
+        vector: None,
+    };
+    if opts.final_stage == FinalStage::VectorAutoencoder {
+        let fused: Vec<Vec<f32>> = raw
+            .iter()
+            .map(|r| model.fusion.fuse_raw(r))
+            .collect::<std::result::Result<_, _>>()?;
+        let dim = model.fusion.dim();
+        let cfg = opts.vector.0.clone().with_rows(1).with_cols(dim);
+        let flat: Vec<f32> = fused.concat();
+        let v = train_vectors(&cfg, &opts.vector.1, &flat, fused.len(), |_| true)?;
+        model.vector = Some(v.model);
+        model.header.final_stage = FinalStage::VectorAutoencoder;
+        model.header.provenance["vector_training"] =
+            serde_json::to_value(&v.provenance).map_err(|e| Error::Model {
+                reason: e.to_string(),
+            })?;
+    }
+    model.check()?;
+    Ok(model)
+}
+
+/// The final vector of a track under `model`, from its extracted data (the same computation
+/// as [`Analyzer`](crate::Analyzer) on the file, when the data holds the whole track).
+///
+/// # Errors
+/// As [`final_vector`].
+pub fn embed_track_data(model: &Model, t: &TrackData) -> Result<Vec<f32>> {
+    let mut blocks = vec![tile_block(
+        &model.tile,
+        &model.header.band_stats,
+        model.header.tile_frames,
+        t,
+    )?];
+    blocks.extend(t.fixed_blocks.iter().cloned());
+    final_vector(model, &blocks)
+}
