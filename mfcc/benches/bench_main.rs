@@ -3,4 +3,8 @@
 
 mod benchmarks;
 
-criterion::criterion_main!(benchmarks::stft::benches, benchmarks::decode::benches);
+criterion::criterion_main!(
+    benchmarks::mfcc::benches,
+    benchmarks::stft::benches,
+    benchmarks::decode::benches
+);

@@ -6,7 +6,8 @@
 use criterion::{Criterion, Throughput, criterion_group};
 use sonority_mfcc::{AudioSource, DecodeOptions, FileSource};
 
-fn write_wav(path: &std::path::Path, seconds: f32) {
+/// Writes a `seconds`-long 44.1 kHz 16-bit stereo WAV of [`super::music_like`].
+pub fn write_wav(path: &std::path::Path, seconds: f32) {
     let y = super::music_like(seconds, 44_100);
     let spec = hound::WavSpec {
         channels: 2,

@@ -1,6 +1,7 @@
 //! Shared setup for the benchmarks.
 
 pub mod decode;
+pub mod mfcc;
 pub mod stft;
 
 /// A deterministic test signal: a chord and a little noise, `seconds` long at `sr` Hz.
