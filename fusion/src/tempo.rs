@@ -257,18 +257,22 @@ pub fn estimate_tempo(env: &[f32], frame_rate: f32, cfg: &TempoConfig) -> Result
             break;
         }
     }
-    // Refine: the autocorrelation peak within ±4 %.
+    // Refine within ±4 %: the beat period that best explains the peaks at one, two and four
+    // beats together. A single lag is quantised to whole frames (2.5 % at 180 BPM); the peaks
+    // at 2τ and 4τ pin the period down to a half and a quarter of a frame.
     let mut refined = (f64::NEG_INFINITY, c);
-    for i in 0..=80 {
-        let bpm = c * (0.96 + 0.08 * i as f64 / 80.0);
-        let a = acf_at(&acf, lag_of(bpm));
+    for i in 0..=160 {
+        let bpm = c * (0.96 + 0.08 * i as f64 / 160.0);
+        let l = lag_of(bpm);
+        let a = acf_at(&acf, l) + acf_at(&acf, 2.0 * l) + acf_at(&acf, 4.0 * l);
         if a > refined.0 {
             refined = (a, bpm);
         }
     }
+    let confidence = acf_at(&acf, lag_of(refined.1));
     Ok(TempoEstimate {
         bpm: refined.1 as f32,
-        confidence: refined.0.clamp(0.0, 1.0) as f32,
+        confidence: confidence.clamp(0.0, 1.0) as f32,
     })
 }
 
