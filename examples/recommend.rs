@@ -8,6 +8,13 @@
 //! `~/.local/share/sonority/library.sqlite`, or `--db`). The anchors may be inside the folder or
 //! outside it (then they are analysed on the fly); several anchors act as a playlist seed. The
 //! anchors themselves, and exact copies of them, are never recommended.
+//!
+//! From a shared PostgreSQL catalogue (`--features postgres`, see `docs/distributed.md`),
+//! anchors are catalogue paths (`music/album/song.flac`) or local files under `--roots`:
+//!
+//! ```text
+//! cargo run --release --features postgres --example recommend -- --db postgres://... --no-index music/album/song.flac [--roots music=/mnt/music] [--repeat 10 --interval-s 30]
+//! ```
 
 mod common;
 
@@ -25,7 +32,6 @@ struct Args {
     /// The music folder (indexed first if new or changed).
     music_dir: PathBuf,
     /// One or more anchor tracks (inside or outside the folder).
-    #[arg(required = true)]
     anchors: Vec<PathBuf>,
     /// Number of recommendations.
     #[arg(short, default_value_t = 10)]
@@ -42,6 +48,17 @@ struct Args {
     /// Skip the indexing step and rank what the database holds.
     #[arg(long)]
     no_index: bool,
+    /// PostgreSQL: where this machine mounts each root (`music=/mnt/music`), to name anchors
+    /// by their local path.
+    #[arg(long, default_value = "")]
+    roots: String,
+    /// PostgreSQL: run the query this many times, refreshing the index (only what indexers
+    /// wrote since) before each.
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+    /// PostgreSQL: seconds between repeats.
+    #[arg(long, default_value_t = 10.0)]
+    interval_s: f64,
 }
 
 fn main() {
@@ -53,6 +70,12 @@ fn main() {
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    if args.db.as_ref().is_some_and(|d| common::is_postgres_url(d)) {
+        return distributed(&args);
+    }
+    if args.anchors.is_empty() {
+        return Err("give the music folder and at least one anchor".into());
+    }
     let model = common::load_model(args.model.as_ref())?;
     let db = args.db.clone().unwrap_or_else(common::default_db);
     let mut lib = Library::open(&db, &model)?;
@@ -71,15 +94,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let t = Instant::now();
     let recs = lib.recommend(&args.anchors, args.k, args.exclude_album)?;
-    let anchors: Vec<String> = args
-        .anchors
-        .iter()
-        .map(|a| a.display().to_string())
-        .collect();
+    print_recommendations(&args.anchors, &recs, t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn print_recommendations(anchors: &[PathBuf], recs: &[sonority::Recommendation], secs: f64) {
+    let anchors: Vec<String> = anchors.iter().map(|a| a.display().to_string()).collect();
     println!(
         "\nTracks most like {} ({:.0} ms):",
         anchors.join(" + "),
-        t.elapsed().as_secs_f64() * 1e3
+        secs * 1e3
     );
     for (i, r) in recs.iter().enumerate() {
         let tags = &r.track.record.tags;
@@ -120,6 +144,68 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
         );
         println!("           {}", r.track.record.file.path.display());
+    }
+}
+
+#[cfg(not(feature = "postgres"))]
+fn distributed(_: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    Err(
+        "a postgres:// database needs the PostgreSQL client: rebuild with --features postgres"
+            .into(),
+    )
+}
+
+/// Ranking from a shared PostgreSQL catalogue: one bulk load, then incremental refreshes.
+#[cfg(feature = "postgres")]
+fn distributed(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    use sonority::distributed::{PgCatalogueIndex, anchor_key};
+    use sonority::store::{PgStore, RootMap};
+
+    if !args.no_index {
+        return Err(
+            "with a postgres:// catalogue, indexing is done by `index --worker`: pass --no-index"
+                .into(),
+        );
+    }
+    // Without a music folder, the first positional argument is an anchor too.
+    let anchors: Vec<PathBuf> = std::iter::once(&args.music_dir)
+        .chain(&args.anchors)
+        .cloned()
+        .collect();
+    let model = common::load_model(args.model.as_ref())?;
+    let roots = RootMap::parse(&args.roots)?;
+    let url = args
+        .db
+        .as_ref()
+        .and_then(|d| d.to_str())
+        .unwrap_or_default();
+    let t = Instant::now();
+    let mut catalogue = PgCatalogueIndex::load(PgStore::connect(url)?, model.name())?;
+    println!(
+        "loaded {} vectors of {} from {} in {:.0} ms ({:.1} MiB)",
+        catalogue.index().len(),
+        model.name(),
+        catalogue.store().target(),
+        t.elapsed().as_secs_f64() * 1e3,
+        catalogue.index().memory_bytes() as f64 / (1 << 20) as f64
+    );
+    for round in 0..args.repeat.max(1) {
+        if round > 0 {
+            std::thread::sleep(std::time::Duration::from_secs_f64(args.interval_s.max(0.0)));
+            let t = Instant::now();
+            let (changed, removed) = catalogue.refresh()?;
+            println!(
+                "refreshed: {changed} vectors new or changed, {removed} removed, {} in all ({:.0} ms)",
+                catalogue.index().len(),
+                t.elapsed().as_secs_f64() * 1e3
+            );
+        }
+        let t = Instant::now();
+        let index = catalogue.index();
+        let recs = index.recommend(&model, &anchors, args.k, args.exclude_album, &|a| {
+            anchor_key(index, &roots, a)
+        })?;
+        print_recommendations(&anchors, &recs, t.elapsed().as_secs_f64());
     }
     Ok(())
 }

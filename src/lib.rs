@@ -18,12 +18,16 @@ pub mod stats;
 
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 mod analyzer;
+#[cfg(all(feature = "full", feature = "postgres"))]
+pub mod distributed;
 #[cfg(feature = "full")]
 mod library;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub mod model;
 #[cfg(feature = "autoencoders")]
 pub mod pooler;
+#[cfg(feature = "full")]
+mod ranking;
 
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub use analyzer::{Analyzer, BLOCKS, TrackAnalysis, final_vector, timbre_config};
@@ -32,6 +36,8 @@ pub use error::{Error, Result};
 pub use library::{IndexOptions, IndexProgress, IndexReport, Library, Recommendation};
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub use model::{FinalStage, Model, ModelHeader};
+#[cfg(feature = "full")]
+pub use ranking::CatalogueIndex;
 
 #[cfg(feature = "autoencoders")]
 pub use sonority_autoencoders as autoencoders;

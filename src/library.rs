@@ -124,7 +124,11 @@ fn facts(f: &crate::scan::FoundFile) -> FileFacts {
     FileFacts::new(f.path.clone(), f.size, f.mtime_ns)
 }
 
-fn record_of(file: FileFacts, hash: Option<ContentHash>, a: &TrackAnalysis) -> TrackRecord {
+pub(crate) fn record_of(
+    file: FileFacts,
+    hash: Option<ContentHash>,
+    a: &TrackAnalysis,
+) -> TrackRecord {
     let mut tags = sonority_store::Tags::default();
     tags.title = a.tags.title.clone();
     tags.artist = a.tags.artist.clone();
@@ -141,7 +145,7 @@ fn record_of(file: FileFacts, hash: Option<ContentHash>, a: &TrackAnalysis) -> T
     r
 }
 
-fn analysis_of(a: &TrackAnalysis) -> Analysis {
+pub(crate) fn analysis_of(a: &TrackAnalysis) -> Analysis {
     let d = &a.descriptors;
     Analysis::default()
         .with_key(d.key.key.to_string(), f64::from(d.key.strength))

@@ -82,3 +82,9 @@ pub fn print_summary(r: &IndexReport) {
         println!("  skipped: {}: {}", s.path.display(), s.reason);
     }
 }
+
+/// Whether a `--db` value is a PostgreSQL URL (`postgres://` or `postgresql://`).
+pub fn is_postgres_url(db: &std::path::Path) -> bool {
+    db.to_str()
+        .is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}

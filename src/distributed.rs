@@ -1,0 +1,665 @@
+//! Many indexing machines, one PostgreSQL catalogue: enqueue a folder, run workers, watch the
+//! queue, rank from the shared catalogue (feature `postgres`).
+//!
+//! The database is the coordinator: [`enqueue_folder`] records the files to analyse (root
+//! name + relative path, size, mtime, content hash) as jobs; [`run_worker`] (any number of
+//! them, on any machine) claims one job per thread with `FOR UPDATE SKIP LOCKED` under an
+//! expiring lease, analyses it with the [`Analyzer`], and commits the analysis and the job's
+//! completion in one transaction; [`queue_status`] reads the progress from anywhere; and
+//! [`CatalogueIndex`] loads one model's vectors in bulk (binary `COPY`) for ranking and
+//! refreshes them incrementally ([`CatalogueIndex::refresh`]).
+//!
+//! # Examples
+//! ```no_run
+//! use sonority::distributed::{WorkerOptions, enqueue_folder, run_worker, queue_status};
+//! use sonority::parallel::StopFlag;
+//! use sonority::store::{PgStore, RootMap};
+//! use sonority::Model;
+//!
+//! let db = "postgres://indexer@db.example/music";
+//! let mut store = PgStore::connect(db)?;
+//! enqueue_folder(&mut store, "music", "/srv/music".as_ref(), 2)?;
+//! // On every indexing machine, with its own mount point:
+//! let model = Model::load_default()?;
+//! let roots: RootMap = "music=/mnt/music".parse()?;
+//! run_worker(db, &model, &roots, &WorkerOptions::default(), &StopFlag::new(), |_| {})?;
+//! println!("{:?}", queue_status(&store)?);
+//! # Ok::<(), sonority::Error>(())
+//! ```
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sonority_store::{
+    Catalogue, Embedding, Job, MatrixDelta, ModelInfo, PgStore, QueueProgress, QueuedFile, RootMap,
+    TrackAnalysis as Stored, VectorMatrix, Watermark, content_hash, content_hash_bytes,
+};
+
+use crate::library::{analysis_of, record_of};
+use crate::model::Model;
+use crate::parallel::{StopFlag, for_each_parallel, panic_message};
+use crate::ranking::CatalogueIndex;
+use crate::scan::{SkippedEntry, scan_folder};
+use crate::{Analyzer, Error, Result};
+
+/// What [`enqueue_folder`] did.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct EnqueueReport {
+    /// Audio files found under the folder.
+    pub found: usize,
+    /// Jobs that became pending (new, changed or previously failed files).
+    pub queued: usize,
+    /// Audio-looking entries skipped (FIFOs, directories, broken links), and files that could
+    /// not be hashed.
+    pub skipped: Vec<SkippedEntry>,
+    /// Wall-clock seconds.
+    pub elapsed_s: f64,
+}
+
+/// Walks `dir` and records every audio file under it as a job of root `root_name`: its path
+/// relative to `dir`, size, modification time and content hash (hashed on `threads` threads).
+///
+/// New files, changed files (size, mtime or hash) and files that failed last time become
+/// pending; done, unchanged files and running jobs are left alone, so enqueueing the same
+/// folder again is cheap in database work (but rereads every file to hash it). All jobs are
+/// written in one transaction.
+///
+/// # Errors
+/// [`Error::Io`] if `dir` cannot be resolved, store errors (invalid root name, database
+/// errors; nothing is queued then).
+pub fn enqueue_folder(
+    store: &mut PgStore,
+    root_name: &str,
+    dir: &Path,
+    threads: usize,
+) -> Result<EnqueueReport> {
+    let t0 = Instant::now();
+    let root = std::fs::canonicalize(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let scan = scan_folder(&root);
+    let mut report = EnqueueReport {
+        found: scan.files.len(),
+        skipped: scan.skipped,
+        ..EnqueueReport::default()
+    };
+    let mut files: Vec<QueuedFile> = Vec::with_capacity(scan.files.len());
+    let mut hash_errors = Vec::new();
+    let work = |f: &crate::scan::FoundFile| -> Result<QueuedFile> {
+        let facts = sonority_store::FileFacts::new(f.path.clone(), f.size, f.mtime_ns);
+        let q = QueuedFile::from_facts(&root, &facts)?;
+        Ok(q.with_content_hash(content_hash(&f.path)?))
+    };
+    for_each_parallel(
+        scan.files,
+        threads,
+        &StopFlag::new(),
+        work,
+        |f, r| match r {
+            Ok(Ok(q)) => files.push(q),
+            Ok(Err(e)) => hash_errors.push(SkippedEntry {
+                path: f.path.clone(),
+                reason: e.to_string(),
+            }),
+            Err(p) => hash_errors.push(SkippedEntry {
+                path: f.path.clone(),
+                reason: p,
+            }),
+        },
+    );
+    files.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
+    report.skipped.extend(hash_errors);
+    report.queued = store.enqueue(root_name, &files)?;
+    report.elapsed_s = t0.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The queue's progress, as seen from any machine (see [`QueueProgress`]).
+///
+/// # Errors
+/// Database errors.
+pub fn queue_status(store: &PgStore) -> Result<QueueProgress> {
+    Ok(store.progress()?)
+}
+
+/// A fingerprint of a model's parameters: the XXH3-128 hash of its saved files, in hex.
+///
+/// Workers register their model with it, so a worker whose model differs from the one the
+/// catalogue's vectors were made with is refused before it claims anything.
+///
+/// # Errors
+/// I/O errors writing the model to a temporary directory.
+pub fn model_fingerprint(model: &Model) -> Result<String> {
+    let dir = std::env::temp_dir().join(format!(
+        "sonority-fingerprint-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let io = |path: &Path, source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let result = (|| {
+        model.save(&dir)?;
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| io(&dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        names.sort();
+        let mut all = Vec::new();
+        for p in &names {
+            all.extend_from_slice(p.file_name().map_or(&[][..], |n| n.as_encoded_bytes()));
+            all.push(0);
+            let bytes = std::fs::read(p).map_err(|e| io(p, e))?;
+            if p.extension().is_some_and(|e| e == "safetensors") {
+                canonical_safetensors(&bytes, &mut all);
+            } else {
+                all.extend_from_slice(&bytes);
+            }
+        }
+        Ok(content_hash_bytes(&all)
+            .0
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>())
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// Appends a safetensors file's content in a canonical order (tensors by name, each as its
+/// name, dtype, shape and bytes): writers may lay the same tensors out in any order.
+fn canonical_safetensors(bytes: &[u8], out: &mut Vec<u8>) {
+    let header = bytes
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_le_bytes)
+        .and_then(|n| usize::try_from(n).ok())
+        .and_then(|n| Some((n, bytes.get(8..8usize.checked_add(n)?)?)));
+    let parsed = header.and_then(|(n, h)| {
+        serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(h)
+            .ok()
+            .map(|m| (n, m))
+    });
+    let Some((n, map)) = parsed else {
+        out.extend_from_slice(bytes);
+        return;
+    };
+    let data = bytes.get(8 + n..).unwrap_or_default();
+    let mut names: Vec<&String> = map.keys().collect();
+    names.sort();
+    for name in names {
+        let v = &map[name];
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        let range = v.get("data_offsets").and_then(|o| {
+            let b = usize::try_from(o.get(0)?.as_u64()?).ok()?;
+            let e = usize::try_from(o.get(1)?.as_u64()?).ok()?;
+            data.get(b..e)
+        });
+        match range {
+            Some(t) => {
+                out.extend_from_slice(
+                    v.get("dtype")
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                        .as_bytes(),
+                );
+                out.extend_from_slice(
+                    v.get("shape")
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                        .as_bytes(),
+                );
+                out.extend_from_slice(t);
+            }
+            None => out.extend_from_slice(v.to_string().as_bytes()),
+        }
+    }
+}
+
+/// The model as the catalogue records it: name, dimension, header and fingerprint.
+///
+/// # Errors
+/// As [`model_fingerprint`].
+pub fn model_info(model: &Model) -> Result<ModelInfo> {
+    let config = serde_json::to_string(&model.header).unwrap_or_else(|_| "{}".into());
+    Ok(ModelInfo::new(model.name(), model.output_dim())
+        .with_config_json(config)
+        .with_weights_hash(model_fingerprint(model)?))
+}
+
+/// Options of [`run_worker`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WorkerOptions {
+    /// Analysis threads, each with its own connection and one claimed job at a time.
+    /// Default: the number of cores.
+    pub threads: usize,
+    /// Lease of a claimed job; renewed every third of it while the analysis runs, so only a
+    /// dead worker's jobs expire. Default: 5 minutes.
+    pub lease: Duration,
+    /// How long to wait before asking again when nothing is claimable. Default: 2 s.
+    pub poll: Duration,
+    /// Keep polling for new jobs when the queue is finished, instead of returning.
+    /// Default: `false`.
+    pub follow: bool,
+    /// This worker's name in the queue (`lease_owner`); each thread appends `/N`.
+    /// Default: `HOSTNAME:PID`.
+    pub name: String,
+    /// Per-file analysis time limit. Default: 10 minutes.
+    pub time_limit: Duration,
+    /// Longest accepted track, in seconds. Default: 6 hours.
+    pub max_duration_s: f64,
+    /// How often the progress callback runs at least. Default: 1 s.
+    pub report_every: Duration,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| {
+                std::fs::read_to_string("/etc/hostname")
+                    .ok()
+                    .map(|h| h.trim().to_owned())
+            })
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "worker".into());
+        Self {
+            threads: std::thread::available_parallelism().map_or(2, usize::from),
+            lease: Duration::from_secs(300),
+            poll: Duration::from_secs(2),
+            follow: false,
+            name: format!("{host}:{}", std::process::id()),
+            time_limit: Duration::from_secs(600),
+            max_duration_s: 6.0 * 3600.0,
+            report_every: Duration::from_secs(1),
+        }
+    }
+}
+
+impl WorkerOptions {
+    /// Sets [`threads`](Self::threads) (at least 1).
+    #[must_use]
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+    /// Sets [`lease`](Self::lease) (at least 1 s).
+    #[must_use]
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_secs(1));
+        self
+    }
+    /// Sets [`poll`](Self::poll).
+    #[must_use]
+    pub fn with_poll(mut self, poll: Duration) -> Self {
+        self.poll = poll;
+        self
+    }
+    /// Sets [`follow`](Self::follow).
+    #[must_use]
+    pub fn with_follow(mut self, follow: bool) -> Self {
+        self.follow = follow;
+        self
+    }
+    /// Sets [`name`](Self::name).
+    #[must_use]
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+    /// Sets [`time_limit`](Self::time_limit).
+    #[must_use]
+    pub fn with_time_limit(mut self, limit: Duration) -> Self {
+        self.time_limit = limit;
+        self
+    }
+}
+
+/// Progress of a worker, reported at least every [`WorkerOptions::report_every`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct WorkerProgress {
+    /// Jobs this worker completed.
+    pub done: usize,
+    /// Jobs this worker failed (analysis errors), with the file and reason.
+    pub failed: Vec<(PathBuf, String)>,
+    /// Jobs whose lease this worker lost (another worker took them over).
+    pub lost: usize,
+    /// Jobs this worker is analysing now.
+    pub in_flight: usize,
+    /// Seconds of audio this worker analysed.
+    pub audio_s: f64,
+    /// Seconds since the worker started.
+    pub elapsed_s: f64,
+    /// The whole queue, as last read.
+    pub queue: QueueProgress,
+}
+
+impl WorkerProgress {
+    /// Audio hours analysed by this worker per wall-clock hour.
+    #[must_use]
+    pub fn audio_hours_per_hour(&self) -> f64 {
+        self.audio_s / self.elapsed_s.max(1e-9)
+    }
+}
+
+/// What one worker thread tells the coordinating thread.
+enum Event {
+    Claimed,
+    Done { audio_s: f64 },
+    Failed { path: PathBuf, reason: String },
+    Lost,
+    Exit(Result<()>),
+}
+
+/// The jobs this process holds, renewed by the coordinating thread.
+type Held = Arc<Mutex<HashMap<i64, Job>>>;
+
+/// Runs a worker until the queue is finished (or forever with
+/// [`follow`](WorkerOptions::follow)), or until `stop` is raised: `opts.threads` threads each
+/// claim one job at a time, resolve its root through `roots`, analyse it, and commit the
+/// result and the job's completion in one transaction (a failed analysis marks the job
+/// failed with its reason). The calling thread renews the leases of the jobs in progress and
+/// calls `progress`.
+///
+/// "Finished" means no job is pending, running or expired anywhere: a worker waits for the
+/// other workers' jobs, so that a job of a worker that dies (its lease expires) is still
+/// taken over.
+///
+/// # Errors
+/// [`Error::Store`] with `ModelConflict` when the catalogue's model of this name was made with
+/// other weights (nothing is claimed then), connection and database errors. A job whose
+/// commit failed for another reason than a lost lease is given back before the error is
+/// returned.
+pub fn run_worker<P>(
+    conn: &str,
+    model: &Model,
+    roots: &RootMap,
+    opts: &WorkerOptions,
+    stop: &StopFlag,
+    mut progress: P,
+) -> Result<WorkerProgress>
+where
+    P: FnMut(&WorkerProgress),
+{
+    let t0 = Instant::now();
+    let info = model_info(model)?;
+    let mut control = PgStore::connect(conn)?;
+    control.register_model(&info)?;
+    let analyzer = Analyzer::new(model)
+        .with_time_limit(Some(opts.time_limit))
+        .with_decode_options(
+            sonority_mfcc::DecodeOptions::default().with_max_duration_s(Some(opts.max_duration_s)),
+        );
+    let held: Held = Arc::default();
+    let mut state = WorkerProgress {
+        queue: control.progress()?,
+        ..WorkerProgress::default()
+    };
+    let (tx, rx) = mpsc::channel::<Event>();
+    let renew_every = (opts.lease / 3).max(Duration::from_millis(200));
+    let tick = renew_every.min(opts.report_every);
+    let mut first_err: Option<Error> = None;
+    std::thread::scope(|scope| {
+        for t in 0..opts.threads.max(1) {
+            let tx = tx.clone();
+            let held = Arc::clone(&held);
+            let (analyzer, name) = (&analyzer, format!("{}/{t}", opts.name));
+            scope.spawn(move || {
+                let r = worker_thread(conn, &name, analyzer, roots, opts, stop, &held, &tx);
+                let _ = tx.send(Event::Exit(r));
+            });
+        }
+        drop(tx);
+        let mut running = opts.threads.max(1);
+        let mut last_renew = Instant::now();
+        let mut last_report = Instant::now();
+        while running > 0 {
+            match rx.recv_timeout(tick) {
+                Ok(Event::Claimed) => state.in_flight += 1,
+                Ok(Event::Done { audio_s }) => {
+                    state.in_flight = state.in_flight.saturating_sub(1);
+                    state.done += 1;
+                    state.audio_s += audio_s;
+                }
+                Ok(Event::Failed { path, reason }) => {
+                    state.in_flight = state.in_flight.saturating_sub(1);
+                    state.failed.push((path, reason));
+                }
+                Ok(Event::Lost) => {
+                    state.in_flight = state.in_flight.saturating_sub(1);
+                    state.lost += 1;
+                }
+                Ok(Event::Exit(r)) => {
+                    running -= 1;
+                    if let Err(e) = r {
+                        log::error!("worker thread stopped: {e}");
+                        first_err.get_or_insert(e);
+                        stop.stop();
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            if last_renew.elapsed() >= renew_every {
+                last_renew = Instant::now();
+                renew_all(&mut control, &held);
+            }
+            if last_report.elapsed() >= opts.report_every {
+                last_report = Instant::now();
+                if let Ok(q) = control.progress() {
+                    state.queue = q;
+                }
+                state.elapsed_s = t0.elapsed().as_secs_f64();
+                progress(&state);
+            }
+        }
+    });
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    state.queue = control.progress()?;
+    state.elapsed_s = t0.elapsed().as_secs_f64();
+    progress(&state);
+    Ok(state)
+}
+
+/// Renews every held lease; a lost one is dropped (its commit will be refused).
+fn renew_all(control: &mut PgStore, held: &Held) {
+    let jobs: Vec<Job> = match held.lock() {
+        Ok(h) => h.values().cloned().collect(),
+        Err(_) => return,
+    };
+    for job in jobs {
+        if let Err(e) = control.renew(&job) {
+            log::warn!("job {}: cannot renew its lease: {e}", job.id);
+        }
+    }
+}
+
+/// Sleeps for `d` in small steps, returning early when `stop` is raised.
+fn nap(d: Duration, stop: &StopFlag) {
+    let end = Instant::now() + d;
+    while !stop.is_stopped() {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(100)));
+    }
+}
+
+/// One analysis thread: claim, analyse, commit, until finished or stopped.
+#[allow(clippy::too_many_arguments)]
+fn worker_thread(
+    conn: &str,
+    name: &str,
+    analyzer: &Analyzer<'_>,
+    roots: &RootMap,
+    opts: &WorkerOptions,
+    stop: &StopFlag,
+    held: &Held,
+    tx: &mpsc::Sender<Event>,
+) -> Result<()> {
+    let mut store = PgStore::connect(conn)?;
+    let model = analyzer.model().name().to_owned();
+    while !stop.is_stopped() {
+        let Some(job) = store.claim(name, 1, opts.lease)?.into_iter().next() else {
+            if !opts.follow && store.progress()?.is_finished() {
+                break;
+            }
+            nap(opts.poll, stop);
+            continue;
+        };
+        if let Ok(mut h) = held.lock() {
+            h.insert(job.id, job.clone());
+        }
+        let _ = tx.send(Event::Claimed);
+        let analysed = job.local_path(roots).map_err(Error::from).and_then(|p| {
+            catch_unwind(AssertUnwindSafe(|| analyzer.analyze_file(&p))).unwrap_or_else(|p| {
+                Err(Error::Query {
+                    reason: format!("analysis panicked: {}", panic_message(p.as_ref())),
+                })
+            })
+        });
+        let event = match analysed {
+            Ok(a) => {
+                let record = record_of(job.facts(), job.content_hash, &a);
+                let analysis = analysis_of(&a);
+                let emb = [Embedding::new(&model, &a.vector)];
+                let item = Stored {
+                    track: &record,
+                    analysis: &analysis,
+                    embeddings: &emb,
+                };
+                match store.complete(&job, &item) {
+                    Ok(_) => Event::Done {
+                        audio_s: a.duration_s,
+                    },
+                    Err(sonority_store::Error::LeaseLost { .. }) => Event::Lost,
+                    Err(e) => {
+                        forget(held, &job);
+                        let _ = store.release(&job);
+                        return Err(e.into());
+                    }
+                }
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                match store.fail(&job, &reason) {
+                    Ok(()) => Event::Failed {
+                        path: job.catalogue_path(),
+                        reason,
+                    },
+                    Err(sonority_store::Error::LeaseLost { .. }) => Event::Lost,
+                    Err(e) => {
+                        forget(held, &job);
+                        return Err(e.into());
+                    }
+                }
+            }
+        };
+        forget(held, &job);
+        let _ = tx.send(event);
+    }
+    Ok(())
+}
+
+fn forget(held: &Held, job: &Job) {
+    if let Ok(mut h) = held.lock() {
+        h.remove(&job.id);
+    }
+}
+
+/// A ranking index over a PostgreSQL catalogue that stays current: loaded once in bulk,
+/// then refreshed with only the vectors written (and deleted) since.
+#[derive(Debug)]
+pub struct PgCatalogueIndex {
+    store: PgStore,
+    model: String,
+    watermark: Watermark,
+    index: CatalogueIndex,
+}
+
+impl PgCatalogueIndex {
+    /// Loads `model`'s vectors and tracks from `store`.
+    ///
+    /// # Errors
+    /// Store and index errors.
+    pub fn load(store: PgStore, model: &str) -> Result<Self> {
+        let delta = store.load_matrix_since(model, Watermark::default())?;
+        let tracks = store.tracks()?;
+        let watermark = delta.watermark;
+        let index = CatalogueIndex::from_parts(delta.rows, tracks)?;
+        Ok(Self {
+            store,
+            model: model.to_owned(),
+            watermark,
+            index,
+        })
+    }
+
+    /// Applies what indexers wrote since the last load or refresh; returns the number of
+    /// vectors added or replaced and removed.
+    ///
+    /// # Errors
+    /// Store and index errors (the index is unchanged then).
+    pub fn refresh(&mut self) -> Result<(usize, usize)> {
+        let delta: MatrixDelta = self.store.load_matrix_since(&self.model, self.watermark)?;
+        let changed = delta.rows.len();
+        let removed = delta.deleted.len();
+        if changed + removed > 0 {
+            let mut tracks = Vec::with_capacity(changed);
+            for id in &delta.rows.ids {
+                if let Some(t) = self.store.track(*id)? {
+                    tracks.push(t);
+                }
+            }
+            self.index = self.index.merged(&delta.deleted, delta.rows, tracks)?;
+        }
+        self.watermark = delta.watermark;
+        Ok((changed, removed))
+    }
+
+    /// The index, for [`CatalogueIndex::recommend`].
+    #[must_use]
+    pub fn index(&self) -> &CatalogueIndex {
+        &self.index
+    }
+
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &PgStore {
+        &self.store
+    }
+}
+
+/// Loads a ranking index from any catalogue (SQLite or PostgreSQL) for `model`.
+///
+/// # Errors
+/// Store and index errors.
+pub fn load_index<S: Catalogue + ?Sized>(store: &S, model: &str) -> Result<CatalogueIndex> {
+    let m: VectorMatrix = store.load_matrix(model)?;
+    CatalogueIndex::from_parts(m, store.tracks()?)
+}
+
+/// Maps an anchor to the key the catalogue stores it under: as given if the catalogue has it,
+/// else `root/relative` through `roots`.
+#[must_use]
+pub fn anchor_key(index: &CatalogueIndex, roots: &RootMap, anchor: &Path) -> Option<PathBuf> {
+    if index.id_of_path(anchor).is_some() {
+        return Some(anchor.to_path_buf());
+    }
+    let canon = std::fs::canonicalize(anchor).ok()?;
+    let (name, rel) = roots.relativize(&canon)?;
+    Some(Path::new(name).join(rel))
+}
