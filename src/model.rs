@@ -141,7 +141,11 @@ impl Model {
             reason: format!("{}: {e}", jpath.display()),
         })?;
         let tile = ConvAutoencoder::load(dir.join("tile"))?;
-        let fusion = Fusion::load(dir.join("fusion.json"))?;
+        let fpath = dir.join("fusion.json");
+        // sonority-fusion's load errors do not name the file: add it.
+        let fusion = Fusion::load(&fpath).map_err(|e| Error::Model {
+            reason: format!("{}: {e}", fpath.display()),
+        })?;
         let vector = match header.final_stage {
             FinalStage::Fused => None,
             FinalStage::VectorAutoencoder => Some(ConvAutoencoder::load(dir.join("vector"))?),
