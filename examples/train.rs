@@ -164,7 +164,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// Block weights chosen by album cross-validation on the dev corpus (see the README).
 const DEFAULT_WEIGHTS: &[(&str, f32)] = &[
     ("tiles", 1.0),
-    ("timbre", 1.0),
+    ("timbre", 0.7),
     ("key", 0.0),
     ("tempo", 0.0),
     ("rolloff", 0.0),

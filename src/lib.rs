@@ -1,7 +1,41 @@
 //! # sonority
 //!
-//! Content-based music recommendation: decode → mel spectrogram → autoencoders → fused vector →
-//! SQLite → cosine ranking.
+//! Content-based music recommendation: "songs that sound like this one", from the audio alone.
+//!
+//! ```
+//! use sonority::mfcc::SliceSource;
+//! use sonority::{Analyzer, Model};
+//!
+//! let model = Model::load_default()?; // the shipped default, no training needed
+//! let tone: Vec<f32> = (0..5 * 22_050).map(|i| (i as f32 * 0.0627).sin() * 0.3).collect();
+//! let a = Analyzer::new(&model).analyze_source(&mut SliceSource::new(&tone, 22_050))?;
+//! assert_eq!(a.vector.len(), model.output_dim()); // standardised fused vector, ready for cosine
+//! # Ok::<(), sonority::Error>(())
+//! ```
+//!
+//! For a music folder, [`Library`] indexes into an embedded SQLite database and recommends
+//! (see the `recommend` and `index` examples).
+//!
+//! ## The pipeline
+//!
+//! decode (symphonia, streaming) → one STFT pass feeding every consumer → log-mel tiles →
+//! tile autoencoder (candle) → mean and std over the track → fused with MFCC statistics, key,
+//! tempo and roll-off, each block standardised and weighted → final vector → SQLite →
+//! exact cosine top-k. The one design decision: **every block is standardised on a training set
+//! and weighted before the cosine**, so no feature's unit (Hz, BPM) can drown the others, which
+//! is what made the published design rank by roll-off alone.
+//!
+//! ## Features
+//!
+//! | feature | crate | default |
+//! |---|---|---|
+//! | `mfcc` | [`sonority-mfcc`](mfcc): decoding, STFT, mel, MFCC | yes |
+//! | `fusion` | [`sonority-fusion`](fusion): key, tempo, roll-off, standardised fusion | yes |
+//! | `autoencoders` | [`sonority-autoencoders`](autoencoders): candle Conv1D/Conv2D autoencoders | yes |
+//! | `store` | [`sonority-store`](store): embedded SQLite library | yes |
+//! | `similarity` | [`sonority-similarity`](similarity): exact cosine ranking | yes |
+//! | `full` | all of the above ([`Analyzer`], [`Library`], [`Model`], [`train`]) | yes |
+//! | `postgres` | PostgreSQL catalogue and work queue for many indexing machines (`distributed`) | no |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;

@@ -10,7 +10,8 @@ use sonority_mfcc::{
 /// every part of a track without holding the whole track, and without trusting its duration.
 ///
 /// Values are `10·log10(max(mel_power, amin))` dB, the same scale as
-/// [`TileSink`](sonority_mfcc::TileSink). A track shorter than one block is kept whole.
+/// [`TileSink`](sonority_mfcc::TileSink). A track of at most `max_blocks` blocks is kept whole,
+/// its partial last block included.
 ///
 /// # Examples
 /// ```
@@ -95,9 +96,11 @@ impl LogMelReservoir {
     #[must_use]
     pub fn into_matrix(mut self) -> Matrix {
         let n_mels = self.fb.n_mels();
-        if self.kept.is_empty() && !self.current.is_empty() {
+        // While the reservoir holds every block, the partial last block belongs to the sample
+        // too (so a large enough reservoir gives the whole track).
+        if self.blocks_seen < self.max_blocks && !self.current.is_empty() {
             let rest = std::mem::take(&mut self.current);
-            self.kept.push((0, rest));
+            self.kept.push((self.blocks_seen, rest));
         }
         self.kept.sort_by_key(|(n, _)| *n);
         let frame_major: Vec<f32> = self.kept.into_iter().flat_map(|(_, b)| b).collect();

@@ -8,7 +8,7 @@ use sonority_autoencoders::{
     ConvAeConfig, ConvAutoencoder, Embedding, Progress, TrackMatrix, TrainConfig, train_tiles,
     train_vectors,
 };
-use sonority_fusion::{BlockSpec, Descriptors, Fusion, Standardization};
+use sonority_fusion::{BlockScaling, BlockSpec, Descriptors, Fusion, Standardization};
 use sonority_mfcc::{DecodeOptions, FileSource, MfccConfig, analyze};
 
 use crate::analyzer::{BLOCKS, final_vector, timbre_config};
@@ -254,7 +254,16 @@ where
             specs = BLOCKS
                 .iter()
                 .zip(&blocks)
-                .map(|((name, _), b)| BlockSpec::new(*name, b.len()))
+                .map(|((name, _), b)| {
+                    let spec = BlockSpec::new(*name, b.len());
+                    // The key's circle-of-fifths geometry survives only with one scale for
+                    // the whole block.
+                    if *name == "key" {
+                        spec.with_scaling(BlockScaling::Pooled)
+                    } else {
+                        spec
+                    }
+                })
                 .collect();
         }
         raw.push(blocks.concat());
