@@ -1,21 +1,17 @@
 //! A music library: index a folder into the embedded SQLite database, recommend for anchors.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use sonority_similarity::{
-    AnchorMode, CosineRanker, Query, RankOptions, Ranker, VectorIndex, explain,
-};
 use sonority_store::{
     Analysis, ContentHash, Embedding, FileFacts, ModelInfo, SqliteStore, TrackAnalysis as Stored,
-    TrackId, TrackInfo, TrackRecord, VectorStore, content_hash,
+    TrackInfo, TrackRecord, VectorStore, content_hash,
 };
 
 use crate::model::Model;
 use crate::parallel::{StopFlag, for_each_parallel};
 use crate::scan::{SkippedEntry, scan_folder};
-use crate::{Analyzer, Error, Result, TrackAnalysis};
+use crate::{Analyzer, CatalogueIndex, Error, Result, TrackAnalysis};
 
 /// Options of [`Library::index`].
 #[derive(Debug, Clone)]
@@ -298,108 +294,10 @@ impl<'m> Library<'m> {
         exclude_album: bool,
     ) -> Result<Vec<Recommendation>> {
         let matrix = self.store.load_matrix(self.model.name())?;
-        if matrix.is_empty() {
-            return Err(Error::Query {
-                reason: "the library has no analysed tracks yet: index a folder first".into(),
-            });
-        }
-        let tracks: HashMap<TrackId, TrackInfo> = self
-            .store
-            .tracks()?
-            .into_iter()
-            .map(|t| (t.id, t))
-            .collect();
-        let (ids, data, dim) = matrix.into_parts();
-        let hash_label = |id: &TrackId| {
-            tracks
-                .get(id)
-                .and_then(|t| t.record.content_hash)
-                .map(|h| u64::from_le_bytes(h.0[..8].try_into().unwrap_or_default()))
-        };
-        let album_label = |id: &TrackId| {
-            tracks
-                .get(id)
-                .and_then(|t| t.record.tags.album.as_ref())
-                .map(|a| {
-                    a.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-                        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-                    })
-                })
-        };
-        let content: Vec<Option<u64>> = ids.iter().map(hash_label).collect();
-        let albums: Vec<Option<u64>> = ids.iter().map(album_label).collect();
-        let index = VectorIndex::from_rows(ids, data, dim)?
-            .with_group("content", content)?
-            .with_group("album", albums)?;
-
-        let mut anchor_ids = Vec::new();
-        let mut vectors: Vec<Vec<f32>> = Vec::new();
-        let mut exclude = Vec::new();
-        let analyzer = Analyzer::new(self.model);
-        for a in anchors {
-            let canon = std::fs::canonicalize(a).unwrap_or_else(|_| a.clone());
-            let known = self.store.track_by_path(&canon)?;
-            match known.and_then(|t| index.vector(&t.id).map(|v| (t.id, v.to_vec()))) {
-                Some((id, v)) => {
-                    anchor_ids.push(id);
-                    vectors.push(v);
-                }
-                None => {
-                    let analysed = analyzer.analyze_file(a)?;
-                    // An outside copy of a library track: exclude the library copy too.
-                    if let Ok(h) = content_hash(a) {
-                        exclude.extend(
-                            tracks
-                                .values()
-                                .filter(|t| t.record.content_hash == Some(h))
-                                .map(|t| t.id),
-                        );
-                    }
-                    vectors.push(analysed.vector);
-                }
-            }
-        }
-        if vectors.is_empty() {
-            return Err(Error::Query {
-                reason: "no anchor given".into(),
-            });
-        }
-        let query = Query::from_anchors(vectors.iter().map(Vec::as_slice), AnchorMode::Mean)?;
-        let mut opts = RankOptions::default()
-            .with_k(k)
-            .with_anchors(anchor_ids)
-            .with_exclude(exclude)
-            .with_exclude_same_group("content");
-        if exclude_album {
-            opts = opts.with_exclude_same_group("album");
-        }
-        let hits = CosineRanker::new().rank(&query, &index, &opts)?;
-        let layout = self.model.layout();
-        let qvec = query.centroid().to_vec();
-        let mut out = Vec::with_capacity(hits.len());
-        for h in hits {
-            let Some(track) = tracks.get(&h.id).cloned() else {
-                continue;
-            };
-            let explanation = match &layout {
-                Some(l) => {
-                    let mut c: Vec<(String, f32)> = explain(&qvec, index.row(h.row), l)?
-                        .into_iter()
-                        .map(|b| (b.name, b.contribution))
-                        .collect();
-                    c.sort_by(|a, b| b.1.total_cmp(&a.1));
-                    c
-                }
-                None => Vec::new(),
-            };
-            out.push(Recommendation {
-                track,
-                score: h.score,
-                similarity_0_100: h.similarity_0_100,
-                explanation,
-            });
-        }
-        Ok(out)
+        let index = CatalogueIndex::from_parts(matrix, self.store.tracks()?)?;
+        // Stored paths are canonical (the indexed root is canonicalised first).
+        let key_of = |a: &Path| Some(std::fs::canonicalize(a).unwrap_or_else(|_| a.to_path_buf()));
+        index.recommend(self.model, anchors, k, exclude_album, &key_of)
     }
 }
 
