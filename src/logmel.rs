@@ -1,8 +1,8 @@
 //! Log-mel excerpts for training, with memory bounded whatever the track length.
 
 use sonority_mfcc::{
-    Error as MfccError, Frame, FrameSink, Matrix, MelFilterbank, MfccConfig, Result as MfccResult,
-    StftSpec,
+    Error as MfccError, Frame, FrameSink, Matrix, MelBands, MelFilterbank, MelStage, MfccConfig,
+    Result as MfccResult, StftSpec,
 };
 
 /// A [`FrameSink`] that keeps a uniform random sample of fixed-length blocks of a track's
@@ -27,7 +27,7 @@ use sonority_mfcc::{
 /// ```
 #[derive(Debug, Clone)]
 pub struct LogMelReservoir {
-    fb: MelFilterbank,
+    stage: MelStage,
     amin: f32,
     block_frames: usize,
     max_blocks: usize,
@@ -60,7 +60,7 @@ impl LogMelReservoir {
         let fb = MelFilterbank::from_config(cfg)?;
         Ok(Self {
             mel: vec![0.0; fb.n_mels()],
-            fb,
+            stage: MelStage::with_filterbank(fb),
             amin: cfg.amin,
             block_frames,
             max_blocks,
@@ -95,7 +95,7 @@ impl LogMelReservoir {
     /// The kept blocks in track order, concatenated: `[n_mels, kept_frames]`.
     #[must_use]
     pub fn into_matrix(mut self) -> Matrix {
-        let n_mels = self.fb.n_mels();
+        let n_mels = self.stage.filterbank().n_mels();
         // While the reservoir holds every block, the partial last block belongs to the sample
         // too (so a large enough reservoir gives the whole track).
         if self.blocks_seen < self.max_blocks && !self.current.is_empty() {
@@ -111,7 +111,7 @@ impl LogMelReservoir {
 
 impl FrameSink for LogMelReservoir {
     fn begin(&mut self, spec: &StftSpec) -> MfccResult<()> {
-        if spec.n_bins() != self.fb.n_bins() {
+        if !self.stage.filterbank().matches(spec) {
             return Err(MfccError::InvalidConfig {
                 field: "n_fft",
                 reason: "filterbank and STFT disagree".into(),
@@ -120,12 +120,16 @@ impl FrameSink for LogMelReservoir {
         Ok(())
     }
 
+    fn mel_bands(&self) -> Option<MelBands> {
+        Some(self.stage.filterbank().bands())
+    }
+
     fn frame(&mut self, frame: &Frame<'_>) -> MfccResult<()> {
-        self.fb.apply(frame.power, &mut self.mel);
-        let amin = self.amin;
-        self.current
-            .extend(self.mel.iter().map(|&m| 10.0 * m.max(amin).log10()));
-        if self.current.len() == self.block_frames * self.fb.n_mels() {
+        self.stage
+            .frame_mel(frame)
+            .db_with_amin(self.amin, &mut self.mel);
+        self.current.extend_from_slice(&self.mel);
+        if self.current.len() == self.block_frames * self.stage.filterbank().n_mels() {
             self.close_block();
         }
         Ok(())

@@ -5,7 +5,7 @@
 //! what ships.
 
 use sonority_autoencoders::Encoder;
-use sonority_mfcc::{Frame, FrameSink, MelFilterbank, MfccConfig, StftSpec};
+use sonority_mfcc::{Frame, FrameSink, MelBands, MelFilterbank, MelStage, MfccConfig, StftSpec};
 
 use crate::{Error, Result};
 
@@ -201,7 +201,7 @@ impl<'a> TilePooler<'a> {
 
 /// A [`FrameSink`] computing log-mel dB frames (`10·log10(max(mel, amin))`) for a [`TilePooler`].
 pub struct TileEncoderSink<'a> {
-    fb: MelFilterbank,
+    stage: MelStage,
     amin: f32,
     mel: Vec<f32>,
     pooler: TilePooler<'a>,
@@ -233,7 +233,7 @@ impl<'a> TileEncoderSink<'a> {
         }
         Ok(Self {
             mel: vec![0.0; fb.n_mels()],
-            fb,
+            stage: MelStage::with_filterbank(fb),
             amin: cfg.amin,
             pooler,
         })
@@ -250,7 +250,7 @@ impl<'a> TileEncoderSink<'a> {
 
 impl FrameSink for TileEncoderSink<'_> {
     fn begin(&mut self, spec: &StftSpec) -> sonority_mfcc::Result<()> {
-        if spec.n_bins() != self.fb.n_bins() {
+        if !self.stage.filterbank().matches(spec) {
             return Err(sonority_mfcc::Error::sink(Error::Model {
                 reason: "filterbank and STFT disagree".into(),
             }));
@@ -258,12 +258,14 @@ impl FrameSink for TileEncoderSink<'_> {
         Ok(())
     }
 
+    fn mel_bands(&self) -> Option<MelBands> {
+        Some(self.stage.filterbank().bands())
+    }
+
     fn frame(&mut self, frame: &Frame<'_>) -> sonority_mfcc::Result<()> {
-        self.fb.apply(frame.power, &mut self.mel);
-        let amin = self.amin;
-        for m in &mut self.mel {
-            *m = 10.0 * m.max(amin).log10();
-        }
+        self.stage
+            .frame_mel(frame)
+            .db_with_amin(self.amin, &mut self.mel);
         self.pooler
             .push_frame(&self.mel)
             .map_err(sonority_mfcc::Error::sink)

@@ -5,12 +5,14 @@
 //! and the baseline that `evaluate` compares models against.
 
 use sonority_mfcc::{
-    Frame, FrameSink, MelFilterbank, MfccConfig, Result as MfccResult, StftSpec, dct_ortho_matrix,
+    Frame, FrameSink, MelBands, MelFilterbank, MelStage, MfccConfig, Result as MfccResult,
+    StftSpec, dct_ortho_matrix,
 };
 
 /// A [`FrameSink`] accumulating the per-coefficient mean and standard deviation of MFCCs.
 ///
-/// Per frame: mel power → dB (`ref = 1.0`, floor at `amin`) → orthonormal DCT-II, as librosa's
+/// Per frame: mel power → dB (`ref = 1.0`, floor at `amin`; the pass's shared mel spectrum when
+/// another sink reads the same bands) → orthonormal DCT-II, as librosa's
 /// MFCC except that librosa's whole-track `top_db` clipping, which needs the whole track, is
 /// replaced by a fixed floor of −100 dB per value (so silence stays finite and bounded).
 ///
@@ -29,7 +31,7 @@ use sonority_mfcc::{
 /// ```
 #[derive(Debug, Clone)]
 pub struct MfccStats {
-    fb: MelFilterbank,
+    stage: MelStage,
     dct: Vec<f32>,
     amin: f32,
     mel: Vec<f32>,
@@ -53,7 +55,7 @@ impl MfccStats {
         let dct = dct_ortho_matrix(cfg.n_mfcc, cfg.n_mels).into_vec();
         Ok(Self {
             mel: vec![0.0; fb.n_mels()],
-            fb,
+            stage: MelStage::with_filterbank(fb),
             dct,
             amin: cfg.amin,
             coef: vec![0.0; cfg.n_mfcc],
@@ -86,7 +88,7 @@ impl MfccStats {
 
 impl FrameSink for MfccStats {
     fn begin(&mut self, spec: &StftSpec) -> MfccResult<()> {
-        if spec.n_bins() != self.fb.n_bins() {
+        if !self.stage.filterbank().matches(spec) {
             return Err(sonority_mfcc::Error::InvalidConfig {
                 field: "n_fft",
                 reason: "filterbank and STFT disagree".into(),
@@ -95,10 +97,16 @@ impl FrameSink for MfccStats {
         Ok(())
     }
 
+    fn mel_bands(&self) -> Option<MelBands> {
+        Some(self.stage.filterbank().bands())
+    }
+
     fn frame(&mut self, frame: &Frame<'_>) -> MfccResult<()> {
-        self.fb.apply(frame.power, &mut self.mel);
+        self.stage
+            .frame_mel(frame)
+            .db_with_amin(self.amin, &mut self.mel);
         for m in &mut self.mel {
-            *m = (10.0 * m.max(self.amin).log10()).max(DB_FLOOR);
+            *m = m.max(DB_FLOOR);
         }
         let n_mels = self.mel.len();
         for (k, c) in self.coef.iter_mut().enumerate() {

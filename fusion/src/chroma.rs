@@ -2,8 +2,8 @@
 
 use sonority_mfcc::{Frame, FrameSink, StftSpec};
 
-use crate::fastlog::{exp2, log2};
 use crate::lanes;
+use sonority_mfcc::fastmath::{exp2, log2};
 
 /// Fine pitch bins per semitone of the accumulated histogram (10 cents each).
 const FINE: usize = 10;

@@ -1,6 +1,6 @@
 //! All descriptors in one sink, for one STFT pass next to the mel spectrogram.
 
-use sonority_mfcc::{Frame, FrameSink, StftSpec};
+use sonority_mfcc::{Frame, FrameSink, MelBands, StftSpec};
 
 use crate::{
     FeatureExtractor, KeyEstimate, KeySink, Result, RolloffSink, RolloffStats, TempoEstimate,
@@ -103,6 +103,9 @@ impl FrameSink for Descriptors {
         self.key.begin(spec)?;
         self.tempo.begin(spec)?;
         self.rolloff.begin(spec)
+    }
+    fn mel_bands(&self) -> Option<MelBands> {
+        self.tempo.mel_bands()
     }
     fn frame(&mut self, frame: &Frame<'_>) -> sonority_mfcc::Result<()> {
         self.key.frame(frame)?;

@@ -27,25 +27,6 @@ pub(crate) fn sum(x: &[f32]) -> f32 {
     hsum(acc) + tail
 }
 
-/// `Σ a[i]·b[i]` over the shorter length, eight partial sums.
-#[inline]
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0_f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(p, q)| p * q)
-        .sum();
-    for (p, q) in ca.zip(cb) {
-        for i in 0..8 {
-            acc[i] += p[i] * q[i];
-        }
-    }
-    hsum(acc) + tail
-}
-
 /// Largest value of `x` (`init` if empty); NaN-free input assumed (a NaN may or may not win).
 #[inline]
 pub(crate) fn max(x: &[f32], init: f32) -> f32 {
@@ -71,12 +52,7 @@ mod tests {
     fn lanes_agree_with_sequential_code() {
         for n in [0usize, 1, 7, 8, 9, 31, 1025] {
             let x: Vec<f32> = (0..n).map(|i| ((i * 37) % 101) as f32 - 50.0).collect();
-            let y: Vec<f32> = (0..n).map(|i| ((i * 13) % 7) as f32).collect();
             assert_eq!(sum(&x), x.iter().sum::<f32>(), "{n}");
-            assert_eq!(
-                dot(&x, &y),
-                x.iter().zip(&y).map(|(a, b)| a * b).sum::<f32>()
-            );
             assert_eq!(max(&x, -1e9), x.iter().copied().fold(-1e9, f32::max));
         }
     }

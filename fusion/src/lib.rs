@@ -5,7 +5,6 @@ mod chroma;
 mod descriptors;
 mod error;
 mod extractor;
-mod fastlog;
 mod fusion;
 mod key;
 mod lanes;

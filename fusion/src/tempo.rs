@@ -2,7 +2,7 @@
 //! log-normal prior, then a metrical check against octave errors.
 
 use serde::{Deserialize, Serialize};
-use sonority_mfcc::{Frame, FrameSink, StftSpec};
+use sonority_mfcc::{Frame, FrameSink, MelBands, StftSpec};
 
 use crate::extractor::check_out;
 use crate::{Error, FeatureExtractor, OnsetEnvelope, Result};
@@ -373,6 +373,9 @@ impl FrameSink for TempoSink {
         self.frame_rate = spec.frame_rate();
         self.done = None;
         self.onset.begin(spec)
+    }
+    fn mel_bands(&self) -> Option<MelBands> {
+        self.onset.mel_bands()
     }
     fn frame(&mut self, frame: &Frame<'_>) -> sonority_mfcc::Result<()> {
         self.done = None;

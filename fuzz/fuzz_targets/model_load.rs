@@ -48,12 +48,12 @@ fn base() -> &'static Vec<(String, Vec<u8>)> {
 fn scratch() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let base = if Path::new("/dev/shm").is_dir() {
+        let root = if Path::new("/dev/shm").is_dir() {
             PathBuf::from("/dev/shm")
         } else {
             std::env::temp_dir()
         };
-        let d = base.join(format!("sonority-fuzz-model-{}", std::process::id()));
+        let d = root.join(format!("sonority-fuzz-model-{}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
         for (name, bytes) in base() {
             std::fs::write(d.join(name), bytes).unwrap();

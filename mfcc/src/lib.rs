@@ -6,6 +6,7 @@ mod config;
 mod db;
 mod decode;
 mod error;
+pub mod fastmath;
 mod matrix;
 mod mel;
 mod mfcc;
@@ -22,7 +23,9 @@ pub use db::{DbRef, power_to_db};
 pub use decode::{DecodeOptions, FileSource, load, mfcc_file};
 pub use error::{Error, Result};
 pub use matrix::Matrix;
-pub use mel::{MelFilterbank, MelSink, hz_to_mel, mel_to_hz};
+pub use mel::{
+    MEL_DB_AMIN, MelBands, MelFilterbank, MelFrame, MelSink, MelStage, hz_to_mel, mel_to_hz,
+};
 pub use mfcc::{MfccSink, dct_ortho_matrix, mfcc_from_mel};
 pub use sink::{Frame, FrameCounter, FrameSink, StftSpec};
 pub use source::{AudioSource, SliceSource, SourceSpec};

@@ -1,6 +1,6 @@
 //! Slaney mel scale and filterbank, as `librosa.filters.mel(htk=False, norm='slaney')`.
 
-use crate::{Error, Frame, FrameSink, Matrix, MfccConfig, Result, StftSpec};
+use crate::{Error, Frame, FrameSink, Matrix, MfccConfig, Result, StftSpec, fastmath};
 
 const F_SP: f64 = 200.0 / 3.0;
 const MIN_LOG_HZ: f64 = 1000.0;
@@ -30,8 +30,50 @@ pub fn mel_to_hz(mel: f64) -> f64 {
     }
 }
 
+/// The band layout of a mel filterbank: how many bands between which edge frequencies.
+///
+/// With the STFT's sample rate and `n_fft` it determines the filterbank (Slaney scale and area
+/// normalisation, as librosa's defaults). Sinks name the bands they want in
+/// [`FrameSink::mel_bands`], so that one pass computes a shared mel spectrum once per frame.
+///
+/// # Examples
+/// ```
+/// use sonority_mfcc::{MelBands, MfccConfig};
+/// let b = MelBands::from_config(&MfccConfig::default());
+/// assert_eq!((b.n_mels, b.fmin_hz, b.fmax_hz), (128, 0.0, 11_025.0));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct MelBands {
+    /// Number of mel bands.
+    pub n_mels: usize,
+    /// Lower edge of the lowest band, in Hz.
+    pub fmin_hz: f32,
+    /// Upper edge of the highest band, in Hz.
+    pub fmax_hz: f32,
+}
+
+impl MelBands {
+    /// `n_mels` bands between `fmin_hz` and `fmax_hz`.
+    #[must_use]
+    pub fn new(n_mels: usize, fmin_hz: f32, fmax_hz: f32) -> Self {
+        Self {
+            n_mels,
+            fmin_hz,
+            fmax_hz,
+        }
+    }
+
+    /// The bands of a configuration (`fmax` resolved to Nyquist when unset).
+    #[must_use]
+    pub fn from_config(cfg: &MfccConfig) -> Self {
+        Self::new(cfg.n_mels, cfg.fmin_hz, cfg.fmax())
+    }
+}
+
 /// A mel filterbank with Slaney area normalisation, stored sparsely (each band keeps only its
-/// non-zero bins), so applying it costs about `2 · n_bins` multiply-adds per frame.
+/// non-zero bins, padded with zero weights to a multiple of eight), so applying it costs about
+/// `2 · n_bins` multiply-adds per frame, summed in eight independent lanes that vectorise.
 ///
 /// # Examples
 /// ```
@@ -46,9 +88,13 @@ pub fn mel_to_hz(mel: f64) -> f64 {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct MelFilterbank {
+    sample_rate: u32,
     n_bins: usize,
-    /// Per band: first non-zero bin and the weights from there.
-    bands: Vec<(usize, Vec<f32>)>,
+    bands: MelBands,
+    /// Per band: first bin, offset into `weights`, length (a multiple of 8 unless the band
+    /// reaches the last bins of a tiny spectrum).
+    spans: Vec<(usize, usize, usize)>,
+    weights: Vec<f32>,
 }
 
 impl MelFilterbank {
@@ -80,23 +126,35 @@ impl MelFilterbank {
         let mel_f: Vec<f64> = (0..pts)
             .map(|i| mel_to_hz(mlo + (mhi - mlo) * i as f64 / (pts - 1) as f64))
             .collect();
-        let mut bands = Vec::with_capacity(n_mels);
+        let mut spans = Vec::with_capacity(n_mels);
+        let mut weights = Vec::new();
         for i in 0..n_mels {
             let (f0, f1, f2) = (mel_f[i], mel_f[i + 1], mel_f[i + 2]);
             let enorm = 2.0 / (f2 - f0);
-            let w: Vec<f64> = fft_freqs
+            let w: Vec<f32> = fft_freqs
                 .iter()
                 .map(|&f| {
                     let lower = (f - f0) / (f1 - f0);
                     let upper = (f2 - f) / (f2 - f1);
-                    lower.min(upper).max(0.0) * enorm
+                    (lower.min(upper).max(0.0) * enorm) as f32
                 })
                 .collect();
             let first = w.iter().position(|&x| x > 0.0).unwrap_or(0);
             let last = w.iter().rposition(|&x| x > 0.0).map_or(first, |l| l + 1);
-            bands.push((first, w[first..last].iter().map(|&x| x as f32).collect()));
+            let len = (last - first).div_ceil(8) * 8;
+            // Pad at the end, or shift the start down where the end would pass the last bin.
+            let start = first.min(n_bins.saturating_sub(len));
+            let len = len.min(n_bins - start);
+            spans.push((start, weights.len(), len));
+            weights.extend_from_slice(&w[start..start + len]);
         }
-        Ok(Self { n_bins, bands })
+        Ok(Self {
+            sample_rate,
+            n_bins,
+            bands: MelBands::new(n_mels, fmin_hz, fmax_hz),
+            spans,
+            weights,
+        })
     }
 
     /// Builds the filterbank that a configuration describes.
@@ -113,10 +171,24 @@ impl MelFilterbank {
         )
     }
 
+    /// Builds the filterbank of `bands` for the STFT `spec`.
+    ///
+    /// # Errors
+    /// As [`MelFilterbank::new`].
+    pub fn for_stft(spec: &StftSpec, bands: &MelBands) -> Result<Self> {
+        Self::new(
+            spec.sample_rate,
+            spec.n_fft,
+            bands.n_mels,
+            bands.fmin_hz,
+            bands.fmax_hz,
+        )
+    }
+
     /// Number of mel bands.
     #[must_use]
     pub fn n_mels(&self) -> usize {
-        self.bands.len()
+        self.spans.len()
     }
 
     /// Number of FFT bins expected per frame.
@@ -125,14 +197,28 @@ impl MelFilterbank {
         self.n_bins
     }
 
+    /// Whether the filterbank was built for this STFT (same sample rate and `n_fft`), so that
+    /// it equals [`MelFilterbank::for_stft`] of its [`bands`](Self::bands).
+    #[must_use]
+    pub fn matches(&self, spec: &StftSpec) -> bool {
+        self.sample_rate == spec.sample_rate && self.n_bins == spec.n_bins()
+    }
+
+    /// The band layout this filterbank was built for.
+    #[must_use]
+    pub fn bands(&self) -> MelBands {
+        self.bands
+    }
+
     /// The dense `[n_mels, n_bins]` weight matrix, row-major (as librosa returns it).
     #[must_use]
     pub fn to_dense(&self) -> Matrix {
-        let mut data = vec![0.0; self.bands.len() * self.n_bins];
-        for (i, (first, w)) in self.bands.iter().enumerate() {
-            data[i * self.n_bins + first..i * self.n_bins + first + w.len()].copy_from_slice(w);
+        let mut data = vec![0.0; self.spans.len() * self.n_bins];
+        for (i, &(first, off, len)) in self.spans.iter().enumerate() {
+            data[i * self.n_bins + first..i * self.n_bins + first + len]
+                .copy_from_slice(&self.weights[off..off + len]);
         }
-        Matrix::from_vec(self.bands.len(), self.n_bins, data)
+        Matrix::from_vec(self.spans.len(), self.n_bins, data)
     }
 
     /// `mel = filterbank · power` for one frame.
@@ -141,9 +227,145 @@ impl MelFilterbank {
     /// If `power.len() != n_bins()` or `mel.len() != n_mels()`.
     pub fn apply(&self, power: &[f32], mel: &mut [f32]) {
         assert_eq!(power.len(), self.n_bins, "power spectrum length");
-        assert_eq!(mel.len(), self.bands.len(), "mel output length");
-        for (m, (first, w)) in mel.iter_mut().zip(&self.bands) {
-            *m = w.iter().zip(&power[*first..]).map(|(a, b)| a * b).sum();
+        assert_eq!(mel.len(), self.spans.len(), "mel output length");
+        for (m, &(first, off, len)) in mel.iter_mut().zip(&self.spans) {
+            *m = dot8(&self.weights[off..off + len], &power[first..first + len]);
+        }
+    }
+}
+
+/// `Σ a[i]·b[i]` with eight partial sums (a sequential float sum cannot be reordered, so it
+/// would stay scalar).
+#[inline]
+fn dot8(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0_f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(p, q)| p * q)
+        .sum();
+    for (p, q) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += p[i] * q[i];
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7])) + tail
+}
+
+/// One frame's mel spectrum, computed once per pass for every sink that asked for these bands.
+///
+/// `db` is `10·log10(max(power, 1e-10))` through [`fastmath::power_to_db_into`]
+/// (within `1.3e-5` dB of libm): librosa's `power_to_db(ref=1.0, amin=1e-10)` per frame, without
+/// the whole-track `top_db` clipping, which needs the whole track.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct MelFrame<'a> {
+    /// The bands.
+    pub bands: MelBands,
+    /// Mel power, `n_mels` values.
+    pub power: &'a [f32],
+    /// Mel power in dB (`amin = 1e-10`), `n_mels` values.
+    pub db: &'a [f32],
+}
+
+impl MelFrame<'_> {
+    /// Writes the dB values with floor `amin` into `out`: a copy of [`db`](Self::db) for the
+    /// default [`MEL_DB_AMIN`], else computed from [`power`](Self::power) the same way.
+    ///
+    /// # Examples
+    /// ```
+    /// use sonority_mfcc::{MelBands, MelStage, StftSpec};
+    /// let spec = StftSpec { sample_rate: 16_000, n_fft: 512, hop_length: 128 };
+    /// let mut stage = MelStage::new(&spec, &MelBands::new(40, 0.0, 8_000.0))?;
+    /// let mel = stage.compute(&vec![0.0; 257]);
+    /// let mut out = vec![0.0; 40];
+    /// mel.db_with_amin(1e-5, &mut out);
+    /// assert!(out.iter().all(|&d| (d + 50.0).abs() < 1e-3));
+    /// # Ok::<(), sonority_mfcc::Error>(())
+    /// ```
+    pub fn db_with_amin(&self, amin: f32, out: &mut [f32]) {
+        if amin.to_bits() == MEL_DB_AMIN.to_bits() {
+            out.copy_from_slice(self.db);
+        } else {
+            fastmath::power_to_db_into(self.power, amin, out);
+        }
+    }
+}
+
+/// The floor of [`MelFrame::db`]'s power, librosa's default `amin`.
+pub const MEL_DB_AMIN: f32 = 1e-10;
+
+/// A filterbank with its output buffers: what the STFT runs once per frame when sinks share a
+/// mel spectrum, and what a sink runs itself when the pass's shared bands are not its own.
+///
+/// # Examples
+/// ```
+/// use sonority_mfcc::{MelBands, MelStage, StftSpec};
+/// let spec = StftSpec { sample_rate: 22_050, n_fft: 2048, hop_length: 512 };
+/// let mut stage = MelStage::new(&spec, &MelBands::new(128, 0.0, 11_025.0))?;
+/// let mel = stage.compute(&vec![1.0; 1025]);
+/// assert_eq!(mel.db.len(), 128);
+/// # Ok::<(), sonority_mfcc::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct MelStage {
+    fb: MelFilterbank,
+    power: Vec<f32>,
+    db: Vec<f32>,
+}
+
+impl MelStage {
+    /// The stage of `bands` for the STFT `spec`.
+    ///
+    /// # Errors
+    /// As [`MelFilterbank::new`].
+    pub fn new(spec: &StftSpec, bands: &MelBands) -> Result<Self> {
+        Ok(Self::with_filterbank(MelFilterbank::for_stft(spec, bands)?))
+    }
+
+    /// The stage of a ready filterbank.
+    #[must_use]
+    pub fn with_filterbank(fb: MelFilterbank) -> Self {
+        let n = fb.n_mels();
+        Self {
+            fb,
+            power: vec![0.0; n],
+            db: vec![0.0; n],
+        }
+    }
+
+    /// The filterbank.
+    #[must_use]
+    pub fn filterbank(&self) -> &MelFilterbank {
+        &self.fb
+    }
+
+    /// The mel spectrum of `frame`: the pass's shared one when its bands are this stage's,
+    /// else computed here from the frame's power spectrum. Either way the values are the same.
+    ///
+    /// # Panics
+    /// If the frame's power spectrum does not have the filterbank's `n_bins` (check
+    /// [`MelFilterbank::matches`] in [`FrameSink::begin`]).
+    pub fn frame_mel<'s>(&'s mut self, frame: &'s Frame<'_>) -> MelFrame<'s> {
+        match frame.mel_for(&self.fb.bands) {
+            Some(m) => *m,
+            None => self.compute(frame.power),
+        }
+    }
+
+    /// Mel power and dB of one power spectrum.
+    ///
+    /// # Panics
+    /// If `power.len()` is not the filterbank's `n_bins`.
+    pub fn compute(&mut self, power: &[f32]) -> MelFrame<'_> {
+        self.fb.apply(power, &mut self.power);
+        fastmath::power_to_db_into(&self.power, MEL_DB_AMIN, &mut self.db);
+        MelFrame {
+            bands: self.fb.bands,
+            power: &self.power,
+            db: &self.db,
         }
     }
 }
@@ -208,17 +430,28 @@ impl MelSink {
 
 impl FrameSink for MelSink {
     fn begin(&mut self, spec: &StftSpec) -> Result<()> {
-        if spec.n_bins() != self.fb.n_bins() {
-            return Err(Error::config("n_fft", "filterbank and STFT disagree"));
+        if !self.fb.matches(spec) {
+            return Err(Error::config(
+                "n_fft",
+                "filterbank and STFT disagree (sample rate or n_fft)",
+            ));
         }
         Ok(())
+    }
+
+    fn mel_bands(&self) -> Option<MelBands> {
+        Some(self.fb.bands())
     }
 
     fn frame(&mut self, frame: &Frame<'_>) -> Result<()> {
         let n = self.fb.n_mels();
         let at = self.frames.len();
-        self.frames.resize(at + n, 0.0);
-        self.fb.apply(frame.power, &mut self.frames[at..]);
+        if let Some(mel) = frame.mel_for(&self.fb.bands()) {
+            self.frames.extend_from_slice(mel.power);
+        } else {
+            self.frames.resize(at + n, 0.0);
+            self.fb.apply(frame.power, &mut self.frames[at..]);
+        }
         self.n_frames += 1;
         Ok(())
     }

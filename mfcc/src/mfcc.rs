@@ -1,6 +1,8 @@
 //! MFCC: dB mel spectrogram, then an orthonormal DCT-II, as `librosa.feature.mfcc`.
 
-use crate::{DbRef, Frame, FrameSink, Matrix, MelSink, MfccConfig, Result, StftSpec, power_to_db};
+use crate::{
+    DbRef, Frame, FrameSink, Matrix, MelBands, MelSink, MfccConfig, Result, StftSpec, power_to_db,
+};
 
 /// The orthonormal DCT-II matrix `[n_out, n_in]` (`scipy.fft.dct(type=2, norm='ortho')`),
 /// row-major: `c_k = s_k Σ_n x_n cos(πk(2n+1)/(2N))`, `s_0 = √(1/N)`, `s_k = √(2/N)`.
@@ -106,6 +108,9 @@ impl MfccSink {
 impl FrameSink for MfccSink {
     fn begin(&mut self, spec: &StftSpec) -> Result<()> {
         self.mel.begin(spec)
+    }
+    fn mel_bands(&self) -> Option<MelBands> {
+        self.mel.mel_bands()
     }
     fn frame(&mut self, frame: &Frame<'_>) -> Result<()> {
         self.mel.frame(frame)

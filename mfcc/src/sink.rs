@@ -1,6 +1,6 @@
 //! The frame sink: how one STFT pass feeds several consumers.
 
-use crate::Result;
+use crate::{MelBands, MelFrame, Result};
 
 /// The shape of the STFT that drives a [`FrameSink`], given to it before the first frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,6 +44,17 @@ pub struct Frame<'a> {
     pub magnitude: &'a [f32],
     /// The frame's raw (unwindowed) samples, `n_fft` of them, zero padded at the edges.
     pub samples: &'a [f32],
+    /// The pass's shared mel spectrum, when a sink asked for one ([`FrameSink::mel_bands`]).
+    pub mel: Option<MelFrame<'a>>,
+}
+
+impl<'a> Frame<'a> {
+    /// The shared mel spectrum if it has exactly these bands; otherwise the sink computes its
+    /// own (for example with a [`MelStage`](crate::MelStage)).
+    #[must_use]
+    pub fn mel_for(&self, bands: &MelBands) -> Option<&MelFrame<'a>> {
+        self.mel.as_ref().filter(|m| m.bands == *bands)
+    }
 }
 
 /// A consumer of STFT frames: mel spectrogram, MFCC, and descriptors in other crates.
@@ -63,6 +74,20 @@ pub trait FrameSink {
     fn begin(&mut self, spec: &StftSpec) -> Result<()> {
         let _ = spec;
         Ok(())
+    }
+
+    /// The mel bands this sink reads, if any, asked after [`begin`](Self::begin).
+    ///
+    /// The STFT computes the mel spectrum of the first sink that names bands once per frame
+    /// and hands it to every sink in [`Frame::mel`], so several sinks over the same bands
+    /// (MFCCs, onset strength, log-mel tiles) share one filterbank product and one dB
+    /// conversion. A sink whose bands differ finds `None` in [`Frame::mel_for`] and computes
+    /// its own.
+    ///
+    /// # For implementors
+    /// The default names none. Sinks that wrap others must forward the call.
+    fn mel_bands(&self) -> Option<MelBands> {
+        None
     }
 
     /// Called for every frame, in order.
@@ -87,6 +112,9 @@ impl<S: FrameSink + ?Sized> FrameSink for &mut S {
     fn begin(&mut self, spec: &StftSpec) -> Result<()> {
         (**self).begin(spec)
     }
+    fn mel_bands(&self) -> Option<MelBands> {
+        (**self).mel_bands()
+    }
     fn frame(&mut self, frame: &Frame<'_>) -> Result<()> {
         (**self).frame(frame)
     }
@@ -98,6 +126,9 @@ impl<S: FrameSink + ?Sized> FrameSink for &mut S {
 impl<S: FrameSink + ?Sized> FrameSink for Box<S> {
     fn begin(&mut self, spec: &StftSpec) -> Result<()> {
         (**self).begin(spec)
+    }
+    fn mel_bands(&self) -> Option<MelBands> {
+        (**self).mel_bands()
     }
     fn frame(&mut self, frame: &Frame<'_>) -> Result<()> {
         (**self).frame(frame)

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use realfft::{RealFftPlanner, RealToComplex, num_complex::Complex};
 
 use crate::config::validate_stft;
-use crate::{Error, Frame, FrameSink, Result, StftSpec};
+use crate::{Error, Frame, FrameSink, MelStage, Result, StftSpec};
 
 /// The periodic Hann window of length `n`: `w[i] = 0.5 − 0.5·cos(2πi/n)`, as
 /// `scipy.signal.get_window('hann', n, fftbins=True)`.
@@ -48,6 +48,8 @@ pub struct Stft {
     scratch: Vec<Complex<f32>>,
     power: Vec<f32>,
     magnitude: Vec<f32>,
+    /// The shared mel stage, when a sink names bands.
+    mel: Option<MelStage>,
     frames: usize,
     samples_in: u64,
     finished: bool,
@@ -87,6 +89,7 @@ impl Stft {
             scratch,
             power: vec![0.0; n / 2 + 1],
             magnitude: vec![0.0; n / 2 + 1],
+            mel: None,
             frames: 0,
             samples_in: 0,
             finished: false,
@@ -111,15 +114,20 @@ impl Stft {
         self.samples_in
     }
 
-    /// Calls [`FrameSink::begin`] on every sink. Call it once, before the first
+    /// Calls [`FrameSink::begin`] on every sink, then sets up the shared mel stage for the
+    /// first sink that names bands ([`FrameSink::mel_bands`]). Call it once, before the first
     /// [`process`](Self::process).
     ///
     /// # Errors
-    /// The first sink error.
+    /// The first sink error, or invalid bands.
     pub fn begin(&mut self, sinks: &mut [&mut dyn FrameSink]) -> Result<()> {
         for s in sinks.iter_mut() {
             s.begin(&self.spec)?;
         }
+        self.mel = match sinks.iter().find_map(|s| s.mel_bands()) {
+            Some(bands) => Some(MelStage::new(&self.spec, &bands)?),
+            None => None,
+        };
         Ok(())
     }
 
@@ -189,11 +197,13 @@ impl Stft {
             *p = c.re * c.re + c.im * c.im;
             *m = p.sqrt();
         }
+        let mel = self.mel.as_mut().map(|m| m.compute(&self.power));
         let frame = Frame {
             index: self.frames,
             power: &self.power,
             magnitude: &self.magnitude,
             samples: frame_samples,
+            mel,
         };
         for s in sinks.iter_mut() {
             s.frame(&frame)?;

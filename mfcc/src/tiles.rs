@@ -1,6 +1,8 @@
 //! Fixed-size tiles of a log-mel spectrogram, streamed as frames arrive.
 
-use crate::{Error, Frame, FrameSink, MelFilterbank, MfccConfig, Result, StftSpec};
+use crate::{
+    Error, Frame, FrameSink, MelBands, MelFilterbank, MelStage, MfccConfig, Result, StftSpec,
+};
 
 /// What happens to the frames after the last full tile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -55,7 +57,7 @@ pub struct Tile<'a> {
 /// # Ok::<(), sonority_mfcc::Error>(())
 /// ```
 pub struct TileSink<F> {
-    fb: MelFilterbank,
+    stage: MelStage,
     amin: f32,
     tile_frames: usize,
     tile_hop: usize,
@@ -63,7 +65,6 @@ pub struct TileSink<F> {
     callback: F,
     /// Ring of the last `tile_frames` frames, frame-major.
     ring: Vec<f32>,
-    mel: Vec<f32>,
     frames_seen: usize,
     tiles_emitted: usize,
     last_emitted_end: usize,
@@ -104,14 +105,13 @@ impl<F: FnMut(Tile<'_>) -> Result<()>> TileSink<F> {
         let fb = MelFilterbank::from_config(cfg)?;
         let n = fb.n_mels();
         Ok(Self {
-            fb,
+            stage: MelStage::with_filterbank(fb),
             amin: cfg.amin,
             tile_frames,
             tile_hop,
             partial,
             callback,
             ring: vec![0.0; n * tile_frames],
-            mel: vec![0.0; n],
             frames_seen: 0,
             tiles_emitted: 0,
             last_emitted_end: 0,
@@ -128,7 +128,7 @@ impl<F: FnMut(Tile<'_>) -> Result<()>> TileSink<F> {
     /// Emits the tile of frames `[end - tile_frames, end)`; frames before 0 are taken from
     /// `fill` (looped frames or silence).
     fn emit(&mut self, end: usize, loop_short: bool) -> Result<()> {
-        let n = self.fb.n_mels();
+        let n = self.stage.filterbank().n_mels();
         let tf = self.tile_frames;
         let floor = 10.0 * self.amin.max(f32::MIN_POSITIVE).log10();
         let start = end as isize - tf as isize;
@@ -164,19 +164,25 @@ impl<F: FnMut(Tile<'_>) -> Result<()>> TileSink<F> {
 
 impl<F: FnMut(Tile<'_>) -> Result<()>> FrameSink for TileSink<F> {
     fn begin(&mut self, spec: &StftSpec) -> Result<()> {
-        if spec.n_bins() != self.fb.n_bins() {
-            return Err(Error::config("n_fft", "filterbank and STFT disagree"));
+        if !self.stage.filterbank().matches(spec) {
+            return Err(Error::config(
+                "n_fft",
+                "filterbank and STFT disagree (sample rate or n_fft)",
+            ));
         }
         Ok(())
     }
 
+    fn mel_bands(&self) -> Option<MelBands> {
+        Some(self.stage.filterbank().bands())
+    }
+
     fn frame(&mut self, frame: &Frame<'_>) -> Result<()> {
-        let n = self.fb.n_mels();
-        self.fb.apply(frame.power, &mut self.mel);
+        let n = self.stage.filterbank().n_mels();
         let slot = (self.frames_seen % self.tile_frames) * n;
-        for (d, &m) in self.ring[slot..slot + n].iter_mut().zip(&self.mel) {
-            *d = 10.0 * m.max(self.amin).log10();
-        }
+        let amin = self.amin;
+        let mel = self.stage.frame_mel(frame);
+        mel.db_with_amin(amin, &mut self.ring[slot..slot + n]);
         self.frames_seen += 1;
         let end = self.frames_seen;
         if end >= self.tile_frames && (end - self.tile_frames).is_multiple_of(self.tile_hop) {
@@ -211,7 +217,7 @@ impl<F: FnMut(Tile<'_>) -> Result<()>> FrameSink for TileSink<F> {
 
 impl<F: FnMut(Tile<'_>) -> Result<()>> TileSink<F> {
     fn emit_padded(&mut self, start: usize, end: usize) -> Result<()> {
-        let n = self.fb.n_mels();
+        let n = self.stage.filterbank().n_mels();
         let tf = self.tile_frames;
         let floor = 10.0 * self.amin.max(f32::MIN_POSITIVE).log10();
         for c in 0..tf {

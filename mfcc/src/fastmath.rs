@@ -1,4 +1,5 @@
-//! A branch-free `log2` for the per-frame hot loops (onset dB, chroma peak interpolation).
+//! Branch-free `log2` and `exp2` for per-frame hot loops (the shared mel stage's dB values,
+//! onset strength, chroma peak interpolation).
 //!
 //! `f32::log10` goes through libm one value at a time; this one splits the float into exponent
 //! and mantissa, folds the mantissa into `[√½, √2)` and sums the series
@@ -13,11 +14,19 @@
 //! and must not be passed).
 
 /// `10·log10(2)` (to f32 precision): multiply a `log2` by it to get dB of a power.
-pub(crate) const DB_PER_LOG2_POWER: f32 = 3.010_3;
+pub const DB_PER_LOG2_POWER: f32 = 3.010_3;
 
 /// `log2(x)` for a positive normal `x`, absolute error below `4e-7 + 1.2e-7·|log2 x|`.
+///
+/// # Examples
+/// ```
+/// use sonority_mfcc::fastmath::log2;
+/// assert_eq!(log2(8.0), 3.0);
+/// assert!((log2(10.0) - 10f32.log2()).abs() < 1e-6);
+/// ```
+#[must_use]
 #[inline]
-pub(crate) fn log2(x: f32) -> f32 {
+pub fn log2(x: f32) -> f32 {
     let bits = x.to_bits();
     let e = ((bits >> 23) & 0xff) as i32 - 127;
     let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
@@ -34,10 +43,17 @@ pub(crate) fn log2(x: f32) -> f32 {
 /// `2^x` for `x <= 1` (relative amplitudes; larger `x` count as 1), relative error below
 /// `2e-7`; 0 below `−126`.
 ///
+/// # Examples
+/// ```
+/// use sonority_mfcc::fastmath::exp2;
+/// assert_eq!(exp2(-3.0), 0.125);
+/// ```
+///
 /// Splits `x` into an integer and a fraction in `[−½, ½]`, and takes `2^frac` from its Taylor
 /// series to the 7th power (truncation `(½·ln 2)⁸/8! < 2e-10`).
+#[must_use]
 #[inline]
-pub(crate) fn exp2(x: f32) -> f32 {
+pub fn exp2(x: f32) -> f32 {
     if x < -126.0 {
         return 0.0;
     }
@@ -52,6 +68,27 @@ pub(crate) fn exp2(x: f32) -> f32 {
                         + t * (1.0 / 120.0 + t * (1.0 / 720.0 + t * (1.0 / 5040.0)))))));
     // 2^i for i in [-126, 1] through the exponent bits.
     p * f32::from_bits(((i as i32 + 127) as u32) << 23)
+}
+
+/// `out[i] = 10·log10(max(power[i], amin))`, through [`log2`]: absolute error below `1.3e-5`
+/// dB for powers between `1e-30` and `1e30`. The loop vectorises, where `f32::log10` goes
+/// through libm one value at a time.
+///
+/// `amin` must be positive and normal (it is clamped to `f32::MIN_POSITIVE`); NaN powers give
+/// `10·log10(amin)`.
+///
+/// # Examples
+/// ```
+/// use sonority_mfcc::fastmath::power_to_db_into;
+/// let mut out = [0.0_f32; 3];
+/// power_to_db_into(&[1.0, 100.0, 0.0], 1e-10, &mut out);
+/// assert!((out[0] - 0.0).abs() < 1e-5 && (out[1] - 20.0).abs() < 1e-4 && (out[2] + 100.0).abs() < 1e-3);
+/// ```
+pub fn power_to_db_into(power: &[f32], amin: f32, out: &mut [f32]) {
+    let amin = amin.max(f32::MIN_POSITIVE);
+    for (o, &p) in out.iter_mut().zip(power) {
+        *o = DB_PER_LOG2_POWER * log2(p.max(amin));
+    }
 }
 
 #[cfg(test)]
