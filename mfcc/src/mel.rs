@@ -118,9 +118,7 @@ impl MelFilterbank {
         }
         let n_bins = n_fft / 2 + 1;
         let sr = f64::from(sample_rate);
-        let fft_freqs: Vec<f64> = (0..n_bins)
-            .map(|k| k as f64 * (sr / 2.0) / (n_bins - 1) as f64)
-            .collect();
+        let bin_hz = (sr / 2.0) / (n_bins - 1) as f64;
         let (mlo, mhi) = (hz_to_mel(f64::from(fmin_hz)), hz_to_mel(f64::from(fmax_hz)));
         let pts = n_mels + 2;
         let mel_f: Vec<f64> = (0..pts)
@@ -131,22 +129,29 @@ impl MelFilterbank {
         for i in 0..n_mels {
             let (f0, f1, f2) = (mel_f[i], mel_f[i + 1], mel_f[i + 2]);
             let enorm = 2.0 / (f2 - f0);
-            let w: Vec<f32> = fft_freqs
-                .iter()
-                .map(|&f| {
-                    let lower = (f - f0) / (f1 - f0);
-                    let upper = (f2 - f) / (f2 - f1);
-                    (lower.min(upper).max(0.0) * enorm) as f32
-                })
-                .collect();
-            let first = w.iter().position(|&x| x > 0.0).unwrap_or(0);
-            let last = w.iter().rposition(|&x| x > 0.0).map_or(first, |l| l + 1);
+            // librosa's triangle at bin k (fft frequency k·sr/n_fft, computed as librosa does).
+            let w = |k: usize| {
+                let f = k as f64 * bin_hz;
+                let lower = (f - f0) / (f1 - f0);
+                let upper = (f2 - f) / (f2 - f1);
+                (lower.min(upper).max(0.0) * enorm) as f32
+            };
+            // Only bins inside (f0, f2) can be non-zero: evaluate those (widened by one bin
+            // for rounding), not the whole spectrum, so building costs O(n_bins), not
+            // O(n_mels · n_bins).
+            let k0 = ((f0 / bin_hz).floor().max(1.0) as usize - 1).min(n_bins);
+            let k1 = ((f2 / bin_hz).ceil() as usize + 2).min(n_bins);
+            let first = (k0..k1).find(|&k| w(k) > 0.0).unwrap_or(k0.min(n_bins - 1));
+            let last = (k0..k1)
+                .rev()
+                .find(|&k| w(k) > 0.0)
+                .map_or(first, |l| l + 1);
             let len = (last - first).div_ceil(8) * 8;
             // Pad at the end, or shift the start down where the end would pass the last bin.
             let start = first.min(n_bins.saturating_sub(len));
             let len = len.min(n_bins - start);
             spans.push((start, weights.len(), len));
-            weights.extend_from_slice(&w[start..start + len]);
+            weights.extend((start..start + len).map(w));
         }
         Ok(Self {
             sample_rate,
