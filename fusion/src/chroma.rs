@@ -51,6 +51,8 @@ pub struct ChromaSink {
     bin_fine: Vec<f32>,
     /// Peak candidates of the current frame: bin and magnitude.
     peaks: Vec<(usize, f32)>,
+    /// Per bin in range, 1 where the current frame has a peak; padded to a multiple of 8.
+    mask: Vec<u8>,
 }
 
 impl Default for ChromaSink {
@@ -70,6 +72,7 @@ impl Default for ChromaSink {
             hi: 0,
             bin_fine: Vec::new(),
             peaks: Vec::new(),
+            mask: Vec::new(),
         }
     }
 }
@@ -189,7 +192,9 @@ impl FrameSink for ChromaSink {
                 (FINE as f64 * (69.0 + 12.0 * (f / 440.0).log2())) as f32
             })
             .collect();
-        self.peaks = vec![(0, 0.0); (self.hi + 1).saturating_sub(self.lo)];
+        let n = (self.hi + 1).saturating_sub(self.lo);
+        self.peaks = Vec::with_capacity(n);
+        self.mask = vec![0; n.div_ceil(8) * 8];
         Ok(())
     }
 
@@ -216,17 +221,25 @@ impl FrameSink for ChromaSink {
             return Ok(());
         }
         let floor_lin = peak * 10f32.powf(-self.peak_floor_db / 20.0);
-        // Branch-free scan: every bin is written, the count only moves on a peak.
-        // (`peaks` holds one slot per bin in range, sized in `begin`.)
-        let mut n = 0;
-        for (i, w) in mag[lo - 1..=hi + 1].windows(3).enumerate() {
-            let is_peak = (w[1] >= floor_lin) & (w[1] > w[0]) & (w[1] >= w[2]);
-            if let Some(slot) = self.peaks.get_mut(n) {
-                *slot = (lo + i, w[1]);
-            }
-            n += usize::from(is_peak);
+        // Two passes: a branch-free comparison of every bin with its neighbours into a byte
+        // mask (vectorises), then the set bytes read eight at a time, so the cost of a bin that
+        // is no peak is a few vector lanes.
+        let (left, mid, right) = (&mag[lo - 1..hi], &mag[lo..=hi], &mag[lo + 1..=hi + 1]);
+        for (((m, &b), &a), &c) in self.mask.iter_mut().zip(mid).zip(left).zip(right) {
+            *m = u8::from((b >= floor_lin) & (b > a) & (b >= c));
         }
-        let peaks = &mut self.peaks[..n.min(hi - lo + 1)];
+        self.peaks.clear();
+        for (c, bytes) in self.mask.chunks_exact(8).enumerate() {
+            let mut bits = u64::from_le_bytes([
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+            ]);
+            while bits != 0 {
+                let k = lo + 8 * c + (bits.trailing_zeros() / 8) as usize;
+                self.peaks.push((k, mag[k]));
+                bits &= bits - 1;
+            }
+        }
+        let peaks = &mut self.peaks[..];
         if peaks.is_empty() {
             return Ok(());
         }
