@@ -2,12 +2,12 @@
 //! every job is done exactly once (one worker is SIGKILLed mid-run), and the stored vectors
 //! are bit-identical to a single-process SQLite index of the same files.
 //!
-//! Starts a throwaway PostgreSQL cluster (see `support/pgcluster.rs`); a missing server
+//! Starts a throwaway PostgreSQL cluster (see `store/tests/pgcluster.rs`, shared with the store's tests); a missing server
 //! fails the test. The model is `$SONORITY_TEST_MODEL` if set, else the shipped default.
 #![cfg(all(feature = "postgres", feature = "full"))]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/pgcluster.rs"]
+#[path = "../store/tests/pgcluster.rs"]
 #[allow(dead_code)]
 mod pgcluster;
 
