@@ -49,11 +49,16 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Model name (the embedding's name in databases).
-    #[arg(long, default_value = "sonority-default-v1")]
+    #[arg(long, default_value = "sonority-default-v2")]
     name: String,
     /// Worker threads for analysis.
     #[arg(long)]
     threads: Option<usize>,
+    /// Train on every frame of every track (as `evaluate` does) instead of up to eight random
+    /// 512-frame excerpts per track. Memory grows with the collection (1.3 MB per minute of
+    /// audio, 80 MB per hour), so keep it for small training sets like the dev corpus.
+    #[arg(long)]
+    whole_track: bool,
 }
 
 fn main() {
@@ -79,7 +84,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         "analysing {bar:30} {pos}/{len} files (ETA {eta})",
     )?);
     let mut tracks: Vec<TrackData> = Vec::new();
-    let opts = ExtractOptions::default().with_seed(args.seed);
+    let opts = if args.whole_track {
+        ExtractOptions::default().with_seed(args.seed).whole_track()
+    } else {
+        ExtractOptions::default().with_seed(args.seed)
+    };
     for_each_parallel(
         paths,
         threads,
@@ -164,7 +173,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// Block weights chosen by album cross-validation on the dev corpus (see the README).
 const DEFAULT_WEIGHTS: &[(&str, f32)] = &[
     ("tiles", 1.0),
-    ("timbre", 0.7),
+    ("timbre", 0.0),
     ("key", 0.0),
     ("tempo", 0.0),
     ("rolloff", 0.0),
