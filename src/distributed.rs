@@ -6,8 +6,8 @@
 //! them, on any machine) claims one job per thread with `FOR UPDATE SKIP LOCKED` under an
 //! expiring lease, analyses it with the [`Analyzer`], and commits the analysis and the job's
 //! completion in one transaction; [`queue_status`] reads the progress from anywhere; and
-//! [`CatalogueIndex`] loads one model's vectors in bulk (binary `COPY`) for ranking and
-//! refreshes them incrementally ([`CatalogueIndex::refresh`]).
+//! [`PgCatalogueIndex`] loads one model's vectors in bulk (binary `COPY`) for ranking and
+//! refreshes them incrementally ([`PgCatalogueIndex::refresh`]).
 //!
 //! # Examples
 //! ```no_run

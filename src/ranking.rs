@@ -17,7 +17,7 @@ use crate::{Analyzer, Error, Result};
 /// [`VectorIndex`] (with the content-hash and album groups), and the tracks by id and path.
 ///
 /// Build it from any [`Catalogue`](sonority_store::Catalogue) (SQLite or PostgreSQL) with
-/// [`load_index`](crate::distributed::load_index), or from a matrix and the track list with
+/// `distributed::load_index` (feature `postgres`), or from a matrix and the track list with
 /// [`from_parts`](Self::from_parts); it needs no store afterwards, so one load serves many
 /// queries.
 #[derive(Debug, Clone)]

@@ -133,8 +133,8 @@ impl<E: Encoder + ?Sized> Encoder for std::sync::Arc<E> {
 /// `Autoencoder` exposes a model's halves as candle tensors, for training and inspection.
 ///
 /// Batches are `[B, rows, cols]` tensors in the caller's layout; the latent is the encoder's
-/// feature map in the model's own layout, which only [`decode`](Self::decode) and
-/// [`embed`](Self::embed) need to understand.
+/// feature map in the model's own layout, which only [`decode_tensor`](Self::decode_tensor) and
+/// [`embed_tensor`](Self::embed_tensor) need to understand.
 pub trait Autoencoder: Send + Sync {
     /// The `[rows, cols]` shape of one input.
     fn input_shape(&self) -> [usize; 2];

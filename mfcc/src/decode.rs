@@ -1,33 +1,5 @@
 //! Audio files as an [`AudioSource`]: symphonia demuxes and decodes, packets are downmixed to
 //! mono and resampled to the analysis rate, chunk by chunk.
-//!
-//! # Policy on untrusted input
-//! - The path must name a regular file (symlinks are followed); directories, FIFOs, sockets and
-//!   devices give [`Error::NotAFile`] without being opened (opening a FIFO blocks). On Unix the
-//!   file is also opened with `O_NONBLOCK` and checked again, so swapping in a FIFO cannot hang.
-//! - Container durations and frame counts are never trusted: every limit is checked on the
-//!   decoded samples. A zero sample rate or zero channels gives [`Error::Decode`], more channels
-//!   than [`DecodeOptions::max_channels`], a rate above [`DecodeOptions::max_sample_rate`] or
-//!   more audio than [`DecodeOptions::max_duration_s`] give [`Error::Limit`], and a stream that
-//!   decodes to no samples gives [`Error::Empty`].
-//! - A packet the codec rejects as malformed is skipped and counted
-//!   ([`FileSource::skipped_packets`]); after [`DecodeOptions::max_consecutive_errors`] in a row
-//!   the file is given up with [`Error::Decode`].
-//! - If the file ends in the middle of the stream (symphonia reports "unexpected end of file"),
-//!   what was decoded so far is kept and the stream ends normally
-//!   ([`FileSource::was_truncated`] tells), unless it is less than
-//!   [`DecodeOptions::min_truncated_fraction`] of the length the container declares: then the
-//!   header is taken to be lying (or the file to be a stub) and [`Error::Decode`] is returned.
-//!   The declared length is used for nothing else. With nothing decoded it is [`Error::Empty`].
-//! - A chained Ogg stream ends at the end of its first logical stream.
-//! - NaN or infinite samples (float WAVs can hold them) give [`Error::Decode`].
-//! - symphonia may panic on malformed input. Each call into it runs under
-//!   [`std::panic::catch_unwind`]; a panic becomes [`Error::Decode`] for that file and the
-//!   decoder is never used again, so no state it may have left half-updated is observed. The
-//!   process's panic hook still runs (it prints the panic message to stderr unless the
-//!   application installs its own hook).
-//!
-//! Every error names the file.
 
 use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -163,8 +135,35 @@ impl DecodeOptions {
 /// channels, as librosa does) and resamples it to [`DecodeOptions::sample_rate`] (see the
 /// crate docs on how close this is to librosa's soxr).
 ///
-/// Memory is bounded by one packet and one resampler chunk, whatever the file's length. See the
-/// [module policy](self) for what happens with broken input; every error names the file.
+/// Memory is bounded by one packet and one resampler chunk, whatever the file's length.
+///
+/// # Untrusted input
+/// - The path must name a regular file (symlinks are followed); directories, FIFOs, sockets and
+///   devices give [`Error::NotAFile`] without being opened (opening a FIFO blocks). On Unix the
+///   file is also opened with `O_NONBLOCK` and checked again, so swapping in a FIFO cannot hang.
+/// - Container durations and frame counts are never trusted: every limit is checked on the
+///   decoded samples. A zero sample rate or zero channels gives [`Error::Decode`], more channels
+///   than [`DecodeOptions::max_channels`], a rate above [`DecodeOptions::max_sample_rate`] or
+///   more audio than [`DecodeOptions::max_duration_s`] give [`Error::Limit`], and a stream that
+///   decodes to no samples gives [`Error::Empty`].
+/// - A packet the codec rejects as malformed is skipped and counted
+///   ([`FileSource::skipped_packets`]); after [`DecodeOptions::max_consecutive_errors`] in a row
+///   the file is given up with [`Error::Decode`].
+/// - If the file ends in the middle of the stream (symphonia reports "unexpected end of file"),
+///   what was decoded so far is kept and the stream ends normally
+///   ([`FileSource::was_truncated`] tells), unless it is less than
+///   [`DecodeOptions::min_truncated_fraction`] of the length the container declares: then the
+///   header is taken to be lying (or the file to be a stub) and [`Error::Decode`] is returned.
+///   The declared length is used for nothing else. With nothing decoded it is [`Error::Empty`].
+/// - A chained Ogg stream ends at the end of its first logical stream.
+/// - NaN or infinite samples (float WAVs can hold them) give [`Error::Decode`].
+/// - symphonia may panic on malformed input. Each call into it runs under
+///   [`std::panic::catch_unwind`]; a panic becomes [`Error::Decode`] for that file and the
+///   decoder is never used again, so no state it may have left half-updated is observed. The
+///   process's panic hook still runs (it prints the panic message to stderr unless the
+///   application installs its own hook).
+///
+/// Every error names the file.
 ///
 /// # Examples
 /// ```
