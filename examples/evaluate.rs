@@ -73,7 +73,7 @@ fn push(table: &mut Table, name: &str, m: Metrics) {
 
 /// Block weight settings tried for every trained candidate (tiles, timbre, key, tempo, rolloff).
 const WEIGHTS: &[(&str, [f32; 5])] = &[
-    ("tiles", [1.0, 0.0, 0.0, 0.0, 0.0]),
+    ("tiles", [1.0, 0.0, 0.0, 0.0, 0.0]), // the shipped weights
     ("tiles+timbre", [1.0, 1.0, 0.0, 0.0, 0.0]),
     ("tiles+timbre/2", [1.0, 0.7, 0.0, 0.0, 0.0]),
     ("tiles+timbre+desc/4", [1.0, 1.0, 0.25, 0.25, 0.25]),
@@ -247,15 +247,46 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             let (m, s) = mean_std(&ms.iter().map(g).collect::<Vec<_>>());
             format!("{m:.3} ± {s:.3}")
         };
+        let shipped = if name == SHIPPED_RECIPE {
+            " (the shipped default's recipe)"
+        } else {
+            ""
+        };
         println!(
-            "| {name} | {} | {} | {} |",
+            "| {name}{shipped} | {} | {} | {} |",
             f(|m| m.p5),
             f(|m| m.p10),
             f(|m| m.map)
         );
     }
+    for (name, p5, p10, map) in PEERS {
+        println!("| peer, in-sample: {name} | {p5:.3} | {p10:.3} | {map:.3} |");
+    }
     Ok(())
 }
+
+/// The table row of the recipe `models/default` was trained with (see its PROVENANCE.md).
+const SHIPPED_RECIPE: &str = "contrastive [tiles]";
+
+/// The peers' scores on the dev corpus, from `../shared/corpus/README.md` (measured there on
+/// the whole corpus: they have no training, so no folds): P@5, P@10, MAP.
+const PEERS: &[(&str, f64, f64, f64)] = &[
+    ("Musly 2.0, timbre + mutual proximity", 0.419, 0.342, 0.368),
+    ("bliss-rs 0.13, euclidean", 0.283, 0.246, 0.283),
+    (
+        "librosa richer statistics (log-mel, MFCC + deltas, contrast, chroma, onset)",
+        0.459,
+        0.357,
+        0.409,
+    ),
+    ("librosa 20 MFCC mean+std", 0.343, 0.309, 0.325),
+    (
+        "published fusion without autoencoders (corpus README)",
+        0.241,
+        0.213,
+        0.244,
+    ),
+];
 
 fn report_failure_checks(model: &Model, vecs: &[Vec<f32>], albums: &[String]) {
     let (lo, hi) = unrelated_cosine_spread(vecs, albums);
