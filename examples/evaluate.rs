@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
-use sonority::autoencoders::{ContrastiveConfig, ConvAeConfig, TrainConfig};
+use sonority::autoencoders::{Augment, ContrastiveConfig, ConvAeConfig, TrainConfig};
 use sonority::eval::{
     Metrics, album_folds, album_metrics, cosine_similarities, mean_std, metrics_from_similarity,
     mutual_proximity, read_manifest, unrelated_cosine_spread,
@@ -47,7 +47,8 @@ struct Args {
     /// Training epochs of each tile autoencoder (4 random tile pairs per track per epoch).
     #[arg(long, default_value_t = 12)]
     epochs: usize,
-    /// Comma-separated trainable candidates: plain, contrastive, contrastive-vector-ae.
+    /// Comma-separated trainable candidates: plain, contrastive, contrastive-augment,
+    /// contrastive-vector-ae.
     #[arg(long, default_value = "plain,contrastive")]
     candidates: String,
     /// Worker threads for analysis.
@@ -320,6 +321,16 @@ fn candidate(name: &str, epochs: usize, seed: u64) -> Option<TrainOptions> {
     match name {
         "plain" => o.tile_training = plain,
         "contrastive" => o.tile_training = tcfg,
+        "contrastive-augment" => {
+            // Mild, fixed a priori (not tuned): ±0.25 of a band's standard deviation of gain,
+            // ±16 frames (0.37 s) of circular time shift, noise at 0.05 standard deviations.
+            let mut t = tcfg;
+            t.augment = Augment::default()
+                .with_gain(0.25)
+                .with_time_shift(16)
+                .with_noise(0.05);
+            o.tile_training = t;
+        }
         "contrastive-vector-ae" => {
             o.tile_training = tcfg;
             o.final_stage = FinalStage::VectorAutoencoder;
