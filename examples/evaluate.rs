@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
-use sonority::autoencoders::{Augment, ContrastiveConfig, ConvAeConfig, TrainConfig};
+use sonority::autoencoders::{ContrastiveConfig, ConvAeConfig, TrainConfig};
 use sonority::eval::{
     Metrics, album_folds, album_metrics, cosine_similarities, mean_std, metrics_from_similarity,
     mutual_proximity, read_manifest, unrelated_cosine_spread,
@@ -27,8 +27,8 @@ use sonority::eval::{
 use sonority::fusion::{Fusion, published_descriptors};
 use sonority::parallel::{StopFlag, for_each_parallel};
 use sonority::train::{
-    ExtractOptions, TrackData, TrainOptions, embed_track_data, extract_track_data, tile_block,
-    train_model,
+    ExtractOptions, TrackData, TrainOptions, embed_track_data, extract_track_data, shipped_augment,
+    tile_block, train_model,
 };
 use sonority::{FinalStage, Model};
 
@@ -322,13 +322,9 @@ fn candidate(name: &str, epochs: usize, seed: u64) -> Option<TrainOptions> {
         "plain" => o.tile_training = plain,
         "contrastive" => o.tile_training = tcfg,
         "contrastive-augment" => {
-            // Mild, fixed a priori (not tuned): ±0.25 of a band's standard deviation of gain,
-            // ±16 frames (0.37 s) of circular time shift, noise at 0.05 standard deviations.
+            // Mild, fixed a priori (not tuned): see `shipped_augment`.
             let mut t = tcfg;
-            t.augment = Augment::default()
-                .with_gain(0.25)
-                .with_time_shift(16)
-                .with_noise(0.05);
+            t.augment = shipped_augment();
             o.tile_training = t;
         }
         "contrastive-vector-ae" => {

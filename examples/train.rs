@@ -22,7 +22,9 @@ use sonority::autoencoders::{ContrastiveConfig, TrainConfig};
 use sonority::eval::read_manifest;
 use sonority::parallel::{StopFlag, for_each_parallel};
 use sonority::scan::scan_folder;
-use sonority::train::{ExtractOptions, TrackData, TrainOptions, extract_track_data, train_model};
+use sonority::train::{
+    ExtractOptions, TrackData, TrainOptions, extract_track_data, shipped_augment, train_model,
+};
 
 /// Train a sonority model on a folder or a manifest.
 #[derive(Parser, Debug)]
@@ -59,6 +61,10 @@ struct Args {
     /// audio, 80 MB per hour), so keep it for small training sets like the dev corpus.
     #[arg(long)]
     whole_track: bool,
+    /// No training augmentation (the default applies `sonority::train::shipped_augment`: small
+    /// gain offsets, time shifts and noise on each tile).
+    #[arg(long)]
+    no_augment: bool,
 }
 
 fn main() {
@@ -130,6 +136,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             tracks.len()
         ));
     tcfg.restore_best = false;
+    if !args.no_augment {
+        tcfg.augment = shipped_augment();
+    }
     let mut opts = TrainOptions::default();
     opts.name = args.name.clone();
     opts.tile_training = tcfg;
