@@ -267,7 +267,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// The table row of the recipe `models/default` was trained with (see its PROVENANCE.md).
-const SHIPPED_RECIPE: &str = "contrastive [tiles]";
+const SHIPPED_RECIPE: &str = "contrastive-augment [tiles]";
 
 /// The peers' scores on the dev corpus, from `../shared/corpus/README.md` (measured there on
 /// the whole corpus: they have no training, so no folds): P@5, P@10, MAP.
