@@ -111,10 +111,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
 #[cfg(not(feature = "postgres"))]
 fn distributed(_: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    Err(
-        "a postgres:// database needs the PostgreSQL client: rebuild with --features postgres"
-            .into(),
-    )
+    Err(common::NEEDS_POSTGRES_FEATURE.into())
 }
 
 /// `--enqueue`, `--worker` and `--status` against a shared PostgreSQL catalogue.

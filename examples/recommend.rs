@@ -149,10 +149,7 @@ fn print_recommendations(anchors: &[PathBuf], recs: &[sonority::Recommendation],
 
 #[cfg(not(feature = "postgres"))]
 fn distributed(_: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    Err(
-        "a postgres:// database needs the PostgreSQL client: rebuild with --features postgres"
-            .into(),
-    )
+    Err(common::NEEDS_POSTGRES_FEATURE.into())
 }
 
 /// Ranking from a shared PostgreSQL catalogue: one bulk load, then incremental refreshes.

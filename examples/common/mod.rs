@@ -7,6 +7,10 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use sonority::{IndexProgress, IndexReport, Model};
 
+/// The error of a `postgres://` database in a build without the `postgres` feature.
+pub const NEEDS_POSTGRES_FEATURE: &str =
+    "a postgres:// database needs the PostgreSQL client: rebuild with --features postgres";
+
 /// The default database: `$SONORITY_DB`, else `$XDG_DATA_HOME/sonority/library.sqlite`, else
 /// `~/.local/share/sonority/library.sqlite`, else `./sonority-library.sqlite`.
 pub fn default_db() -> PathBuf {

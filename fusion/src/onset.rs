@@ -28,9 +28,8 @@ const TOP_DB: f32 = 80.0;
 /// mel bands.
 #[derive(Debug, Clone, Default)]
 pub struct OnsetEnvelope {
-    /// The STFT and bands, set in `begin`.
-    spec: Option<(StftSpec, MelBands)>,
-    /// Its own mel stage, built on the first frame that comes without the shared one.
+    /// The mel stage of `begin`'s STFT: the pass's shared spectrum when it has these bands,
+    /// else computed here.
     stage: Option<MelStage>,
     pad: usize,
     prev: Vec<f32>,
@@ -67,11 +66,7 @@ impl FrameSink for OnsetEnvelope {
                 "onset: n_fft must be at least 2",
             ));
         }
-        let bands = bands_for(spec);
-        // Checks the bands now; the stage itself is built only if a frame needs it.
-        sonority_mfcc::MelFilterbank::for_stft(spec, &bands)?;
-        self.spec = Some((*spec, bands));
-        self.stage = None;
+        self.stage = Some(MelStage::new(spec, &bands_for(spec))?);
         self.pad = 1 + spec.n_fft / (2 * spec.hop_length);
         self.prev = vec![0.0; N_MELS];
         self.cur = vec![0.0; N_MELS];
@@ -82,29 +77,21 @@ impl FrameSink for OnsetEnvelope {
     }
 
     fn mel_bands(&self) -> Option<MelBands> {
-        self.spec.map(|(_, b)| b)
+        self.stage.as_ref().map(|s| s.filterbank().bands())
     }
 
     fn frame(&mut self, frame: &Frame<'_>) -> sonority_mfcc::Result<()> {
-        let Some((spec, bands)) = self.spec else {
+        let Some(stage) = &mut self.stage else {
             return Err(sonority_mfcc::Error::sink("onset: frame before begin"));
         };
-        if frame.power.len() != spec.n_bins() {
+        let n_bins = stage.filterbank().n_bins();
+        if frame.power.len() != n_bins {
             return Err(sonority_mfcc::Error::sink(format!(
-                "onset: frame has {} bins, expected {}",
-                frame.power.len(),
-                spec.n_bins()
+                "onset: frame has {} bins, expected {n_bins}",
+                frame.power.len()
             )));
         }
-        if let Some(mel) = frame.mel_for(&bands) {
-            self.cur.copy_from_slice(mel.db);
-        } else {
-            let stage = match &mut self.stage {
-                Some(s) => s,
-                None => self.stage.insert(MelStage::new(&spec, &bands)?),
-            };
-            self.cur.copy_from_slice(stage.compute(frame.power).db);
-        }
+        self.cur.copy_from_slice(stage.frame_mel(frame).db);
         self.max_db = lanes::max(&self.cur, self.max_db);
         if self.frames == 0 {
             self.env.resize(self.pad, 0.0);
