@@ -22,4 +22,6 @@ pub use fusion::{
 pub use key::{Key, KeyEstimate, KeyProfile, KeySink, Mode, PITCH_NAMES, encode_key, estimate_key};
 pub use onset::OnsetEnvelope;
 pub use rolloff::{ROLLOFF_FLOOR_HZ, RolloffSink, RolloffStats, rolloff_hz};
-pub use tempo::{TempoConfig, TempoEstimate, TempoSink, encode_tempo, estimate_tempo};
+pub use tempo::{
+    TempoConfig, TempoEstimate, TempoSink, encode_tempo, estimate_tempo, estimate_tempo_with_bands,
+};

@@ -1,5 +1,6 @@
 //! Tempo from the onset-strength envelope: windowed autocorrelation, a harmonic salience with a
-//! log-normal prior, then a metrical check against octave errors.
+//! log-normal prior, then a metrical check against octave errors, with a cross-band backbeat
+//! test for beats whose strokes alternate low and high.
 
 use serde::{Deserialize, Serialize};
 use sonority_mfcc::{Frame, FrameSink, MelBands, StftSpec};
@@ -26,6 +27,14 @@ pub struct TempoConfig {
     /// the autocorrelation at twice its period; otherwise its pulses alternate strong and weak
     /// and are a subdivision, and the tempo is halved. Default: `0.75`.
     pub subdivision_ratio: f32,
+    /// A pulse level that the subdivision test would halve is kept as the beat when its strokes
+    /// alternate between the low and the high sub-band (kick drum and snare, bass and chord):
+    /// when the cross-correlation of the two sub-band envelopes at odd multiples of the period
+    /// (one and three) exceeds that at even multiples (two and four) by at least this much
+    /// (cross-correlations are normalised, in `[-1, 1]`). Used only by
+    /// [`estimate_tempo_with_bands`] and [`TempoSink`]; `f32::INFINITY` turns the test off.
+    /// Default: `0.1`.
+    pub backbeat_contrast: f32,
 }
 
 impl Default for TempoConfig {
@@ -37,6 +46,7 @@ impl Default for TempoConfig {
             prior_octaves: 1.41,
             window_s: 17.8,
             subdivision_ratio: 0.75,
+            backbeat_contrast: 0.1,
         }
     }
 }
@@ -64,11 +74,19 @@ impl TempoConfig {
         self
     }
 
+    /// Sets [`backbeat_contrast`](Self::backbeat_contrast).
+    #[must_use]
+    pub fn with_backbeat_contrast(mut self, contrast: f32) -> Self {
+        self.backbeat_contrast = contrast;
+        self
+    }
+
     /// Checks the ranges.
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] for a non-positive or inverted range (it must span an octave),
-    /// a non-positive prior or window.
+    /// a non-positive prior or window, a negative or non-finite subdivision ratio, a NaN
+    /// backbeat contrast.
     pub fn validate(&self) -> Result<()> {
         if !(self.min_bpm > 0.0 && self.max_bpm >= 2.0 * self.min_bpm && self.max_bpm.is_finite()) {
             return Err(Error::config("max_bpm", "need 0 < 2·min_bpm <= max_bpm"));
@@ -84,6 +102,9 @@ impl TempoConfig {
                 "subdivision_ratio",
                 "must be finite and >= 0",
             ));
+        }
+        if self.backbeat_contrast.is_nan() {
+            return Err(Error::config("backbeat_contrast", "must not be NaN"));
         }
         Ok(())
     }
@@ -107,9 +128,7 @@ fn windowed_acf(env: &[f32], win: usize, max_lag: usize) -> Vec<f64> {
     let win = win.min(n).max(1);
     let max_lag = max_lag.min(win.saturating_sub(1));
     let hop = (win / 4).max(1);
-    let w: Vec<f64> = (0..win)
-        .map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * (i as f64 + 0.5) / win as f64).cos())
-        .collect();
+    let w = hann(win);
     let mut acc = vec![0.0_f64; max_lag + 1];
     let mut x = vec![0.0_f64; win];
     let mut count = 0usize;
@@ -177,6 +196,89 @@ fn acf_peak(acf: &[f64], lag: f64) -> f64 {
         .map_or(0.0, |s| s.iter().copied().fold(f64::NEG_INFINITY, f64::max))
 }
 
+/// Hann window of `n` points (periodic, centred on half samples), as the autocorrelation uses.
+fn hann(n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * (i as f64 + 0.5) / n as f64).cos())
+        .collect()
+}
+
+/// Backbeat contrast of two sub-band envelopes at beat period `period` (frames): the
+/// normalised cross-correlation at odd multiples of the period (1, 3) minus that at even
+/// multiples (2, 4), each the larger of both directions and the best lag within ±3 %, averaged
+/// over the same windows as the autocorrelation.
+///
+/// Kick on beats 1 and 3 and snare on 2 and 4 (or bass and chord strokes taking turns) put the
+/// two bands a beat apart: a positive contrast. Under a pulse of eighth notes the bands meet on
+/// the beats, two eighths apart: a contrast of zero or below.
+fn backbeat_contrast(low: &[f32], high: &[f32], win: usize, period: f64) -> f64 {
+    let n = low.len().min(high.len());
+    let win = win.min(n);
+    // Lags of each multiple k = 1..=4, ±3 %.
+    let ranges: Vec<(usize, usize)> = (1..=4)
+        .map(|k| {
+            let l = period * k as f64;
+            (
+                ((l * 0.97).floor() as usize).max(1),
+                (l * 1.03).ceil() as usize,
+            )
+        })
+        .collect();
+    if win < 8 || ranges.iter().any(|&(_, hi)| hi >= win) {
+        return 0.0;
+    }
+    // acc[k][dir][lag - lo]
+    let mut acc: Vec<[Vec<f64>; 2]> = ranges
+        .iter()
+        .map(|&(lo, hi)| [vec![0.0; hi - lo + 1], vec![0.0; hi - lo + 1]])
+        .collect();
+    let w = hann(win);
+    let (mut x, mut y) = (vec![0.0_f64; win], vec![0.0_f64; win]);
+    let hop = (win / 4).max(1);
+    let (mut start, mut count) = (0usize, 0usize);
+    loop {
+        let prep = |seg: &[f32], out: &mut [f64]| -> f64 {
+            let mean = seg.iter().map(|&v| f64::from(v)).sum::<f64>() / win as f64;
+            for ((d, &v), &wi) in out.iter_mut().zip(seg).zip(&w) {
+                *d = (f64::from(v) - mean) * wi;
+            }
+            out.iter().map(|v| v * v).sum()
+        };
+        let ex = prep(&low[start..start + win], &mut x);
+        let ey = prep(&high[start..start + win], &mut y);
+        let e = (ex * ey).sqrt();
+        if e > 1e-12 {
+            for (&(lo, _), a) in ranges.iter().zip(acc.iter_mut()) {
+                let [fwd_acc, bwd_acc] = a;
+                for (i, (fwd, bwd)) in fwd_acc.iter_mut().zip(bwd_acc.iter_mut()).enumerate() {
+                    let lag = lo + i;
+                    *fwd += dot(&x[..win - lag], &y[lag..]) / e;
+                    *bwd += dot(&y[..win - lag], &x[lag..]) / e;
+                }
+            }
+            count += 1;
+        }
+        if start + win >= n {
+            break;
+        }
+        start = (start + hop).min(n - win);
+    }
+    if count == 0 {
+        return 0.0;
+    }
+    let best: Vec<f64> = acc
+        .iter()
+        .map(|a| {
+            a.iter()
+                .flatten()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max)
+                / count as f64
+        })
+        .collect();
+    0.5 * (best[0] + best[2] - best[1] - best[3])
+}
+
 /// Estimates the tempo of an onset-strength envelope sampled at `frame_rate` Hz.
 ///
 /// 1. Autocorrelation of the envelope in windows of [`TempoConfig::window_s`] (mean removed,
@@ -187,6 +289,10 @@ fn acf_peak(acf: &[f64], lag: f64) -> f64 {
 ///    while the pulse alternates strong and weak (`A(τ) < ratio · A(2τ)`), which is what a
 ///    subdivision (eighth notes under quarter-note beats) looks like and what a beat (kick and
 ///    snare alike) does not.
+///
+/// Without sub-band envelopes this cannot tell a subdivision from a beat whose strokes
+/// alternate in timbre (kick and snare); [`estimate_tempo_with_bands`] can, and is what
+/// [`TempoSink`] uses.
 ///
 /// # Errors
 /// [`Error::InvalidConfig`] for an invalid configuration or frame rate.
@@ -202,6 +308,59 @@ fn acf_peak(acf: &[f64], lag: f64) -> f64 {
 /// # Ok::<(), sonority_fusion::Error>(())
 /// ```
 pub fn estimate_tempo(env: &[f32], frame_rate: f32, cfg: &TempoConfig) -> Result<TempoEstimate> {
+    estimate(env, None, frame_rate, cfg)
+}
+
+/// [`estimate_tempo`] with a backbeat test: `low` and `high` are onset envelopes of a low and a
+/// high sub-band (as [`OnsetEnvelope::low_envelope`] and [`OnsetEnvelope::high_envelope`]),
+/// aligned with `env`.
+///
+/// Where the metrical check would halve a pulse level because its strokes alternate strong and
+/// weak, the level is kept if the two sub-bands take turns at its period (cross-correlation at
+/// one and three periods above that at two and four by [`TempoConfig::backbeat_contrast`]):
+/// kick on beats 1 and 3 and snare on 2 and 4 make a beat look like a subdivision in the
+/// full-band autocorrelation, but not in this test. Envelopes of another length than `env`,
+/// or silent sub-bands, leave the estimate as [`estimate_tempo`]'s.
+///
+/// # Errors
+/// [`Error::InvalidConfig`] for an invalid configuration or frame rate.
+///
+/// # Examples
+/// ```
+/// use sonority_fusion::{TempoConfig, estimate_tempo_with_bands};
+/// // 170 BPM: a kick (low band) on beats 1 and 3, a snare (high band) on 2 and 4, louder in
+/// // the full band than the kick.
+/// let fr = 22_050.0 / 512.0;
+/// let beat = 60.0 * fr / 170.0;
+/// let on = |t: usize, phase: f32| ((t as f32 - phase).rem_euclid(2.0 * beat) < 1.0) as u8 as f32;
+/// let low: Vec<f32> = (0..1500).map(|t| on(t, 0.0)).collect();
+/// let high: Vec<f32> = (0..1500).map(|t| on(t, beat)).collect();
+/// let env: Vec<f32> = low.iter().zip(&high).map(|(l, h)| 0.3 * l + h).collect();
+/// let cfg = TempoConfig::default();
+/// let est = estimate_tempo_with_bands(&env, &low, &high, fr, &cfg)?;
+/// assert!((est.bpm - 170.0).abs() < 4.0, "{}", est.bpm);
+/// # Ok::<(), sonority_fusion::Error>(())
+/// ```
+pub fn estimate_tempo_with_bands(
+    env: &[f32],
+    low: &[f32],
+    high: &[f32],
+    frame_rate: f32,
+    cfg: &TempoConfig,
+) -> Result<TempoEstimate> {
+    let bands = (low.len() == env.len()
+        && high.len() == env.len()
+        && low.iter().chain(high).all(|v| v.is_finite()))
+    .then_some((low, high));
+    estimate(env, bands, frame_rate, cfg)
+}
+
+fn estimate(
+    env: &[f32],
+    bands: Option<(&[f32], &[f32])>,
+    frame_rate: f32,
+    cfg: &TempoConfig,
+) -> Result<TempoEstimate> {
     cfg.validate()?;
     if !(frame_rate > 0.0 && frame_rate.is_finite()) {
         return Err(Error::config("frame_rate", "must be positive"));
@@ -251,7 +410,12 @@ pub fn estimate_tempo(env: &[f32], frame_rate: f32, cfg: &TempoConfig) -> Result
     while c / 2.0 >= min_bpm {
         let p = lag_of(c);
         let (a1, a2) = (acf_peak(&acf, p), acf_peak(&acf, 2.0 * p));
-        if a2 > 0.0 && a1 < ratio * a2 {
+        let backbeat = || {
+            bands.is_some_and(|(low, high)| {
+                backbeat_contrast(low, high, win.max(8), p) >= f64::from(cfg.backbeat_contrast)
+            })
+        };
+        if a2 > 0.0 && a1 < ratio * a2 && !backbeat() {
             c /= 2.0;
         } else {
             break;
@@ -306,7 +470,8 @@ pub fn encode_tempo(bpm: f32, confidence: f32) -> [f32; 4] {
     [phase.cos(), phase.sin(), (bpm / 120.0).log2(), c]
 }
 
-/// A [`FeatureExtractor`] for tempo: an [`OnsetEnvelope`] and [`estimate_tempo`] at the end.
+/// A [`FeatureExtractor`] for tempo: an [`OnsetEnvelope`] and [`estimate_tempo_with_bands`] at
+/// the end.
 ///
 /// Block `"tempo"`, 4 values: [`encode_tempo`] of the estimate.
 ///
@@ -363,8 +528,21 @@ impl TempoSink {
     pub fn estimate(&self) -> Result<TempoEstimate> {
         match self.done {
             Some(est) => Ok(est),
-            None => estimate_tempo(self.onset.envelope(), self.frame_rate, &self.cfg),
+            None => self.compute(),
         }
+    }
+}
+
+impl TempoSink {
+    /// [`estimate_tempo_with_bands`] of the envelopes so far.
+    fn compute(&self) -> Result<TempoEstimate> {
+        estimate_tempo_with_bands(
+            self.onset.envelope(),
+            self.onset.low_envelope(),
+            self.onset.high_envelope(),
+            self.frame_rate,
+            &self.cfg,
+        )
     }
 }
 
@@ -383,10 +561,7 @@ impl FrameSink for TempoSink {
     }
     fn finish(&mut self) -> sonority_mfcc::Result<()> {
         self.onset.finish()?;
-        self.done = Some(
-            estimate_tempo(self.onset.envelope(), self.frame_rate, &self.cfg)
-                .map_err(sonority_mfcc::Error::sink)?,
-        );
+        self.done = Some(self.compute().map_err(sonority_mfcc::Error::sink)?);
         Ok(())
     }
 }
