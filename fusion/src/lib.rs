@@ -10,6 +10,7 @@ mod key;
 mod lanes;
 mod onset;
 mod rolloff;
+mod spectral;
 mod tempo;
 
 pub use chroma::ChromaSink;
@@ -22,6 +23,10 @@ pub use fusion::{
 pub use key::{Key, KeyEstimate, KeyProfile, KeySink, Mode, PITCH_NAMES, encode_key, estimate_key};
 pub use onset::OnsetEnvelope;
 pub use rolloff::{ROLLOFF_FLOOR_HZ, RolloffSink, RolloffStats, rolloff_hz};
+pub use spectral::{
+    LOUDNESS_FLOOR_DB, SpectralSink, SpectralStats, frame_rms, spectral_centroid_hz,
+    spectral_flatness,
+};
 pub use tempo::{
     TempoConfig, TempoEstimate, TempoSink, encode_tempo, estimate_tempo, estimate_tempo_with_bands,
 };

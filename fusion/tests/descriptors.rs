@@ -1,8 +1,9 @@
 //! Key, tempo and roll-off on generated signals with known answers.
 
 use sonority_fusion::{
-    Descriptors, FeatureExtractor, Key, KeyProfile, KeySink, Mode, RolloffSink, TempoConfig,
-    TempoEstimate, TempoSink, estimate_key, estimate_tempo, estimate_tempo_with_bands,
+    Descriptors, FeatureExtractor, Key, KeyProfile, KeySink, LOUDNESS_FLOOR_DB, Mode, RolloffSink,
+    SpectralSink, SpectralStats, TempoConfig, TempoEstimate, TempoSink, estimate_key,
+    estimate_tempo, estimate_tempo_with_bands,
 };
 use sonority_mfcc::{MfccConfig, SliceSource, analyze};
 
@@ -287,5 +288,43 @@ fn sub_band_onsets_hear_only_their_bands() -> anyhow::Result<()> {
     let ((kick_low, kick_high), (tone_low, tone_high)) = (sums[0], sums[1]);
     assert!(kick_low > 100.0 * kick_high.max(1e-6), "{sums:?}");
     assert!(tone_high > 100.0 * tone_low.max(1e-6), "{sums:?}");
+    Ok(())
+}
+
+#[test]
+fn spectral_shape_follows_level_brightness_and_noisiness() -> anyhow::Result<()> {
+    let stats = |y: &[f32]| -> anyhow::Result<(SpectralStats, Vec<f32>)> {
+        let mut s = SpectralSink::default();
+        run(y, &mut [&mut s])?;
+        Ok((s.stats(), s.block()?))
+    };
+    let (tone, _) = stats(&sine(1000.0, 2.0, 0.5))?;
+    assert!((tone.centroid_hz_mean - 1000.0).abs() < 30.0, "{tone:?}");
+    assert!(tone.flatness_mean < 0.01, "{tone:?}");
+    let (bright, _) = stats(&sine(4000.0, 2.0, 0.5))?;
+    assert!(
+        (bright.centroid_log2_khz_mean - tone.centroid_log2_khz_mean - 2.0).abs() < 0.05,
+        "two octaves up: {bright:?}"
+    );
+    // Ten times the amplitude: +20 dB, every frame well above the floor.
+    let loud: Vec<f32> = sine(1000.0, 2.0, 0.05).iter().map(|v| v * 10.0).collect();
+    let (quiet, _) = stats(&sine(1000.0, 2.0, 0.05))?;
+    let (loud, _) = stats(&loud)?;
+    assert!((loud.loudness_db_mean - quiet.loudness_db_mean - 20.0).abs() < 1e-3);
+    let mut rng = Rng(3);
+    let noise: Vec<f32> = (0..44_100).map(|_| 0.3 * rng.next()).collect();
+    let (noise, _) = stats(&noise)?;
+    assert!(noise.flatness_mean > 0.3, "{noise:?}");
+    assert!(noise.centroid_hz_mean > 4000.0, "{noise:?}");
+    // Silence and no frames at all describe silence with finite values.
+    let (silent, block) = stats(&vec![0.0; 22_050])?;
+    assert_eq!(silent.silent_frames, silent.frames);
+    assert_eq!(silent.loudness_db_mean, LOUDNESS_FLOOR_DB);
+    assert_eq!(silent.flatness_mean, 1.0);
+    assert!(block.iter().all(|v| v.is_finite()));
+    let empty = SpectralSink::default();
+    assert_eq!(empty.block()?, block);
+    let mut short = [0.0; 5];
+    assert!(empty.write_block(&mut short).is_err());
     Ok(())
 }

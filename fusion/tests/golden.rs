@@ -1,6 +1,9 @@
-//! Parity with librosa 0.11 (shared/golden): roll-off and onset strength.
+//! Parity with librosa 0.11 (shared/golden): roll-off, onset strength, RMS, centroid, flatness.
 
-use sonority_fusion::{OnsetEnvelope, RolloffSink, rolloff_hz};
+use sonority_fusion::{
+    OnsetEnvelope, RolloffSink, SpectralSink, frame_rms, rolloff_hz, spectral_centroid_hz,
+    spectral_flatness,
+};
 use sonority_mfcc::{Frame, FrameSink, MfccConfig, SliceSource, StftSpec, analyze};
 
 use crate::testutil::{f32s, wav};
@@ -100,5 +103,75 @@ fn onset_strength_matches_librosa() -> anyhow::Result<()> {
     let mean = sum / (want.len() - 10) as f32;
     assert!(mean < 0.005, "mean abs diff {mean}");
     eprintln!("onset strength: max abs diff {worst}");
+    Ok(())
+}
+
+/// Collects per-frame RMS, centroid and flatness.
+#[derive(Default)]
+struct Shape {
+    spec: Option<StftSpec>,
+    rms: Vec<f32>,
+    centroid: Vec<f32>,
+    flatness: Vec<f32>,
+}
+
+impl FrameSink for Shape {
+    fn begin(&mut self, spec: &StftSpec) -> sonority_mfcc::Result<()> {
+        self.spec = Some(*spec);
+        Ok(())
+    }
+    fn frame(&mut self, frame: &Frame<'_>) -> sonority_mfcc::Result<()> {
+        let spec = self
+            .spec
+            .ok_or_else(|| sonority_mfcc::Error::sink("no spec"))?;
+        self.rms.push(frame_rms(frame.samples));
+        self.centroid
+            .push(spectral_centroid_hz(frame.magnitude, &spec));
+        self.flatness.push(spectral_flatness(frame.power));
+        Ok(())
+    }
+}
+
+#[test]
+fn rms_centroid_and_flatness_match_librosa() -> anyhow::Result<()> {
+    let (y, sr) = wav("music_3s_22050_mono.wav")?;
+    let mut shape = Shape::default();
+    let mut sink = SpectralSink::default();
+    analyze(
+        &mut SliceSource::new(&y, sr),
+        &MfccConfig::default().stft_spec(),
+        &mut [&mut shape, &mut sink],
+    )?;
+    for (name, got, tol) in [
+        ("rms", &shape.rms, 1e-5),
+        ("centroid", &shape.centroid, 1e-5),
+        ("flatness", &shape.flatness, 5e-4),
+    ] {
+        let want = f32s(&format!("music_22050_mono.{name}.first128.f32"))?;
+        assert_eq!(want.len(), 128);
+        let mut worst = 0.0_f32;
+        for (t, (&g, &w)) in got.iter().zip(&want).enumerate() {
+            let rel = (g - w).abs() / w.abs().max(1e-12);
+            assert!(rel <= tol, "{name} frame {t}: {g} vs {w} (relative {rel})");
+            worst = worst.max(rel);
+        }
+        eprintln!("{name}: worst relative error {worst:e}");
+    }
+    // The sink's summaries are those of the same frames.
+    let s = sink.stats();
+    let n = shape.rms.len() as f64;
+    let mean = |v: &[f32]| v.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
+    approx::assert_relative_eq!(f64::from(s.rms_mean), mean(&shape.rms), max_relative = 1e-5);
+    approx::assert_relative_eq!(
+        f64::from(s.centroid_hz_mean),
+        mean(&shape.centroid),
+        max_relative = 1e-5
+    );
+    approx::assert_relative_eq!(
+        f64::from(s.flatness_mean),
+        mean(&shape.flatness),
+        max_relative = 1e-5
+    );
+    assert_eq!(s.frames as f64, n);
     Ok(())
 }
