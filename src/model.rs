@@ -198,7 +198,8 @@ impl Model {
         Ok(())
     }
 
-    /// Saves the model into `dir` (created if missing).
+    /// Saves the model into `dir` (created if missing). Deterministic: saving the same model
+    /// twice writes the same bytes.
     ///
     /// # Errors
     /// I/O and serialisation errors.

@@ -167,3 +167,28 @@ fn streaming_analysis_equals_cached_features() {
         assert!((a - b).abs() <= 1e-4 * (1.0 + a.abs()), "{a} vs {b}");
     }
 }
+
+#[test]
+fn saving_the_model_twice_writes_the_same_bytes() {
+    let model = Model::load_default().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    model.save(&a).unwrap();
+    model.save(&b).unwrap();
+    let mut names: Vec<_> = std::fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 4, "{names:?}");
+    for name in &names {
+        let (x, y) = (
+            std::fs::read(a.join(name)).unwrap(),
+            std::fs::read(b.join(name)).unwrap(),
+        );
+        assert!(x == y, "{name:?} differs between two saves");
+    }
+    // And the saved copy loads and analyses as the original.
+    let back = Model::load(&a).unwrap();
+    assert_eq!(back.name(), model.name());
+}

@@ -34,6 +34,40 @@ struct ModelFile {
     metadata: BTreeMap<String, serde_json::Value>,
 }
 
+/// The safetensors file with its `__metadata__` keys in sorted order, so that saving the same
+/// model twice writes the same bytes: `safetensors::serialize` takes the metadata as a
+/// `HashMap` and writes it in that map's (per-process random) order; tensors are already sorted
+/// by dtype and name. The data section is untouched (its offsets are relative to it).
+fn canonical_header(data: Vec<u8>) -> std::result::Result<Vec<u8>, String> {
+    let n = data
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_le_bytes)
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n <= data.len() - 8)
+        .ok_or("safetensors header length out of range")?;
+    let mut header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&data[8..8 + n]).map_err(|e| e.to_string())?;
+    if let Some(serde_json::Value::Object(meta)) = header.remove("__metadata__") {
+        let sorted: BTreeMap<String, serde_json::Value> = meta.into_iter().collect();
+        let mut rebuilt = serde_json::Map::new();
+        rebuilt.insert(
+            "__metadata__".into(),
+            serde_json::Value::Object(sorted.into_iter().collect()),
+        );
+        rebuilt.extend(header);
+        header = rebuilt;
+    }
+    let mut json = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
+    // The format pads the header with spaces to a multiple of 8 bytes.
+    json.resize(json.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + json.len() + data.len() - 8 - n);
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&data[8 + n..]);
+    Ok(out)
+}
+
 /// `(weights, json)` paths for a path given with or without extension.
 fn paths(path: &Path) -> (PathBuf, PathBuf) {
     (
@@ -58,7 +92,8 @@ fn format_err(path: &Path, reason: impl std::fmt::Display) -> Error {
 
 impl ConvAutoencoder {
     /// Saves the model as `<stem>.safetensors` and `<stem>.json` (any extension of `path` is
-    /// replaced).
+    /// replaced). Deterministic: the same model saved twice under the same file name gives the
+    /// same bytes (tensors sorted by name, metadata keys sorted), so files can be hashed.
     ///
     /// # Errors
     ///
@@ -97,6 +132,7 @@ impl ConvAutoencoder {
         ]
         .into();
         let data = safetensors::serialize(views, Some(info)).map_err(|e| format_err(&wpath, e))?;
+        let data = canonical_header(data).map_err(|e| format_err(&wpath, e))?;
         let file = ModelFile {
             format: FORMAT_NAME.into(),
             format_version: FORMAT_VERSION,
