@@ -127,34 +127,40 @@ fn windowed_acf(env: &[f32], win: usize, max_lag: usize) -> Vec<f64> {
     let n = env.len();
     let win = win.min(n).max(1);
     let max_lag = max_lag.min(win.saturating_sub(1));
-    let hop = (win / 4).max(1);
     let w = hann(win);
     let mut acc = vec![0.0_f64; max_lag + 1];
     let mut x = vec![0.0_f64; win];
     let mut count = 0usize;
-    let mut start = 0usize;
-    loop {
-        let seg = &env[start..start + win];
-        let mean = seg.iter().map(|&v| f64::from(v)).sum::<f64>() / win as f64;
-        for ((d, &v), &wi) in x.iter_mut().zip(seg).zip(&w) {
-            *d = (f64::from(v) - mean) * wi;
-        }
-        let e0: f64 = x.iter().map(|v| v * v).sum();
+    for start in window_starts(n, win) {
+        let e0 = prep_window(&env[start..start + win], &w, &mut x);
         if e0 > 1e-12 {
             for (lag, a) in acc.iter_mut().enumerate() {
                 *a += dot(&x[..win - lag], &x[lag..]) / e0;
             }
             count += 1;
         }
-        if start + win >= n {
-            break;
-        }
-        start = (start + hop).min(n - win);
     }
     if count > 0 {
         acc.iter_mut().for_each(|a| *a /= count as f64);
     }
     acc
+}
+
+/// Start of each analysis window of `win` frames over `n`: every quarter window, the last one
+/// flush with the end (`win <= n`).
+fn window_starts(n: usize, win: usize) -> impl Iterator<Item = usize> {
+    let hop = (win / 4).max(1);
+    let last = n.saturating_sub(win);
+    std::iter::successors(Some(0), move |&s| (s < last).then(|| (s + hop).min(last)))
+}
+
+/// Writes `seg` mean-removed and weighted by `w` into `out`; returns the result's energy.
+fn prep_window(seg: &[f32], w: &[f64], out: &mut [f64]) -> f64 {
+    let mean = seg.iter().map(|&v| f64::from(v)).sum::<f64>() / seg.len() as f64;
+    for ((d, &v), &wi) in out.iter_mut().zip(seg).zip(w) {
+        *d = (f64::from(v) - mean) * wi;
+    }
+    out.iter().map(|v| v * v).sum()
 }
 
 /// Dot product with eight partial sums (vectorises, unlike a sequential `f64` sum).
@@ -234,18 +240,10 @@ fn backbeat_contrast(low: &[f32], high: &[f32], win: usize, period: f64) -> f64 
         .collect();
     let w = hann(win);
     let (mut x, mut y) = (vec![0.0_f64; win], vec![0.0_f64; win]);
-    let hop = (win / 4).max(1);
-    let (mut start, mut count) = (0usize, 0usize);
-    loop {
-        let prep = |seg: &[f32], out: &mut [f64]| -> f64 {
-            let mean = seg.iter().map(|&v| f64::from(v)).sum::<f64>() / win as f64;
-            for ((d, &v), &wi) in out.iter_mut().zip(seg).zip(&w) {
-                *d = (f64::from(v) - mean) * wi;
-            }
-            out.iter().map(|v| v * v).sum()
-        };
-        let ex = prep(&low[start..start + win], &mut x);
-        let ey = prep(&high[start..start + win], &mut y);
+    let mut count = 0usize;
+    for start in window_starts(n, win) {
+        let ex = prep_window(&low[start..start + win], &w, &mut x);
+        let ey = prep_window(&high[start..start + win], &w, &mut y);
         let e = (ex * ey).sqrt();
         if e > 1e-12 {
             for (&(lo, _), a) in ranges.iter().zip(acc.iter_mut()) {
@@ -258,10 +256,6 @@ fn backbeat_contrast(low: &[f32], high: &[f32], win: usize, period: f64) -> f64 
             }
             count += 1;
         }
-        if start + win >= n {
-            break;
-        }
-        start = (start + hop).min(n - win);
     }
     if count == 0 {
         return 0.0;

@@ -8,11 +8,24 @@ use sonority_mfcc::{Frame, FrameSink, MfccConfig, SliceSource, StftSpec, analyze
 
 use crate::testutil::{f32s, wav};
 
-/// Collects the per-frame roll-off.
+/// Collects the per-frame roll-off (at `percent`), RMS, centroid and flatness.
+#[derive(Default)]
 struct PerFrame {
     spec: Option<StftSpec>,
     percent: f32,
     hz: Vec<f32>,
+    rms: Vec<f32>,
+    centroid: Vec<f32>,
+    flatness: Vec<f32>,
+}
+
+impl PerFrame {
+    fn new(percent: f32) -> Self {
+        Self {
+            percent,
+            ..Self::default()
+        }
+    }
 }
 
 impl FrameSink for PerFrame {
@@ -26,6 +39,10 @@ impl FrameSink for PerFrame {
             .ok_or_else(|| sonority_mfcc::Error::sink("no spec"))?;
         self.hz
             .push(rolloff_hz(frame.magnitude, &spec, self.percent));
+        self.rms.push(frame_rms(frame.samples));
+        self.centroid
+            .push(spectral_centroid_hz(frame.magnitude, &spec));
+        self.flatness.push(spectral_flatness(frame.power));
         Ok(())
     }
 }
@@ -33,11 +50,7 @@ impl FrameSink for PerFrame {
 fn check_rolloff(percent: f32, golden: &str) -> anyhow::Result<()> {
     let (y, sr) = wav("music_3s_22050_mono.wav")?;
     let want = f32s(golden)?;
-    let mut per = PerFrame {
-        spec: None,
-        percent,
-        hz: Vec::new(),
-    };
+    let mut per = PerFrame::new(percent);
     let mut sink = RolloffSink::new(percent)?;
     analyze(
         &mut SliceSource::new(&y, sr),
@@ -106,36 +119,10 @@ fn onset_strength_matches_librosa() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Collects per-frame RMS, centroid and flatness.
-#[derive(Default)]
-struct Shape {
-    spec: Option<StftSpec>,
-    rms: Vec<f32>,
-    centroid: Vec<f32>,
-    flatness: Vec<f32>,
-}
-
-impl FrameSink for Shape {
-    fn begin(&mut self, spec: &StftSpec) -> sonority_mfcc::Result<()> {
-        self.spec = Some(*spec);
-        Ok(())
-    }
-    fn frame(&mut self, frame: &Frame<'_>) -> sonority_mfcc::Result<()> {
-        let spec = self
-            .spec
-            .ok_or_else(|| sonority_mfcc::Error::sink("no spec"))?;
-        self.rms.push(frame_rms(frame.samples));
-        self.centroid
-            .push(spectral_centroid_hz(frame.magnitude, &spec));
-        self.flatness.push(spectral_flatness(frame.power));
-        Ok(())
-    }
-}
-
 #[test]
 fn rms_centroid_and_flatness_match_librosa() -> anyhow::Result<()> {
     let (y, sr) = wav("music_3s_22050_mono.wav")?;
-    let mut shape = Shape::default();
+    let mut shape = PerFrame::new(0.85);
     let mut sink = SpectralSink::default();
     analyze(
         &mut SliceSource::new(&y, sr),
