@@ -23,8 +23,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use sonority::IndexOptions;
 use sonority::parallel::StopFlag;
-use sonority::{IndexOptions, Library};
 
 /// Index a music folder into the embedded SQLite library.
 #[derive(Parser, Debug)]
@@ -40,6 +40,10 @@ struct Args {
     /// A model directory made by the `train` example (default: the shipped model).
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Replace the vectors of a same-named model with other weights (analyse every track
+    /// again) instead of refusing to mix them.
+    #[arg(long)]
+    reanalyse: bool,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -87,7 +91,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let music_dir = args.music_dir.clone().ok_or("give the music folder")?;
     let model = common::load_model(args.model.as_ref())?;
     let db = args.db.clone().unwrap_or_else(common::default_db);
-    let mut lib = Library::open(&db, &model)?;
+    let mut lib = common::open_library(&db, &model, args.reanalyse)?;
     let stop = StopFlag::new();
     let handler_stop = stop.clone();
     ctrlc::set_handler(move || {

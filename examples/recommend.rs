@@ -22,8 +22,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
+use sonority::IndexOptions;
 use sonority::parallel::StopFlag;
-use sonority::{IndexOptions, Library};
 
 /// Index a music folder and print the tracks most similar to the anchor(s).
 #[derive(Parser, Debug)]
@@ -42,6 +42,10 @@ struct Args {
     /// A model directory made by the `train` example (default: the shipped model).
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Replace the vectors of a same-named model with other weights (analyse every track
+    /// again) instead of refusing to mix them.
+    #[arg(long)]
+    reanalyse: bool,
     /// Do not recommend tracks from the anchors' own album (by tag).
     #[arg(long)]
     exclude_album: bool,
@@ -78,7 +82,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let model = common::load_model(args.model.as_ref())?;
     let db = args.db.clone().unwrap_or_else(common::default_db);
-    let mut lib = Library::open(&db, &model)?;
+    let mut lib = common::open_library(&db, &model, args.reanalyse)?;
     if !args.no_index {
         let stop = StopFlag::new();
         let handler_stop = stop.clone();
@@ -199,9 +203,14 @@ fn distributed(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         }
         let t = Instant::now();
         let index = catalogue.index();
-        let recs = index.recommend(&model, &anchors, args.k, args.exclude_album, &|a| {
-            anchor_key(index, &roots, a)
-        })?;
+        let resolved = sonority::Analyzer::new(&model)
+            .resolve_anchors(index, &anchors, &|a| anchor_key(index, &roots, a))?;
+        let recs = index.rank(
+            &resolved,
+            args.k,
+            args.exclude_album,
+            model.layout().as_deref(),
+        )?;
         print_recommendations(&anchors, &recs, t.elapsed().as_secs_f64());
     }
     Ok(())

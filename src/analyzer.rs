@@ -10,8 +10,8 @@ use sonority_mfcc::{AudioSource, DecodeOptions, FileSource, Frame, FrameSink, Mf
 
 use crate::model::Model;
 use crate::pooler::{TileEncoderSink, TilePooler};
-use crate::stats::MfccStats;
 use crate::{Error, Result};
+use sonority_fusion::TimbreSink as MfccStats;
 
 /// The names of the fused blocks, in layout order, and what each holds.
 pub const BLOCKS: [(&str, &str); 5] = [

@@ -35,8 +35,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sonority_store::{
-    Catalogue, Embedding, Job, MatrixDelta, ModelInfo, PgStore, QueueProgress, QueuedFile, RootMap,
-    TrackAnalysis as Stored, VectorMatrix, Watermark, content_hash, content_hash_bytes,
+    Catalogue, Embedding, Job, MatrixDelta, PgStore, QueueProgress, QueuedFile, RootMap,
+    TrackAnalysis as Stored, VectorMatrix, Watermark, content_hash,
 };
 
 use crate::library::{analysis_of, record_of};
@@ -45,6 +45,8 @@ use crate::parallel::{StopFlag, for_each_parallel, panic_message};
 use crate::ranking::CatalogueIndex;
 use crate::scan::{SkippedEntry, scan_folder};
 use crate::{Analyzer, Error, Result};
+
+pub use crate::fingerprint::{model_fingerprint, model_info};
 
 /// What [`enqueue_folder`] did.
 #[derive(Debug, Clone, Default)]
@@ -126,113 +128,6 @@ pub fn enqueue_folder(
 /// Database errors.
 pub fn queue_status(store: &PgStore) -> Result<QueueProgress> {
     Ok(store.progress()?)
-}
-
-/// A fingerprint of a model's parameters: the XXH3-128 hash of its saved files, in hex.
-///
-/// Workers register their model with it, so a worker whose model differs from the one the
-/// catalogue's vectors were made with is refused before it claims anything.
-///
-/// # Errors
-/// I/O errors writing the model to a temporary directory.
-pub fn model_fingerprint(model: &Model) -> Result<String> {
-    let dir = std::env::temp_dir().join(format!(
-        "sonority-fingerprint-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let io = |path: &Path, source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let result = (|| {
-        model.save(&dir)?;
-        let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|e| io(&dir, e))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        names.sort();
-        let mut all = Vec::new();
-        for p in &names {
-            all.extend_from_slice(p.file_name().map_or(&[][..], |n| n.as_encoded_bytes()));
-            all.push(0);
-            let bytes = std::fs::read(p).map_err(|e| io(p, e))?;
-            if p.extension().is_some_and(|e| e == "safetensors") {
-                canonical_safetensors(&bytes, &mut all);
-            } else {
-                all.extend_from_slice(&bytes);
-            }
-        }
-        Ok(content_hash_bytes(&all)
-            .0
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>())
-    })();
-    let _ = std::fs::remove_dir_all(&dir);
-    result
-}
-
-/// Appends a safetensors file's content in a canonical order (tensors by name, each as its
-/// name, dtype, shape and bytes): writers may lay the same tensors out in any order.
-fn canonical_safetensors(bytes: &[u8], out: &mut Vec<u8>) {
-    let header = bytes
-        .get(..8)
-        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-        .map(u64::from_le_bytes)
-        .and_then(|n| usize::try_from(n).ok())
-        .and_then(|n| Some((n, bytes.get(8..8usize.checked_add(n)?)?)));
-    let parsed = header.and_then(|(n, h)| {
-        serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(h)
-            .ok()
-            .map(|m| (n, m))
-    });
-    let Some((n, map)) = parsed else {
-        out.extend_from_slice(bytes);
-        return;
-    };
-    let data = bytes.get(8 + n..).unwrap_or_default();
-    let mut names: Vec<&String> = map.keys().collect();
-    names.sort();
-    for name in names {
-        let v = &map[name];
-        out.extend_from_slice(name.as_bytes());
-        out.push(0);
-        let range = v.get("data_offsets").and_then(|o| {
-            let b = usize::try_from(o.get(0)?.as_u64()?).ok()?;
-            let e = usize::try_from(o.get(1)?.as_u64()?).ok()?;
-            data.get(b..e)
-        });
-        match range {
-            Some(t) => {
-                out.extend_from_slice(
-                    v.get("dtype")
-                        .map(ToString::to_string)
-                        .unwrap_or_default()
-                        .as_bytes(),
-                );
-                out.extend_from_slice(
-                    v.get("shape")
-                        .map(ToString::to_string)
-                        .unwrap_or_default()
-                        .as_bytes(),
-                );
-                out.extend_from_slice(t);
-            }
-            None => out.extend_from_slice(v.to_string().as_bytes()),
-        }
-    }
-}
-
-/// The model as the catalogue records it: name, dimension, header and fingerprint.
-///
-/// # Errors
-/// As [`model_fingerprint`].
-pub fn model_info(model: &Model) -> Result<ModelInfo> {
-    let config = serde_json::to_string(&model.header).unwrap_or_else(|_| "{}".into());
-    Ok(ModelInfo::new(model.name(), model.output_dim())
-        .with_config_json(config)
-        .with_weights_hash(model_fingerprint(model)?))
 }
 
 /// Options of [`run_worker`].

@@ -51,6 +51,19 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The database holds vectors of a same-named model with other weights (or, in a database
+    /// from before weights were fingerprinted, unknown weights): they are never mixed with this
+    /// model's.
+    #[error(
+        "{}: holds vectors of model {name:?} made with other weights; re-analyse the library with this model (`--reanalyse` in the examples, `Library::open_replacing`), give the model another name, or use another database",
+        db.display()
+    )]
+    ModelMismatch {
+        /// The database.
+        db: PathBuf,
+        /// The model's name.
+        name: String,
+    },
     /// The audio holds no frames to analyse.
     #[error("no signal to analyse")]
     NoSignal,

@@ -47,13 +47,13 @@ pub mod train;
 
 #[cfg(feature = "mfcc")]
 pub mod logmel;
-#[cfg(feature = "mfcc")]
-pub mod stats;
 
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 mod analyzer;
 #[cfg(all(feature = "full", feature = "postgres"))]
 pub mod distributed;
+#[cfg(feature = "full")]
+mod fingerprint;
 #[cfg(feature = "full")]
 mod library;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
@@ -71,7 +71,7 @@ pub use library::{IndexOptions, IndexProgress, IndexReport, Library, Recommendat
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub use model::{FinalStage, Model, ModelHeader};
 #[cfg(feature = "full")]
-pub use ranking::CatalogueIndex;
+pub use ranking::{Anchor, CatalogueIndex};
 
 #[cfg(feature = "autoencoders")]
 pub use sonority_autoencoders as autoencoders;

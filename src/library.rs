@@ -1,6 +1,7 @@
 //! A music library: index a folder into the embedded SQLite database, recommend for anchors.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sonority_store::{
@@ -10,6 +11,7 @@ use sonority_store::{
 
 use crate::model::Model;
 use crate::parallel::{StopFlag, for_each_parallel};
+use crate::ranking::Anchor;
 use crate::scan::{SkippedEntry, scan_folder};
 use crate::{Analyzer, CatalogueIndex, Error, Result, TrackAnalysis};
 
@@ -114,6 +116,10 @@ pub struct Recommendation {
 pub struct Library<'m> {
     store: SqliteStore,
     model: &'m Model,
+    /// The ranking index and the database's `data_version` it was loaded at: loaded on the
+    /// first query, kept while nothing changes, reloaded after this library's own writes or
+    /// another process's.
+    index: Mutex<Option<(i64, CatalogueIndex)>>,
 }
 
 fn facts(f: &crate::scan::FoundFile) -> FileFacts {
@@ -152,11 +158,48 @@ pub(crate) fn analysis_of(a: &TrackAnalysis) -> Analysis {
 }
 
 impl<'m> Library<'m> {
-    /// Opens (or creates) the database at `db` for `model`.
+    /// Opens (or creates) the database at `db` for `model`. The model is recorded with a
+    /// fingerprint of its weights ([`Model::fingerprint`]): a database whose
+    /// vectors were made by a same-named model with other weights (or, for a database from
+    /// before fingerprints, unknown weights) is refused, never mixed.
     ///
     /// # Errors
-    /// Store errors (not a database, newer schema, locked, read-only).
+    /// [`Error::ModelMismatch`] as above (see [`open_replacing`](Self::open_replacing)); store
+    /// errors (not a database, newer schema, locked, read-only).
     pub fn open(db: &Path, model: &'m Model) -> Result<Self> {
+        let (mut store, info) = Self::open_store(db, model)?;
+        store.register_model(&info).map_err(|e| match e {
+            sonority_store::Error::ModelConflict { name, .. } => Error::ModelMismatch {
+                db: db.to_path_buf(),
+                name,
+            },
+            e => e.into(),
+        })?;
+        Ok(Self::new(store, model))
+    }
+
+    /// Opens (or creates) the database at `db` for `model`, replacing a same-named model with
+    /// other weights or dimension: its vectors are deleted, so the next [`index`](Self::index)
+    /// analyses every track again with `model` (tracks and tags stay). Returns the library and
+    /// the number of vectors deleted (0 when the model was already the registered one).
+    ///
+    /// # Errors
+    /// As [`open`](Self::open), without [`Error::ModelMismatch`].
+    pub fn open_replacing(db: &Path, model: &'m Model) -> Result<(Self, usize)> {
+        let (mut store, info) = Self::open_store(db, model)?;
+        let deleted = store.replace_model(&info)?;
+        Ok((Self::new(store, model), deleted))
+    }
+
+    fn new(store: SqliteStore, model: &'m Model) -> Self {
+        Self {
+            store,
+            model,
+            index: Mutex::new(None),
+        }
+    }
+
+    fn open_store(db: &Path, model: &Model) -> Result<(SqliteStore, ModelInfo)> {
         if let Some(parent) = db.parent()
             && !parent.as_os_str().is_empty()
         {
@@ -165,12 +208,8 @@ impl<'m> Library<'m> {
                 source,
             })?;
         }
-        let mut store = SqliteStore::open(db)?;
-        let config = serde_json::to_string(&model.header).unwrap_or_else(|_| "{}".into());
-        store.register_model(
-            &ModelInfo::new(model.name(), model.output_dim()).with_config_json(config),
-        )?;
-        Ok(Self { store, model })
+        let info = crate::fingerprint::model_info(model)?;
+        Ok((SqliteStore::open(db)?, info))
     }
 
     /// The underlying store.
@@ -197,6 +236,8 @@ impl<'m> Library<'m> {
         P: FnMut(&IndexProgress),
     {
         let t0 = Instant::now();
+        // This connection's own commits do not change `data_version`: drop the cached index.
+        *self.index.get_mut().unwrap_or_else(PoisonError::into_inner) = None;
         let root = std::fs::canonicalize(root).map_err(|source| Error::Io {
             path: root.to_path_buf(),
             source,
@@ -293,11 +334,46 @@ impl<'m> Library<'m> {
         k: usize,
         exclude_album: bool,
     ) -> Result<Vec<Recommendation>> {
-        let matrix = self.store.load_matrix(self.model.name())?;
-        let index = CatalogueIndex::from_parts(matrix, self.store.tracks()?)?;
+        let version = self.store.data_version()?;
+        let mut cache = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+        let index = match cache.take() {
+            Some((v, index)) if v == version => index,
+            _ => CatalogueIndex::from_parts(
+                self.store.load_matrix(self.model.name())?,
+                self.store.tracks()?,
+            )?,
+        };
+        let index = &cache.insert((version, index)).1;
         // Stored paths are canonical (the indexed root is canonicalised first).
         let key_of = |a: &Path| Some(std::fs::canonicalize(a).unwrap_or_else(|_| a.to_path_buf()));
-        index.recommend(self.model, anchors, k, exclude_album, &key_of)
+        let anchors = Analyzer::new(self.model).resolve_anchors(index, anchors, &key_of)?;
+        index.rank(&anchors, k, exclude_album, self.model.layout().as_deref())
+    }
+}
+
+impl Analyzer<'_> {
+    /// Resolves anchor files for [`CatalogueIndex::rank`]: a file the index holds (looked up
+    /// under `key_of(file)`, the catalogue's spelling of its path) by its id, any other file
+    /// analysed on the spot, with its content hash so that copies of it are not recommended.
+    ///
+    /// # Errors
+    /// Analysis errors for an anchor that cannot be analysed.
+    pub fn resolve_anchors(
+        &self,
+        index: &CatalogueIndex,
+        anchors: &[PathBuf],
+        key_of: &dyn Fn(&Path) -> Option<PathBuf>,
+    ) -> Result<Vec<Anchor>> {
+        anchors
+            .iter()
+            .map(|a| match key_of(a).and_then(|key| index.id_of_path(&key)) {
+                Some(id) => Ok(Anchor::Stored(id)),
+                None => Ok(Anchor::Unstored {
+                    vector: self.analyze_file(a)?.vector,
+                    content: content_hash(a).ok(),
+                }),
+            })
+            .collect()
     }
 }
 

@@ -79,26 +79,84 @@ pub struct Model {
     pub vector: Option<ConvAutoencoder>,
 }
 
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+/// The shipped default model's files, embedded in the program at build time, so that a
+/// built program finds its default model wherever it is copied (no source tree needed).
+const EMBEDDED_DEFAULT: [(&str, &[u8]); 4] = [
+    (
+        "fusion.json",
+        include_bytes!("../models/default/fusion.json"),
+    ),
+    ("model.json", include_bytes!("../models/default/model.json")),
+    ("tile.json", include_bytes!("../models/default/tile.json")),
+    (
+        "tile.safetensors",
+        include_bytes!("../models/default/tile.safetensors"),
+    ),
+];
+
+/// Where a model's files come from.
+enum Files<'a> {
+    /// A model directory.
+    Dir(&'a Path),
+    /// The shipped default, embedded in the program.
+    Embedded,
+}
+
+impl Files<'_> {
+    /// The path that names `name` in errors.
+    fn path(&self, name: &str) -> PathBuf {
+        match self {
+            Self::Dir(dir) => dir.join(name),
+            Self::Embedded => Path::new("<embedded default model>").join(name),
+        }
+    }
+
+    fn read(&self, name: &str) -> Result<std::borrow::Cow<'static, [u8]>> {
+        match self {
+            Self::Dir(dir) => {
+                let path = dir.join(name);
+                std::fs::read(&path)
+                    .map(std::borrow::Cow::Owned)
+                    .map_err(|source| Error::Io { path, source })
+            }
+            Self::Embedded => EMBEDDED_DEFAULT
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, b)| std::borrow::Cow::Borrowed(*b))
+                .ok_or_else(|| Error::Model {
+                    reason: format!("the embedded default model has no {name}"),
+                }),
+        }
+    }
+
+    /// An autoencoder saved under `stem` (`stem.json`, `stem.safetensors`).
+    fn autoencoder(&self, stem: &str) -> Result<ConvAutoencoder> {
+        let json = self.read(&format!("{stem}.json"))?;
+        let weights = self.read(&format!("{stem}.safetensors"))?;
+        Ok(ConvAutoencoder::from_bytes(
+            &json,
+            &weights,
+            &self.path(stem),
+        )?)
+    }
 }
 
 impl Model {
-    /// The directory of the default model shipped with this crate.
+    /// The directory of the default model in this crate's source tree (what
+    /// [`load_default`](Self::load_default) embeds at build time). Programs do not need it:
+    /// it exists only where the source tree does.
     #[must_use]
     pub fn default_dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default")
     }
 
-    /// Loads the default model shipped with this crate.
+    /// Loads the default model shipped with this crate. Its files are embedded in the
+    /// program, so this works wherever a built program is copied.
     ///
     /// # Errors
-    /// As [`Model::load`].
+    /// As [`Model::load`] (not expected for the shipped files).
     pub fn load_default() -> Result<Self> {
-        Self::load(&Self::default_dir())
+        Self::load_from(&Files::Embedded)
     }
 
     /// Loads a model directory, checking the format version and that the parts agree.
@@ -107,8 +165,12 @@ impl Model {
     /// [`Error::Io`] for a missing file, [`Error::Model`] for an unknown format, a newer version or
     /// parts that disagree, and the member crates' errors for malformed parts.
     pub fn load(dir: &Path) -> Result<Self> {
-        let jpath = dir.join("model.json");
-        let bytes = read(&jpath)?;
+        Self::load_from(&Files::Dir(dir))
+    }
+
+    fn load_from(files: &Files<'_>) -> Result<Self> {
+        let jpath = files.path("model.json");
+        let bytes = files.read("model.json")?;
         let value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| Error::Model {
                 reason: format!("{}: {e}", jpath.display()),
@@ -140,15 +202,18 @@ impl Model {
         let header: ModelHeader = serde_json::from_value(value).map_err(|e| Error::Model {
             reason: format!("{}: {e}", jpath.display()),
         })?;
-        let tile = ConvAutoencoder::load(dir.join("tile"))?;
-        let fpath = dir.join("fusion.json");
-        // sonority-fusion's load errors do not name the file: add it.
-        let fusion = Fusion::load(&fpath).map_err(|e| Error::Model {
-            reason: format!("{}: {e}", fpath.display()),
-        })?;
+        let tile = files.autoencoder("tile")?;
+        let fpath = files.path("fusion.json");
+        // sonority-fusion's errors do not name the file: add it.
+        let fusion = std::str::from_utf8(&files.read("fusion.json")?)
+            .map_err(|e| e.to_string())
+            .and_then(|s| Fusion::from_json(s).map_err(|e| e.to_string()))
+            .map_err(|e| Error::Model {
+                reason: format!("{}: {e}", fpath.display()),
+            })?;
         let vector = match header.final_stage {
             FinalStage::Fused => None,
-            FinalStage::VectorAutoencoder => Some(ConvAutoencoder::load(dir.join("vector"))?),
+            FinalStage::VectorAutoencoder => Some(files.autoencoder("vector")?),
         };
         let model = Self {
             header,
@@ -208,20 +273,34 @@ impl Model {
             path: dir.to_path_buf(),
             source,
         })?;
+        for (name, bytes) in self.to_files()? {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).map_err(|source| Error::Io { path, source })?;
+        }
+        Ok(())
+    }
+
+    /// The files [`save`](Self::save) writes, in memory, sorted by name: `model.json`,
+    /// `tile.*`, `fusion.json` and `vector.*` when there is a vector autoencoder.
+    ///
+    /// # Errors
+    /// Serialisation errors (not expected for a valid model).
+    pub fn to_files(&self) -> Result<Vec<(&'static str, Vec<u8>)>> {
         let json = serde_json::to_vec_pretty(&self.header).map_err(|e| Error::Model {
             reason: e.to_string(),
         })?;
-        let jpath = dir.join("model.json");
-        std::fs::write(&jpath, json).map_err(|source| Error::Io {
-            path: jpath,
-            source,
-        })?;
-        self.tile.save(dir.join("tile"))?;
-        self.fusion.save(dir.join("fusion.json"))?;
+        let mut files = vec![
+            ("model.json", json),
+            ("fusion.json", self.fusion.to_json()?.into_bytes()),
+        ];
+        let (tj, tw) = self.tile.to_bytes("tile.safetensors")?;
+        files.extend([("tile.json", tj), ("tile.safetensors", tw)]);
         if let Some(v) = &self.vector {
-            v.save(dir.join("vector"))?;
+            let (vj, vw) = v.to_bytes("vector.safetensors")?;
+            files.extend([("vector.json", vj), ("vector.safetensors", vw)]);
         }
-        Ok(())
+        files.sort_by_key(|(n, _)| *n);
+        Ok(files)
     }
 
     /// The analysis parameters (librosa's defaults with the model's mel bands).

@@ -2,16 +2,32 @@
 //! times.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use sonority_similarity::{
     AnchorMode, CosineRanker, Query, RankOptions, Ranker, VectorIndex, explain,
 };
-use sonority_store::{TrackId, TrackInfo, VectorMatrix, content_hash};
+use sonority_store::{ContentHash, TrackId, TrackInfo, VectorMatrix};
 
 use crate::library::Recommendation;
-use crate::model::Model;
-use crate::{Analyzer, Error, Result};
+use crate::{Error, Result};
+
+/// `Anchor` is what a recommendation is made for, resolved to what ranking needs.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Anchor {
+    /// A track of the catalogue, by id: its stored vector is used, and it is never
+    /// recommended.
+    Stored(TrackId),
+    /// A track outside the catalogue, analysed on the spot.
+    Unstored {
+        /// Its final vector.
+        vector: Vec<f32>,
+        /// Its content hash: catalogue tracks with the same content are never recommended.
+        content: Option<ContentHash>,
+    },
+}
 
 /// `CatalogueIndex` is a catalogue loaded for ranking: one model's vectors in a
 /// [`VectorIndex`] (with the content-hash and album groups), and the tracks by id and path.
@@ -160,44 +176,47 @@ impl CatalogueIndex {
         self.tracks.get(&id)
     }
 
-    /// The tracks most similar to the anchors, as [`Library::recommend`](crate::Library::recommend)
-    /// ranks them. Each anchor is looked up under `key_of(anchor)` (the catalogue's spelling
-    /// of its path); one that is not in the catalogue is analysed with `model` on the fly.
-    /// The anchors and exact duplicates of them (same content) are never recommended.
+    /// The tracks most similar to the anchors (their mean direction), best first. Stored
+    /// anchors, and any track with the same content as an anchor, are never recommended.
+    /// `layout` (the model's block layout, [`Model::layout`]) makes each recommendation say
+    /// which blocks made it close.
+    ///
+    /// Ranking takes vectors: resolving anchor files (looking them up, or analysing a file
+    /// that is not in the catalogue) is the library's job
+    /// ([`Analyzer::resolve_anchors`](crate::Analyzer::resolve_anchors)).
     ///
     /// # Errors
-    /// [`Error::Query`] when no anchor is given; analysis errors for an anchor that cannot be
-    /// analysed; ranking errors.
-    pub fn recommend(
+    /// [`Error::Query`] when no anchor is given or a stored anchor is not in the index; ranking
+    /// errors (wrong dimension, non-finite vector).
+    pub fn rank(
         &self,
-        model: &Model,
-        anchors: &[PathBuf],
+        anchors: &[Anchor],
         k: usize,
         exclude_album: bool,
-        key_of: &dyn Fn(&Path) -> Option<PathBuf>,
+        layout: Option<&[(String, Range<usize>)]>,
     ) -> Result<Vec<Recommendation>> {
         let mut anchor_ids = Vec::new();
-        let mut vectors: Vec<Vec<f32>> = Vec::new();
+        let mut vectors: Vec<&[f32]> = Vec::new();
         let mut exclude = Vec::new();
-        let analyzer = Analyzer::new(model);
         for a in anchors {
-            let known = key_of(a).and_then(|key| self.id_of_path(&key));
-            match known.and_then(|id| self.index.vector(&id).map(|v| (id, v.to_vec()))) {
-                Some((id, v)) => {
-                    anchor_ids.push(id);
+            match a {
+                Anchor::Stored(id) => {
+                    let v = self.index.vector(id).ok_or_else(|| Error::Query {
+                        reason: format!("track {} has no vector in this index", id.0),
+                    })?;
+                    anchor_ids.push(*id);
                     vectors.push(v);
                 }
-                None => {
-                    let analysed = analyzer.analyze_file(a)?;
-                    if let Ok(h) = content_hash(a) {
+                Anchor::Unstored { vector, content } => {
+                    if let Some(h) = content {
                         exclude.extend(
                             self.tracks
                                 .values()
-                                .filter(|t| t.record.content_hash == Some(h))
+                                .filter(|t| t.record.content_hash == Some(*h))
                                 .map(|t| t.id),
                         );
                     }
-                    vectors.push(analysed.vector);
+                    vectors.push(vector);
                 }
             }
         }
@@ -206,7 +225,7 @@ impl CatalogueIndex {
                 reason: "no anchor given".into(),
             });
         }
-        let query = Query::from_anchors(vectors.iter().map(Vec::as_slice), AnchorMode::Mean)?;
+        let query = Query::from_anchors(vectors, AnchorMode::Mean)?;
         let mut opts = RankOptions::default()
             .with_k(k)
             .with_anchors(anchor_ids)
@@ -216,14 +235,13 @@ impl CatalogueIndex {
             opts = opts.with_exclude_same_group("album");
         }
         let hits = CosineRanker::new().rank(&query, &self.index, &opts)?;
-        let layout = model.layout();
         let qvec = query.centroid().to_vec();
         let mut out = Vec::with_capacity(hits.len());
         for h in hits {
             let Some(track) = self.tracks.get(&h.id).cloned() else {
                 continue;
             };
-            let explanation = match &layout {
+            let explanation = match layout {
                 Some(l) => {
                     let mut c: Vec<(String, f32)> = explain(&qvec, self.index.row(h.row), l)?
                         .into_iter()

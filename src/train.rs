@@ -15,8 +15,8 @@ use crate::analyzer::{BLOCKS, final_vector, timbre_config};
 use crate::logmel::LogMelReservoir;
 use crate::model::{FinalStage, MODEL_FORMAT, MODEL_FORMAT_VERSION, Model, ModelHeader};
 use crate::pooler::{BandStats, TilePooler};
-use crate::stats::MfccStats;
 use crate::{Error, Result};
+use sonority_fusion::TimbreSink as MfccStats;
 
 /// What one analysis pass keeps of a track for training and evaluation.
 #[derive(Debug, Clone)]

@@ -271,10 +271,13 @@ fn workers_index_like_a_single_process() {
     let mut shared =
         PgCatalogueIndex::load(PgStore::connect(&conn).unwrap(), model.name()).unwrap();
     let index = shared.index();
-    let got = index
-        .recommend(&model, std::slice::from_ref(&anchor), 10, false, &|a| {
+    let resolved = sonority::Analyzer::new(&model)
+        .resolve_anchors(index, std::slice::from_ref(&anchor), &|a| {
             anchor_key(index, &rootmap, a)
         })
+        .unwrap();
+    let got = index
+        .rank(&resolved, 10, false, model.layout().as_deref())
         .unwrap();
     let key = |p: &Path| p.strip_prefix(&music).unwrap_or(p).to_path_buf();
     let names =

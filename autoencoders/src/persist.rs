@@ -114,6 +114,28 @@ impl ConvAutoencoder {
     /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let (wpath, jpath) = paths(path.as_ref());
+        let name = wpath
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (json, data) = self.to_bytes(&name).map_err(|e| match e {
+            Error::Format { reason, .. } => format_err(&wpath, reason),
+            other => other,
+        })?;
+        std::fs::write(&wpath, data).map_err(io_err(&wpath))?;
+        std::fs::write(&jpath, json).map_err(io_err(&jpath))?;
+        Ok(())
+    }
+
+    /// The two files [`save`](Self::save) writes, in memory: `(json, safetensors)`, the JSON
+    /// naming the weights file `weights_file_name`. The same bytes `save` writes, so they can
+    /// be hashed or embedded in a program.
+    ///
+    /// # Errors
+    ///
+    /// Candle errors, [`Error::Format`] when serialisation fails.
+    pub fn to_bytes(&self, weights_file_name: &str) -> Result<(Vec<u8>, Vec<u8>)> {
+        let origin = Path::new(weights_file_name);
         let mut bytes: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
         for (name, t) in self.named_params() {
             let v = t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
@@ -123,7 +145,7 @@ impl ConvAutoencoder {
         let mut views = Vec::new();
         for (name, shape, b) in &bytes {
             let view =
-                TensorView::new(Dtype::F32, shape.clone(), b).map_err(|e| format_err(&wpath, e))?;
+                TensorView::new(Dtype::F32, shape.clone(), b).map_err(|e| format_err(origin, e))?;
             views.push((name.clone(), view));
         }
         let info: HashMap<String, String> = [
@@ -131,24 +153,19 @@ impl ConvAutoencoder {
             ("format_version".to_string(), FORMAT_VERSION.to_string()),
         ]
         .into();
-        let data = safetensors::serialize(views, Some(info)).map_err(|e| format_err(&wpath, e))?;
-        let data = canonical_header(data).map_err(|e| format_err(&wpath, e))?;
+        let data = safetensors::serialize(views, Some(info)).map_err(|e| format_err(origin, e))?;
+        let data = canonical_header(data).map_err(|e| format_err(origin, e))?;
         let file = ModelFile {
             format: FORMAT_NAME.into(),
             format_version: FORMAT_VERSION,
-            weights: wpath
-                .file_name()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            weights: weights_file_name.to_string(),
             config: self.config().clone(),
             n_params: self.n_params(),
             provenance: self.provenance().cloned(),
             metadata: self.metadata().clone(),
         };
-        let json = serde_json::to_vec_pretty(&file).map_err(|e| format_err(&jpath, e))?;
-        std::fs::write(&wpath, data).map_err(io_err(&wpath))?;
-        std::fs::write(&jpath, json).map_err(io_err(&jpath))?;
-        Ok(())
+        let json = serde_json::to_vec_pretty(&file).map_err(|e| format_err(origin, e))?;
+        Ok((json, data))
     }
 
     /// Loads a model saved by [`save`](Self::save); `path` may name either file or the stem.
@@ -162,27 +179,25 @@ impl ConvAutoencoder {
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let (wpath, jpath) = paths(path.as_ref());
         let json = std::fs::read(&jpath).map_err(io_err(&jpath))?;
-        let value: serde_json::Value =
-            serde_json::from_slice(&json).map_err(|e| format_err(&jpath, e))?;
-        if value.get("format").and_then(|v| v.as_str()) != Some(FORMAT_NAME) {
-            return Err(format_err(&jpath, format!("not a {FORMAT_NAME} file")));
-        }
-        let version = value
-            .get("format_version")
-            .and_then(serde_json::Value::as_u64)
-            .ok_or_else(|| format_err(&jpath, "missing format_version"))?;
-        if version > u64::from(FORMAT_VERSION) || version == 0 {
-            return Err(Error::UnsupportedVersion {
-                path: jpath,
-                found: u32::try_from(version).unwrap_or(u32::MAX),
-                supported: FORMAT_VERSION,
-            });
-        }
-        let file: ModelFile = serde_json::from_value(value).map_err(|e| format_err(&jpath, e))?;
-        file.config.validate()?;
-        let expected = param_shapes(&file.config);
+        // The description is checked before the weights are read.
+        Self::check_description(&json, &jpath)?;
         let data = std::fs::read(&wpath).map_err(io_err(&wpath))?;
-        let st = SafeTensors::deserialize(&data).map_err(|e| format_err(&wpath, e))?;
+        Self::from_bytes(&json, &data, path.as_ref())
+    }
+
+    /// Loads a model from the two files' bytes (as [`to_bytes`](Self::to_bytes) gives them);
+    /// `origin` is the path used to name the files in errors (`<stem>.json` and
+    /// `<stem>.safetensors`). Validates exactly as [`load`](Self::load) does.
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](Self::load), but for I/O.
+    pub fn from_bytes(json: &[u8], weights: &[u8], origin: &Path) -> Result<Self> {
+        let (wpath, jpath) = paths(origin);
+        let file = Self::check_description(json, &jpath)?;
+        let data = weights;
+        let expected = param_shapes(&file.config);
+        let st = SafeTensors::deserialize(data).map_err(|e| format_err(&wpath, e))?;
         let mut tensors = HashMap::new();
         for (name, shape) in &expected {
             let view = st.tensor(name).map_err(|_| Error::MissingTensor {
@@ -222,6 +237,31 @@ impl ConvAutoencoder {
         model.set_provenance(file.provenance);
         *model.metadata_mut() = file.metadata;
         Ok(model)
+    }
+}
+
+impl ConvAutoencoder {
+    /// Parses and validates the JSON description: format name, version, configuration.
+    fn check_description(json: &[u8], jpath: &Path) -> Result<ModelFile> {
+        let value: serde_json::Value =
+            serde_json::from_slice(json).map_err(|e| format_err(jpath, e))?;
+        if value.get("format").and_then(|v| v.as_str()) != Some(FORMAT_NAME) {
+            return Err(format_err(jpath, format!("not a {FORMAT_NAME} file")));
+        }
+        let version = value
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| format_err(jpath, "missing format_version"))?;
+        if version > u64::from(FORMAT_VERSION) || version == 0 {
+            return Err(Error::UnsupportedVersion {
+                path: jpath.to_path_buf(),
+                found: u32::try_from(version).unwrap_or(u32::MAX),
+                supported: FORMAT_VERSION,
+            });
+        }
+        let file: ModelFile = serde_json::from_value(value).map_err(|e| format_err(jpath, e))?;
+        file.config.validate()?;
+        Ok(file)
     }
 }
 

@@ -34,6 +34,26 @@ pub fn load_model(dir: Option<&PathBuf>) -> Result<Model, sonority::Error> {
     }
 }
 
+/// Opens the SQLite library for `model`; with `reanalyse`, a same-named model with other
+/// weights is replaced (its vectors deleted, every track analysed again) instead of refused.
+pub fn open_library<'m>(
+    db: &std::path::Path,
+    model: &'m Model,
+    reanalyse: bool,
+) -> Result<sonority::Library<'m>, sonority::Error> {
+    if !reanalyse {
+        return sonority::Library::open(db, model);
+    }
+    let (lib, deleted) = sonority::Library::open_replacing(db, model)?;
+    if deleted > 0 {
+        println!(
+            "replaced {deleted} vectors of another model named {:?}: every track is analysed again",
+            model.name()
+        );
+    }
+    Ok(lib)
+}
+
 /// A progress bar for indexing: files, audio hours, rate, ETA.
 pub fn index_bar() -> ProgressBar {
     let bar = ProgressBar::new(0);

@@ -343,6 +343,62 @@ impl Fusion {
         Ok(raw)
     }
 
+    /// Concatenates named blocks, given in any order, into a raw vector in layout order:
+    /// the link between an extractor and its place in the vector is its block's name, never
+    /// its position. Every block of the layout must be given once; extra blocks are an error.
+    ///
+    /// # Errors
+    /// [`Error::UnknownBlock`] for a name the layout lacks, or a layout block missing or given
+    /// twice (named in the error); [`Error::BlockSize`]; [`Error::NonFinite`].
+    ///
+    /// # Examples
+    /// ```
+    /// use sonority_fusion::{BlockSpec, Fusion, Standardization};
+    /// let f = Fusion::new(vec![BlockSpec::new("a", 2), BlockSpec::new("b", 1)], Standardization::None)?;
+    /// let raw = f.concat_named(&[("b", &[3.0][..]), ("a", &[1.0, 2.0][..])])?;
+    /// assert_eq!(raw, [1.0, 2.0, 3.0]);
+    /// assert!(f.concat_named(&[("a", &[1.0, 2.0][..])]).is_err()); // "b" missing
+    /// # Ok::<(), sonority_fusion::Error>(())
+    /// ```
+    pub fn concat_named(&self, blocks: &[(&str, &[f32])]) -> Result<Vec<f32>> {
+        for (i, (name, _)) in blocks.iter().enumerate() {
+            let known = self.specs.iter().any(|s| s.name == *name);
+            let repeated = blocks[..i].iter().any(|(n, _)| n == name);
+            if !known || repeated {
+                return Err(Error::UnknownBlock {
+                    name: if repeated {
+                        format!("{name} (given twice)")
+                    } else {
+                        (*name).to_owned()
+                    },
+                });
+            }
+        }
+        let ordered = self
+            .specs
+            .iter()
+            .map(|spec| {
+                blocks
+                    .iter()
+                    .find(|(n, _)| *n == spec.name)
+                    .map(|(_, b)| *b)
+                    .ok_or_else(|| Error::UnknownBlock {
+                        name: format!("{} (missing)", spec.name),
+                    })
+            })
+            .collect::<Result<Vec<&[f32]>>>()?;
+        self.concat(&ordered)
+    }
+
+    /// The fused vector of one track's named blocks, given in any order (see
+    /// [`concat_named`](Self::concat_named)).
+    ///
+    /// # Errors
+    /// As [`concat_named`](Self::concat_named) and [`fuse_raw`](Self::fuse_raw).
+    pub fn fuse_named(&self, blocks: &[(&str, &[f32])]) -> Result<Vec<f32>> {
+        self.fuse_raw(&self.concat_named(blocks)?)
+    }
+
     /// Fits the standardisation statistics on raw vectors (each the [`concat`](Self::concat)
     /// of one track's blocks). A dimension that does not vary gets scale 1.
     ///

@@ -12,6 +12,7 @@ mod onset;
 mod rolloff;
 mod spectral;
 mod tempo;
+mod timbre;
 
 pub use chroma::ChromaSink;
 pub use descriptors::{DescriptorSummary, Descriptors};
@@ -30,3 +31,4 @@ pub use spectral::{
 pub use tempo::{
     TempoConfig, TempoEstimate, TempoSink, encode_tempo, estimate_tempo, estimate_tempo_with_bands,
 };
+pub use timbre::{TIMBRE_DB_FLOOR, TimbreSink};

@@ -200,6 +200,70 @@ impl SqliteStore {
         tx.commit().map_err(|e| Error::from_sqlite(&path, e))
     }
 
+    /// Registers `model` in place of a same-named model with other settings: that model's
+    /// vectors (and tile vectors) are deleted, so every track is analysed again with the new
+    /// model; tracks, tags and analyses stay. With no such model, or identical settings, this
+    /// is [`register_model`](Self::register_model). Returns the number of vectors deleted.
+    ///
+    /// # Errors
+    /// As [`register_model`](Self::register_model), except [`Error::ModelConflict`].
+    ///
+    /// # Examples
+    /// ```
+    /// use sonority_store::{ModelInfo, SqliteStore, TrackId, VectorStore};
+    /// let mut store = SqliteStore::open_in_memory()?;
+    /// store.register_model(&ModelInfo::new("m", 2).with_weights_hash("aa"))?;
+    /// let other = ModelInfo::new("m", 2).with_weights_hash("bb");
+    /// assert!(store.register_model(&other).is_err());
+    /// assert_eq!(store.replace_model(&other)?, 0);
+    /// store.register_model(&other)?; // now the registered one
+    /// # Ok::<(), sonority_store::Error>(())
+    /// ```
+    pub fn replace_model(&mut self, model: &ModelInfo) -> Result<usize> {
+        let path = self.path.clone();
+        let sql = |e| Error::from_sqlite(&path, e);
+        let tx = self.write_tx()?;
+        let id: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM models WHERE name = ?1",
+                [&model.name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql)?;
+        let mut deleted = 0;
+        if let Some(id) = id {
+            match ensure_model(&tx, &path, model) {
+                Ok(_) => return tx.commit().map(|()| 0).map_err(sql),
+                Err(Error::ModelConflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            deleted = tx
+                .execute("DELETE FROM embeddings WHERE model_id = ?1", [id])
+                .map_err(sql)?;
+            tx.execute("DELETE FROM embedding_tiles WHERE model_id = ?1", [id])
+                .map_err(sql)?;
+            tx.execute("DELETE FROM models WHERE id = ?1", [id])
+                .map_err(sql)?;
+        }
+        ensure_model(&tx, &path, model)?;
+        tx.commit().map_err(sql)?;
+        Ok(deleted)
+    }
+
+    /// A number that changes whenever another connection (another process, or another
+    /// `SqliteStore` on the same file) commits a change to the database; this connection's own
+    /// commits leave it as it is. A long-lived reader compares it to decide whether what it
+    /// loaded is still current (SQLite's `PRAGMA data_version`).
+    ///
+    /// # Errors
+    /// On a SQLite failure.
+    pub fn data_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| self.sql(e))
+    }
+
     /// Lists the registered models, by name.
     ///
     /// # Errors
@@ -298,11 +362,37 @@ pub(crate) fn ensure_model(tx: &Transaction<'_>, path: &Path, model: &ModelInfo)
                 field: "dim",
             });
         }
-        if model.weights_hash.is_some() && weights.is_some() && weights != model.weights_hash {
-            return Err(Error::ModelConflict {
-                name: model.name.clone(),
-                field: "weights_hash",
-            });
+        match (&weights, &model.weights_hash) {
+            (Some(stored), Some(given)) if stored != given => {
+                return Err(Error::ModelConflict {
+                    name: model.name.clone(),
+                    field: "weights_hash",
+                });
+            }
+            // Registered without a fingerprint (an older database, or a caller that gave
+            // none): adopt this one while no vector can have come from other weights, refuse
+            // otherwise (the stored vectors' weights are unknown).
+            (None, Some(given)) => {
+                let vectors: i64 = tx
+                    .query_row(
+                        "SELECT count(*) FROM embeddings WHERE model_id = ?1",
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql)?;
+                if vectors > 0 {
+                    return Err(Error::ModelConflict {
+                        name: model.name.clone(),
+                        field: "weights_hash",
+                    });
+                }
+                tx.execute(
+                    "UPDATE models SET weights_hash = ?1 WHERE id = ?2",
+                    params![given, id],
+                )
+                .map_err(sql)?;
+            }
+            _ => {}
         }
         return Ok(id);
     }

@@ -2,14 +2,19 @@
 //!
 //! This is the classic MFCC-statistics baseline of music similarity, computed in the same STFT
 //! pass as everything else, with memory independent of track length. It is both a fusion block
-//! and the baseline that `evaluate` compares models against.
+//! (`timbre`, a [`FeatureExtractor`] like key and tempo) and the baseline that `evaluate`
+//! compares models against.
 
 use sonority_mfcc::{
     Frame, FrameSink, MelBands, MelFilterbank, MelStage, MfccConfig, Result as MfccResult,
     StftSpec, dct_ortho_matrix,
 };
 
-/// A [`FrameSink`] accumulating the per-coefficient mean and standard deviation of MFCCs.
+use crate::extractor::check_out;
+use crate::{FeatureExtractor, Result};
+
+/// A [`FrameSink`] accumulating the per-coefficient mean and standard deviation of MFCCs: the
+/// `timbre` block.
 ///
 /// Per frame: mel power → dB (`ref = 1.0`, floor at `amin`; the pass's shared mel spectrum when
 /// another sink reads the same bands) → orthonormal DCT-II, as librosa's
@@ -18,19 +23,19 @@ use sonority_mfcc::{
 ///
 /// # Examples
 /// ```
-/// use sonority::mfcc::{MfccConfig, SliceSource, analyze};
-/// use sonority::stats::MfccStats;
+/// use sonority_fusion::{FeatureExtractor, TimbreSink};
+/// use sonority_mfcc::{MfccConfig, SliceSource, analyze};
 /// let cfg = MfccConfig::default();
 /// let tone: Vec<f32> = (0..22_050).map(|i| (i as f32 * 0.2).sin()).collect();
-/// let mut stats = MfccStats::new(&cfg)?;
-/// analyze(&mut SliceSource::new(&tone, 22_050), &cfg.stft_spec(), &mut [&mut stats])?;
-/// let v = stats.mean_std();
-/// assert_eq!(v.len(), 40);
+/// let mut timbre = TimbreSink::new(&cfg)?;
+/// analyze(&mut SliceSource::new(&tone, 22_050), &cfg.stft_spec(), &mut [&mut timbre])?;
+/// let v = timbre.block()?;
+/// assert_eq!((timbre.name(), v.len()), ("timbre", 40));
 /// assert!(v.iter().all(|x| x.is_finite()));
-/// # Ok::<(), sonority::mfcc::Error>(())
+/// # Ok::<(), sonority_fusion::Error>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct MfccStats {
+pub struct TimbreSink {
     stage: MelStage,
     dct: Vec<f32>,
     amin: f32,
@@ -41,10 +46,10 @@ pub struct MfccStats {
     frames: u64,
 }
 
-/// The floor of the per-frame dB values, in dB.
-pub const DB_FLOOR: f32 = -100.0;
+/// The floor of the per-frame dB values of [`TimbreSink`], in dB.
+pub const TIMBRE_DB_FLOOR: f32 = -100.0;
 
-impl MfccStats {
+impl TimbreSink {
     /// Statistics of `cfg.n_mfcc` coefficients over `cfg.n_mels` bands.
     ///
     /// # Errors
@@ -71,6 +76,14 @@ impl MfccStats {
         self.frames
     }
 
+    /// Librosa's 20 MFCCs over `cfg`'s mel bands (the shipped models' `timbre` block).
+    ///
+    /// # Errors
+    /// An invalid configuration.
+    pub fn librosa_20(cfg: &MfccConfig) -> MfccResult<Self> {
+        Self::new(&cfg.clone().with_n_mfcc(20))
+    }
+
     /// `[mean of each coefficient..., standard deviation of each coefficient...]`
     /// (`2 · n_mfcc` values, all finite; zeros before any frame).
     #[must_use]
@@ -86,7 +99,7 @@ impl MfccStats {
     }
 }
 
-impl FrameSink for MfccStats {
+impl FrameSink for TimbreSink {
     fn begin(&mut self, spec: &StftSpec) -> MfccResult<()> {
         if !self.stage.filterbank().matches(spec) {
             return Err(sonority_mfcc::Error::InvalidConfig {
@@ -106,7 +119,7 @@ impl FrameSink for MfccStats {
             .frame_mel(frame)
             .db_with_amin(self.amin, &mut self.mel);
         for m in &mut self.mel {
-            *m = m.max(DB_FLOOR);
+            *m = m.max(TIMBRE_DB_FLOOR);
         }
         let n_mels = self.mel.len();
         for (k, c) in self.coef.iter_mut().enumerate() {
@@ -119,6 +132,22 @@ impl FrameSink for MfccStats {
             *q += c * c;
         }
         self.frames += 1;
+        Ok(())
+    }
+}
+
+impl FeatureExtractor for TimbreSink {
+    fn name(&self) -> &'static str {
+        "timbre"
+    }
+
+    fn dim(&self) -> usize {
+        2 * self.sum.len()
+    }
+
+    fn write_block(&self, out: &mut [f32]) -> Result<()> {
+        check_out(self.name(), self.dim(), out)?;
+        out.copy_from_slice(&self.mean_std());
         Ok(())
     }
 }
