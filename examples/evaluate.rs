@@ -158,7 +158,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "random",
             album_metrics(&random, &albums, &queries),
         );
-        let timbre: Vec<Vec<f32>> = tracks.iter().map(|t| t.fixed_blocks[0].clone()).collect();
+        let timbre: Vec<Vec<f32>> = tracks
+            .iter()
+            .map(|t| t.block("timbre").unwrap_or_default().to_vec())
+            .collect();
         push(
             &mut table,
             "mfcc-stats (20 MFCC mean+std, z-scored)",
@@ -199,8 +202,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             let raw: Vec<Vec<f32>> = tracks
                 .iter()
                 .zip(&tiles)
-                .map(|(t, tb)| [vec![tb.clone()], t.fixed_blocks.clone()].concat().concat())
-                .collect();
+                .map(|(t, tb)| model.fusion.concat_named(&t.named_blocks(tb)))
+                .collect::<Result<_, _>>()?;
             for (wname, w) in WEIGHTS {
                 let mut fusion = model.fusion.clone();
                 for ((name, _), &wv) in sonority::BLOCKS.iter().zip(w) {

@@ -4,32 +4,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sonority_autoencoders::Encoder;
-use sonority_fusion::{DescriptorSummary, Descriptors};
-use sonority_mfcc::{AudioSource, DecodeOptions, FileSource, Frame, FrameSink, MfccConfig, Tags};
+use sonority_fusion::DescriptorSummary;
+use sonority_mfcc::{AudioSource, DecodeOptions, FileSource, Frame, FrameSink, Tags};
 
 use crate::model::Model;
-use crate::pooler::{TileEncoderSink, TilePooler};
+use crate::pipeline::{BlockPipeline, final_vector};
 use crate::{Error, Result};
-use sonority_fusion::TimbreSink as MfccStats;
-
-/// The names of the fused blocks, in layout order, and what each holds.
-pub const BLOCKS: [(&str, &str); 5] = [
-    (
-        "tiles",
-        "mean and std over the track of the tile autoencoder's latent",
-    ),
-    ("timbre", "mean and std of 20 MFCCs"),
-    ("key", "key on the circle of fifths (sin, cos) and mode"),
-    (
-        "tempo",
-        "tempo on a log scale, folded and raw, with confidence",
-    ),
-    (
-        "rolloff",
-        "spectral roll-off on a log-frequency scale, mean and spread",
-    ),
-];
 
 /// Everything the analysis of one track produced.
 #[derive(Debug, Clone)]
@@ -45,8 +25,9 @@ pub struct TrackAnalysis {
     pub channels: usize,
     /// Key, tempo, roll-off.
     pub descriptors: DescriptorSummary,
-    /// The raw blocks, in [`BLOCKS`] order (before standardisation).
-    pub blocks: Vec<Vec<f32>>,
+    /// The raw blocks (before standardisation), by name, in [`BLOCKS`](crate::pipeline::BLOCKS)
+    /// order: those the model's layout names, and the descriptors.
+    pub blocks: Vec<(&'static str, Vec<f32>)>,
     /// The final vector (finite).
     pub vector: Vec<f32>,
 }
@@ -104,7 +85,7 @@ impl<'m> Analyzer<'m> {
     pub fn new(model: &'m Model) -> Self {
         Self {
             model,
-            decode: DecodeOptions::default().with_sample_rate(model.header.sample_rate),
+            decode: model.header.settings().decode_options(),
             time_limit: None,
             batch: 16,
         }
@@ -173,64 +154,24 @@ impl<'m> Analyzer<'m> {
         source: &mut dyn AudioSource,
         deadline: Option<Instant>,
     ) -> Result<TrackAnalysis> {
-        let m = self.model;
-        let cfg = m.mfcc_config();
-        let pooler = TilePooler::new(
-            &m.tile,
-            &m.header.band_stats,
-            m.header.tile_frames,
-            self.batch,
-        )?;
-        let mut tiles = TileEncoderSink::new(&cfg, pooler)?;
-        let mut timbre = MfccStats::new(&timbre_config(&cfg))?;
-        let mut desc = Descriptors::with_rolloff_percent(m.header.rolloff_percent)?;
         let mut stop = Deadline { at: deadline };
         let spec = source.spec();
-        let a = sonority_mfcc::analyze(
-            source,
-            &cfg.stft_spec(),
-            &mut [&mut tiles, &mut timbre, &mut desc, &mut stop],
-        )?;
-        if a.samples == 0 {
-            return Err(Error::NoSignal);
-        }
-        let mut blocks = vec![tiles.finish()?, timbre.mean_std()];
-        blocks.extend(desc.blocks()?.into_iter().map(|(_, b)| b));
-        let vector = final_vector(m, &blocks)?;
+        let pass =
+            BlockPipeline::for_model(self.model, self.batch)?.run(source, &mut [&mut stop])?;
+        let named: Vec<(&str, &[f32])> = pass
+            .blocks
+            .iter()
+            .map(|(n, b)| (*n, b.as_slice()))
+            .collect();
+        let vector = final_vector(self.model, &named)?;
         Ok(TrackAnalysis {
             tags: Tags::default(),
-            duration_s: a.duration_s,
+            duration_s: pass.duration_s,
             sample_rate_hz: spec.original_sample_rate,
             channels: spec.original_channels,
-            descriptors: desc.summary()?,
-            blocks,
+            descriptors: pass.descriptors,
+            blocks: pass.blocks,
             vector,
         })
     }
-}
-
-/// The MFCC-statistics configuration used for the `timbre` block: librosa's 20 MFCCs over the
-/// model's mel bands.
-#[must_use]
-pub fn timbre_config(cfg: &MfccConfig) -> MfccConfig {
-    cfg.clone().with_n_mfcc(20)
-}
-
-/// Standardises and weights the blocks with the model's fusion, then applies the final stage.
-///
-/// # Errors
-/// Wrong block sizes, non-finite values, model errors.
-pub fn final_vector(model: &Model, blocks: &[Vec<f32>]) -> Result<Vec<f32>> {
-    let refs: Vec<&[f32]> = blocks.iter().map(Vec::as_slice).collect();
-    let fused = model.fusion.fuse(&refs)?;
-    let v = match &model.vector {
-        Some(ae) => ae.encode(&fused, [1, fused.len()])?,
-        None => fused,
-    };
-    if v.iter().any(|x| !x.is_finite()) {
-        return Err(Error::Model {
-            reason: "the final vector is not finite".into(),
-        });
-    }
-    Ok(v)
 }

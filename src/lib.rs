@@ -58,18 +58,22 @@ mod fingerprint;
 mod library;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub mod model;
+#[cfg(all(feature = "autoencoders", feature = "fusion"))]
+mod pipeline;
 #[cfg(feature = "autoencoders")]
 pub mod pooler;
 #[cfg(feature = "full")]
 mod ranking;
 
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
-pub use analyzer::{Analyzer, BLOCKS, TrackAnalysis, final_vector, timbre_config};
+pub use analyzer::{Analyzer, TrackAnalysis};
 pub use error::{Error, Result};
 #[cfg(feature = "full")]
 pub use library::{IndexOptions, IndexProgress, IndexReport, Library, Recommendation};
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub use model::{FinalStage, Model, ModelHeader};
+#[cfg(all(feature = "autoencoders", feature = "fusion"))]
+pub use pipeline::{AnalysisSettings, BLOCKS};
 #[cfg(feature = "full")]
 pub use ranking::{Anchor, CatalogueIndex};
 

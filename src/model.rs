@@ -17,6 +17,7 @@ use sonority_autoencoders::{ConvAutoencoder, Encoder};
 use sonority_fusion::Fusion;
 use sonority_mfcc::MfccConfig;
 
+use crate::pipeline::AnalysisSettings;
 use crate::pooler::BandStats;
 use crate::{Error, Result};
 
@@ -64,6 +65,20 @@ pub struct ModelHeader {
     pub final_stage: FinalStage,
     /// How the model was made: corpus, command, seed, hyperparameters, losses, scores.
     pub provenance: serde_json::Value,
+}
+
+impl ModelHeader {
+    /// The analysis settings the model was trained with, which every analysis for it uses.
+    #[must_use]
+    pub fn settings(&self) -> AnalysisSettings {
+        AnalysisSettings {
+            sample_rate: self.sample_rate,
+            n_fft: self.n_fft,
+            hop_length: self.hop_length,
+            n_mels: self.n_mels,
+            rolloff_percent: self.rolloff_percent,
+        }
+    }
 }
 
 /// A loaded model: everything needed to turn audio into a final vector.
@@ -250,16 +265,38 @@ impl Model {
                 cfg.rows, cfg.cols, h.n_mels, h.tile_frames
             ));
         }
-        let tiles = self.fusion.layout().block("tiles").map(|b| b.range.len());
-        if tiles != Some(2 * self.tile.output_dim()) {
-            return bad("fusion's `tiles` block does not match the tile model".into());
+        // The whole layout: every block is one the pipeline makes, at the length it makes it.
+        self.mfcc_config().validate()?;
+        let mut dims = vec![("tiles", 2 * self.tile.output_dim())];
+        dims.extend(h.settings().fixed_block_dims()?);
+        let layout = self.fusion.layout();
+        if layout.blocks.is_empty() {
+            return bad("fusion has no blocks".into());
+        }
+        for b in &layout.blocks {
+            match dims.iter().find(|(n, _)| *n == b.name) {
+                None => {
+                    return bad(format!(
+                        "fusion block `{}` is not one the analysis makes ({})",
+                        b.name,
+                        dims.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                Some((_, d)) if *d != b.range.len() => {
+                    return bad(format!(
+                        "fusion block `{}` has {} values, the analysis makes {d}",
+                        b.name,
+                        b.range.len()
+                    ));
+                }
+                Some(_) => {}
+            }
         }
         if let Some(v) = &self.vector
             && (v.config().rows != 1 || v.config().cols != self.fusion.dim())
         {
             return bad("vector autoencoder does not take the fused vector".into());
         }
-        self.mfcc_config().validate()?;
         Ok(())
     }
 
@@ -303,14 +340,10 @@ impl Model {
         Ok(files)
     }
 
-    /// The analysis parameters (librosa's defaults with the model's mel bands).
+    /// The STFT and mel parameters of the model's analysis (see [`ModelHeader::settings`]).
     #[must_use]
     pub fn mfcc_config(&self) -> MfccConfig {
-        MfccConfig::default()
-            .with_sample_rate(self.header.sample_rate)
-            .with_n_fft(self.header.n_fft)
-            .with_hop_length(self.header.hop_length)
-            .with_n_mels(self.header.n_mels)
+        self.header.settings().mfcc_config()
     }
 
     /// The model's name (the embedding's name in the database).

@@ -8,15 +8,13 @@ use sonority_autoencoders::{
     Augment, ConvAeConfig, ConvAutoencoder, Embedding, Progress, TrackMatrix, TrainConfig,
     train_tiles, train_vectors,
 };
-use sonority_fusion::{BlockScaling, BlockSpec, Descriptors, Fusion, Standardization};
-use sonority_mfcc::{DecodeOptions, FileSource, MfccConfig, analyze};
+use sonority_fusion::{BlockScaling, BlockSpec, Fusion, Standardization};
+use sonority_mfcc::FileSource;
 
-use crate::analyzer::{BLOCKS, final_vector, timbre_config};
-use crate::logmel::LogMelReservoir;
 use crate::model::{FinalStage, MODEL_FORMAT, MODEL_FORMAT_VERSION, Model, ModelHeader};
+use crate::pipeline::{AnalysisSettings, BLOCKS, BlockPipeline, final_vector};
 use crate::pooler::{BandStats, TilePooler};
 use crate::{Error, Result};
-use sonority_fusion::TimbreSink as MfccStats;
 
 /// What one analysis pass keeps of a track for training and evaluation.
 #[derive(Debug, Clone)]
@@ -28,9 +26,11 @@ pub struct TrackData {
     pub frames: usize,
     /// Log-mel dB `[n_mels, frames]`, row-major.
     pub logmel: Vec<f32>,
-    /// The model-independent blocks, in [`BLOCKS`] order after `tiles`: timbre, key, tempo,
-    /// roll-off.
-    pub fixed_blocks: Vec<Vec<f32>>,
+    /// The model-independent blocks by name, in [`BLOCKS`] order after `tiles`: timbre, key,
+    /// tempo, roll-off.
+    pub blocks: Vec<(&'static str, Vec<f32>)>,
+    /// The settings of the analysis that made them.
+    pub settings: AnalysisSettings,
     /// Key, tempo and roll-off as values (for the published design's fusion and for display).
     pub descriptors: sonority_fusion::DescriptorSummary,
     /// Duration of the whole track, in seconds.
@@ -41,15 +41,14 @@ pub struct TrackData {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ExtractOptions {
-    /// Mel bands. Default: `128`.
-    pub n_mels: usize,
+    /// The analysis settings (the trained model records them). Default: `128` mel bands at
+    /// 22,050 Hz, librosa's STFT, roll-off at 85 %.
+    pub settings: AnalysisSettings,
     /// Keep at most this many blocks of `block_frames` (a uniform sample over the track);
     /// `None` keeps the whole track. Default: `Some(8)` (about 95 s).
     pub max_blocks: Option<usize>,
     /// Frames per kept block. Default: `512`.
     pub block_frames: usize,
-    /// Roll-off percentage. Default: `0.85`.
-    pub rolloff_percent: f32,
     /// Seed of the block sample. Default: `0`.
     pub seed: u64,
 }
@@ -57,10 +56,9 @@ pub struct ExtractOptions {
 impl Default for ExtractOptions {
     fn default() -> Self {
         Self {
-            n_mels: 128,
+            settings: AnalysisSettings::default(),
             max_blocks: Some(8),
             block_frames: 512,
-            rolloff_percent: 0.85,
             seed: 0,
         }
     }
@@ -109,8 +107,7 @@ pub fn shipped_augment() -> Augment {
 /// # Errors
 /// Decoding errors naming the file, [`Error::NoSignal`].
 pub fn extract_track_data(path: &Path, opts: &ExtractOptions) -> Result<TrackData> {
-    let cfg = MfccConfig::default().with_n_mels(opts.n_mels);
-    let mut src = FileSource::open(path, &DecodeOptions::default())?;
+    let mut src = FileSource::open(path, &opts.settings.decode_options())?;
     let blocks = opts
         .max_blocks
         .unwrap_or(usize::MAX / (opts.block_frames + 1));
@@ -119,28 +116,38 @@ pub fn extract_track_data(path: &Path, opts: &ExtractOptions) -> Result<TrackDat
             .to_string_lossy()
             .bytes()
             .fold(0_u64, |h, b| h.wrapping_mul(31) ^ u64::from(b));
-    let mut mel = LogMelReservoir::new(&cfg, opts.block_frames, blocks, seed)?;
-    let mut timbre = MfccStats::new(&timbre_config(&cfg))?;
-    let mut desc = Descriptors::with_rolloff_percent(opts.rolloff_percent)?;
-    let a = analyze(
-        &mut src,
-        &cfg.stft_spec(),
-        &mut [&mut mel, &mut timbre, &mut desc],
-    )?;
-    if a.samples == 0 {
-        return Err(Error::NoSignal);
-    }
-    let m = mel.into_matrix();
-    let mut fixed_blocks = vec![timbre.mean_std()];
-    fixed_blocks.extend(desc.blocks()?.into_iter().map(|(_, b)| b));
+    let pass = BlockPipeline::keeping_logmel(&opts.settings, opts.block_frames, blocks, seed)?
+        .run(&mut src, &mut [])?;
+    let m = pass.logmel.ok_or(Error::NoSignal)?;
     Ok(TrackData {
         n_mels: m.rows(),
         frames: m.cols(),
         logmel: m.into_vec(),
-        fixed_blocks,
-        descriptors: desc.summary()?,
-        duration_s: a.duration_s,
+        blocks: pass.blocks,
+        settings: opts.settings.clone(),
+        descriptors: pass.descriptors,
+        duration_s: pass.duration_s,
     })
+}
+
+impl TrackData {
+    /// The model-independent block called `name`.
+    #[must_use]
+    pub fn block(&self, name: &str) -> Option<&[f32]> {
+        self.blocks
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| b.as_slice())
+    }
+
+    /// Every block by name, with `tiles` (the track's pooled tile vector under some model)
+    /// first: what [`Fusion::concat_named`] and [`Fusion::fuse_named`] take.
+    #[must_use]
+    pub fn named_blocks<'a>(&'a self, tiles: &'a [f32]) -> Vec<(&'a str, &'a [f32])> {
+        std::iter::once(("tiles", tiles))
+            .chain(self.blocks.iter().map(|(n, b)| (*n, b.as_slice())))
+            .collect()
+    }
 }
 
 /// Per-band mean and standard deviation of the log-mel frames of `tracks`.
@@ -197,8 +204,6 @@ pub struct TrainOptions {
     /// The fused-vector autoencoder (its `cols` is set to the fused length) and its training,
     /// used when [`final_stage`](Self::final_stage) is [`FinalStage::VectorAutoencoder`].
     pub vector: (ConvAeConfig, TrainConfig),
-    /// Roll-off percentage the descriptors used.
-    pub rolloff_percent: f32,
 }
 
 impl Default for TrainOptions {
@@ -213,7 +218,6 @@ impl Default for TrainOptions {
                 ConvAeConfig::published_1d().with_embedding(Embedding::Flatten),
                 TrainConfig::default(),
             ),
-            rolloff_percent: 0.85,
         }
     }
 }
@@ -266,30 +270,41 @@ where
     let tile = trained.model;
     let tile_frames = tile_cfg.cols;
 
-    let mut raw = Vec::with_capacity(tracks.len());
-    let mut specs = Vec::new();
-    for t in tracks {
-        let mut blocks = vec![tile_block(&tile, &band_stats, tile_frames, t)?];
-        blocks.extend(t.fixed_blocks.iter().cloned());
-        if specs.is_empty() {
-            specs = BLOCKS
-                .iter()
-                .zip(&blocks)
-                .map(|((name, _), b)| {
-                    let spec = BlockSpec::new(*name, b.len());
-                    // The key's circle-of-fifths geometry survives only with one scale for
-                    // the whole block.
-                    if *name == "key" {
-                        spec.with_scaling(BlockScaling::Pooled)
-                    } else {
-                        spec
-                    }
-                })
-                .collect();
-        }
-        raw.push(blocks.concat());
+    let settings = tracks[0].settings.clone();
+    if tracks.iter().any(|t| t.settings != settings) {
+        return Err(Error::Model {
+            reason: "the tracks were analysed with different settings".into(),
+        });
     }
+    let tiles: Vec<Vec<f32>> = tracks
+        .iter()
+        .map(|t| tile_block(&tile, &band_stats, tile_frames, t))
+        .collect::<Result<_>>()?;
+    let named: Vec<Vec<(&str, &[f32])>> = tracks
+        .iter()
+        .zip(&tiles)
+        .map(|(t, tb)| t.named_blocks(tb))
+        .collect();
+    // Every block the pipeline makes, in BLOCKS order.
+    let specs: Vec<BlockSpec> = BLOCKS
+        .iter()
+        .filter_map(|(name, _)| named[0].iter().find(|(n, _)| n == name))
+        .map(|(name, b)| {
+            let spec = BlockSpec::new(*name, b.len());
+            // The key's circle-of-fifths geometry survives only with one scale for the whole
+            // block.
+            if *name == "key" {
+                spec.with_scaling(BlockScaling::Pooled)
+            } else {
+                spec
+            }
+        })
+        .collect();
     let mut fusion = Fusion::new(specs, Standardization::MeanStd)?;
+    let raw: Vec<Vec<f32>> = named
+        .iter()
+        .map(|b| fusion.concat_named(b))
+        .collect::<std::result::Result<_, _>>()?;
     fusion.fit(&raw)?;
     for (name, w) in &opts.weights {
         fusion.set_weight(name, *w)?;
@@ -298,13 +313,13 @@ where
         format: MODEL_FORMAT.into(),
         format_version: MODEL_FORMAT_VERSION,
         name: opts.name.clone(),
-        sample_rate: 22_050,
-        n_fft: 2048,
-        hop_length: 512,
+        sample_rate: settings.sample_rate,
+        n_fft: settings.n_fft,
+        hop_length: settings.hop_length,
         n_mels,
         tile_frames,
         band_stats,
-        rolloff_percent: opts.rolloff_percent,
+        rolloff_percent: settings.rolloff_percent,
         final_stage: FinalStage::Fused,
         provenance: serde_json::json!({
             "tile_training": trained.provenance,
@@ -344,12 +359,11 @@ where
 /// # Errors
 /// As [`final_vector`].
 pub fn embed_track_data(model: &Model, t: &TrackData) -> Result<Vec<f32>> {
-    let mut blocks = vec![tile_block(
+    let tiles = tile_block(
         &model.tile,
         &model.header.band_stats,
         model.header.tile_frames,
         t,
-    )?];
-    blocks.extend(t.fixed_blocks.iter().cloned());
-    final_vector(model, &blocks)
+    )?;
+    final_vector(model, &t.named_blocks(&tiles))
 }

@@ -192,3 +192,51 @@ fn copied_program_finds_the_shipped_model() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The model check compares the whole fusion layout with what the analysis makes: a block it
+/// does not make, or one of another length, is refused with the block named.
+#[test]
+fn model_check_compares_the_whole_layout() {
+    use sonority::fusion::{BlockSpec, Fusion, Standardization};
+    let tmp = tempfile::tempdir().unwrap();
+    Model::load_default().unwrap().save(tmp.path()).unwrap();
+    let f = tmp.path().join("fusion.json");
+    let json = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(&f, json.replace("\"timbre\"", "\"colour\"")).unwrap();
+    let e = Model::load(tmp.path()).unwrap_err().to_string();
+    assert!(e.contains("`colour`"), "{e}");
+
+    let mut m = Model::load_default().unwrap();
+    let blocks = [("tiles", 256), ("timbre", 39), ("key", 3), ("tempo", 4)];
+    m.fusion = Fusion::new(
+        blocks.iter().map(|(n, d)| BlockSpec::new(*n, *d)).collect(),
+        Standardization::None,
+    )
+    .unwrap();
+    let e = m.check().unwrap_err().to_string();
+    assert!(
+        e.contains("`timbre` has 39 values") && e.contains("makes 40"),
+        "{e}"
+    );
+    // A layout that leaves blocks out is fine: the analysis then skips what it does not need.
+    let blocks = [("tiles", 256), ("key", 3)];
+    m.fusion = Fusion::new(
+        blocks.iter().map(|(n, d)| BlockSpec::new(*n, *d)).collect(),
+        Standardization::None,
+    )
+    .unwrap();
+    m.check().unwrap();
+    let y: Vec<f32> = (0..3 * 22_050)
+        .map(|i| (i as f32 * 0.05).sin() * 0.3)
+        .collect();
+    let a = sonority::Analyzer::new(&m)
+        .analyze_source(&mut sonority::mfcc::SliceSource::new(&y, 22_050))
+        .unwrap();
+    let names: Vec<&str> = a.blocks.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        names,
+        ["tiles", "key", "tempo", "rolloff"],
+        "no timbre sink ran"
+    );
+    assert_eq!(a.vector.len(), 259);
+}

@@ -86,7 +86,12 @@ fn analyse() -> Vec<Pinned> {
                 name: name.into(),
                 key: a.descriptors.key.key.to_string(),
                 bpm: a.descriptors.tempo.bpm,
-                blocks: a.blocks.clone(),
+                blocks: {
+                    // Names in the model's layout order, values compared below.
+                    let names: Vec<&str> = a.blocks.iter().map(|(n, _)| *n).collect();
+                    assert_eq!(names, ["tiles", "timbre", "key", "tempo", "rolloff"]);
+                    a.blocks.iter().map(|(_, b)| b.clone()).collect()
+                },
                 vector: a.vector,
             }
         })

@@ -1,0 +1,288 @@
+//! The block pipeline: one function builds the frame sinks of an analysis pass from block names,
+//! and one pass yields every block by name. Indexing ([`Analyzer`](crate::Analyzer)), training
+//! and evaluation ([`extract_track_data`](crate::train::extract_track_data)) all go through it,
+//! with the analysis settings of one [`AnalysisSettings`].
+//!
+//! | block | sink | what it holds |
+//! |---|---|---|
+//! | `tiles` | [`TileEncoderSink`] (or a [`LogMelReservoir`] for training) | mean and std over the track of the tile autoencoder's latent |
+//! | `timbre` | [`TimbreSink`] | mean and std of 20 MFCCs |
+//! | `key` | [`Descriptors`] | key on the circle of fifths (sin, cos) and mode |
+//! | `tempo` | [`Descriptors`] | tempo on a log scale, folded and raw, with confidence |
+//! | `rolloff` | [`Descriptors`] | spectral roll-off on a log-frequency scale, mean and spread |
+//!
+//! The descriptors always run (their values are stored with every track); the tile encoder and
+//! the timbre statistics run when the model's layout names their block.
+
+use serde::{Deserialize, Serialize};
+use sonority_fusion::{DescriptorSummary, Descriptors, FeatureExtractor, TimbreSink};
+use sonority_mfcc::{AudioSource, DecodeOptions, FrameSink, Matrix, MfccConfig, analyze};
+
+use crate::logmel::LogMelReservoir;
+use crate::model::Model;
+use crate::pooler::{TileEncoderSink, TilePooler};
+use crate::{Error, Result};
+
+/// The names of the blocks a pipeline produces, in the order models lay them out, and what
+/// each holds.
+pub const BLOCKS: [(&str, &str); 5] = [
+    (
+        "tiles",
+        "mean and std over the track of the tile autoencoder's latent",
+    ),
+    ("timbre", "mean and std of 20 MFCCs"),
+    ("key", "key on the circle of fifths (sin, cos) and mode"),
+    (
+        "tempo",
+        "tempo on a log scale, folded and raw, with confidence",
+    ),
+    (
+        "rolloff",
+        "spectral roll-off on a log-frequency scale, mean and spread",
+    ),
+];
+
+/// `AnalysisSettings` is the one source of truth for how audio is analysed: the decoding rate,
+/// the STFT, the mel bands and the roll-off. A model records them (in its header) and
+/// everything that analyses audio for it reads them from there; training takes them from
+/// [`ExtractOptions`](crate::train::ExtractOptions) and writes them into the model it makes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AnalysisSettings {
+    /// Analysis sample rate in Hz. Default: `22050`.
+    pub sample_rate: u32,
+    /// FFT length. Default: `2048`.
+    pub n_fft: usize,
+    /// Hop length. Default: `512`.
+    pub hop_length: usize,
+    /// Mel bands (of the tiles and of the timbre MFCCs). Default: `128`.
+    pub n_mels: usize,
+    /// Roll-off percentage of the `rolloff` block. Default: `0.85`.
+    pub rolloff_percent: f32,
+}
+
+impl Default for AnalysisSettings {
+    fn default() -> Self {
+        Self {
+            sample_rate: 22_050,
+            n_fft: 2048,
+            hop_length: 512,
+            n_mels: 128,
+            rolloff_percent: 0.85,
+        }
+    }
+}
+
+impl AnalysisSettings {
+    /// Sets [`n_mels`](Self::n_mels).
+    #[must_use]
+    pub fn with_n_mels(mut self, n_mels: usize) -> Self {
+        self.n_mels = n_mels;
+        self
+    }
+
+    /// Sets [`rolloff_percent`](Self::rolloff_percent).
+    #[must_use]
+    pub fn with_rolloff_percent(mut self, rolloff_percent: f32) -> Self {
+        self.rolloff_percent = rolloff_percent;
+        self
+    }
+
+    /// The STFT and mel parameters (librosa's defaults with these settings).
+    #[must_use]
+    pub fn mfcc_config(&self) -> MfccConfig {
+        MfccConfig::default()
+            .with_sample_rate(self.sample_rate)
+            .with_n_fft(self.n_fft)
+            .with_hop_length(self.hop_length)
+            .with_n_mels(self.n_mels)
+    }
+
+    /// Decoding options delivering the analysis rate (other limits at their defaults).
+    #[must_use]
+    pub fn decode_options(&self) -> DecodeOptions {
+        DecodeOptions::default().with_sample_rate(self.sample_rate)
+    }
+
+    /// The length of each model-independent block (every block but `tiles`), by name, in
+    /// [`BLOCKS`] order.
+    ///
+    /// # Errors
+    /// Invalid settings.
+    pub fn fixed_block_dims(&self) -> Result<Vec<(&'static str, usize)>> {
+        let timbre = TimbreSink::librosa_20(&self.mfcc_config())?;
+        let desc = Descriptors::with_rolloff_percent(self.rolloff_percent)?;
+        let mut dims = vec![(timbre.name(), timbre.dim())];
+        dims.extend(desc.block_dims());
+        Ok(dims)
+    }
+}
+
+/// How the pass treats the log-mel frames of the `tiles` block.
+// One per analysis pass, never in a collection: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+enum TileStage<'a> {
+    /// Encoded with the model's tile autoencoder and pooled: the block itself.
+    Encode(TileEncoderSink<'a>),
+    /// Kept (a bounded sample) for training and evaluation, which encode them later.
+    Keep(LogMelReservoir),
+}
+
+/// The frame sinks of one analysis pass, built from block names.
+pub(crate) struct BlockPipeline<'a> {
+    cfg: MfccConfig,
+    tiles: Option<TileStage<'a>>,
+    timbre: Option<TimbreSink>,
+    descriptors: Descriptors,
+}
+
+/// What one pass gave.
+#[derive(Debug)]
+pub(crate) struct PassOutput {
+    /// The blocks, by name, in [`BLOCKS`] order (raw, before standardisation).
+    pub blocks: Vec<(&'static str, Vec<f32>)>,
+    /// Key, tempo and roll-off as values.
+    pub descriptors: DescriptorSummary,
+    /// The kept log-mel frames `[n_mels, frames]`, for a pipeline that keeps them.
+    pub logmel: Option<Matrix>,
+    /// Duration of the analysed audio, in seconds.
+    pub duration_s: f64,
+}
+
+impl<'a> BlockPipeline<'a> {
+    /// The sinks for `model`: those its fusion layout names, and the descriptors.
+    ///
+    /// `batch` tiles are encoded at a time.
+    pub(crate) fn for_model(model: &'a Model, batch: usize) -> Result<Self> {
+        let settings = model.header.settings();
+        let cfg = settings.mfcc_config();
+        let wants = |name: &str| model.fusion.layout().block(name).is_some();
+        let tiles = if wants("tiles") {
+            let pooler = TilePooler::new(
+                &model.tile,
+                &model.header.band_stats,
+                model.header.tile_frames,
+                batch,
+            )?;
+            Some(TileStage::Encode(TileEncoderSink::new(&cfg, pooler)?))
+        } else {
+            None
+        };
+        let timbre = if wants("timbre") {
+            Some(TimbreSink::librosa_20(&cfg)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            descriptors: Descriptors::with_rolloff_percent(settings.rolloff_percent)?,
+            cfg,
+            tiles,
+            timbre,
+        })
+    }
+
+    /// Every model-independent block, with a bounded sample of the log-mel frames kept for
+    /// the tiles (`max_blocks` blocks of `block_frames` frames, chosen with `seed`).
+    pub(crate) fn keeping_logmel(
+        settings: &AnalysisSettings,
+        block_frames: usize,
+        max_blocks: usize,
+        seed: u64,
+    ) -> Result<Self> {
+        let cfg = settings.mfcc_config();
+        Ok(Self {
+            tiles: Some(TileStage::Keep(LogMelReservoir::new(
+                &cfg,
+                block_frames,
+                max_blocks,
+                seed,
+            )?)),
+            timbre: Some(TimbreSink::librosa_20(&cfg)?),
+            descriptors: Descriptors::with_rolloff_percent(settings.rolloff_percent)?,
+            cfg,
+        })
+    }
+
+    /// Runs one pass over `source` (delivering the settings' sample rate), `extra` sinks
+    /// (a deadline, say) included, and collects every block.
+    ///
+    /// # Errors
+    /// [`Error::NoSignal`] for a source with no samples; decoding, sink and encoder errors.
+    pub(crate) fn run(
+        self,
+        source: &mut dyn AudioSource,
+        extra: &mut [&mut dyn FrameSink],
+    ) -> Result<PassOutput> {
+        let Self {
+            cfg,
+            mut tiles,
+            mut timbre,
+            mut descriptors,
+        } = self;
+        // The order matters only for the shared mel stage: the first sink that names its mel
+        // bands gives the pass's shared spectrum (the tiles' bands, which timbre reads too).
+        let mut sinks: Vec<&mut dyn FrameSink> = Vec::with_capacity(3 + extra.len());
+        match &mut tiles {
+            Some(TileStage::Encode(s)) => sinks.push(s),
+            Some(TileStage::Keep(s)) => sinks.push(s),
+            None => {}
+        }
+        if let Some(t) = &mut timbre {
+            sinks.push(t);
+        }
+        sinks.push(&mut descriptors);
+        for e in extra.iter_mut() {
+            sinks.push(&mut **e);
+        }
+        let a = analyze(source, &cfg.stft_spec(), &mut sinks)?;
+        drop(sinks);
+        if a.samples == 0 {
+            return Err(Error::NoSignal);
+        }
+        let mut blocks = Vec::with_capacity(BLOCKS.len());
+        let mut logmel = None;
+        match tiles {
+            Some(TileStage::Encode(s)) => blocks.push(("tiles", s.finish()?)),
+            Some(TileStage::Keep(r)) => logmel = Some(r.into_matrix()),
+            None => {}
+        }
+        if let Some(t) = &timbre {
+            blocks.push((t.name(), t.block()?));
+        }
+        blocks.extend(descriptors.blocks()?);
+        Ok(PassOutput {
+            blocks,
+            descriptors: descriptors.summary()?,
+            logmel,
+            duration_s: a.duration_s,
+        })
+    }
+}
+
+/// Standardises and weights named blocks with the model's fusion (blocks its layout does not
+/// name are left out), then applies the final stage.
+///
+/// # Errors
+/// A layout block missing or of the wrong size, non-finite values, model errors.
+pub(crate) fn final_vector(model: &Model, blocks: &[(&str, &[f32])]) -> Result<Vec<f32>> {
+    let layout = model.fusion.layout();
+    let named: Vec<(&str, &[f32])> = blocks
+        .iter()
+        .filter(|(n, _)| layout.block(n).is_some())
+        .copied()
+        .collect();
+    let fused = model.fusion.fuse_named(&named)?;
+    let v = match &model.vector {
+        Some(ae) => {
+            use sonority_autoencoders::Encoder;
+            ae.encode(&fused, [1, fused.len()])?
+        }
+        None => fused,
+    };
+    if v.iter().any(|x| !x.is_finite()) {
+        return Err(Error::Model {
+            reason: "the final vector is not finite".into(),
+        });
+    }
+    Ok(v)
+}
