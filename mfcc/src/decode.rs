@@ -15,7 +15,7 @@ use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 
-use crate::resample::StreamResampler;
+use crate::resample::{MAX_RESAMPLE_RATIO, StreamResampler, ratio_ok};
 use crate::{AudioSource, Error, Matrix, MfccConfig, MfccSink, Result, SourceSpec, Tags, analyze};
 
 /// Options for decoding a file into mono samples at the analysis rate.
@@ -40,6 +40,10 @@ pub struct DecodeOptions {
     /// Highest original sample rate accepted, in Hz. Raising it lets hostile headers ask for
     /// larger resampler buffers. Default: `768000`.
     pub max_sample_rate: u32,
+    /// Lowest original sample rate accepted, in Hz. A header claiming a lower rate (1 Hz, say)
+    /// would make a few bytes of audio resample to millions of samples; lowering it accepts
+    /// more such files. Default: `4000`.
+    pub min_sample_rate: u32,
     /// Malformed packets skipped in a row before the file is given up. Default: `64`.
     pub max_consecutive_errors: usize,
     /// Smallest part of the container's declared length that a truncated file must still hold
@@ -54,6 +58,7 @@ impl Default for DecodeOptions {
             max_duration_s: None,
             max_channels: 32,
             max_sample_rate: 768_000,
+            min_sample_rate: 4_000,
             max_consecutive_errors: 64,
             min_truncated_fraction: 0.1,
         }
@@ -85,6 +90,12 @@ impl DecodeOptions {
         self.max_sample_rate = max_sample_rate;
         self
     }
+    /// Sets [`min_sample_rate`](Self::min_sample_rate).
+    #[must_use]
+    pub fn with_min_sample_rate(mut self, min_sample_rate: u32) -> Self {
+        self.min_sample_rate = min_sample_rate;
+        self
+    }
     /// Sets [`max_consecutive_errors`](Self::max_consecutive_errors).
     #[must_use]
     pub fn with_max_consecutive_errors(mut self, max_consecutive_errors: usize) -> Self {
@@ -112,6 +123,18 @@ impl DecodeOptions {
         }
         if self.max_sample_rate == 0 {
             return Err(Error::config("max_sample_rate", "must be positive"));
+        }
+        if self.min_sample_rate == 0 {
+            return Err(Error::config("min_sample_rate", "must be positive"));
+        }
+        if self.min_sample_rate > self.max_sample_rate {
+            return Err(Error::config(
+                "min_sample_rate",
+                format!(
+                    "must be at most max_sample_rate ({} Hz), got {} Hz",
+                    self.max_sample_rate, self.min_sample_rate
+                ),
+            ));
         }
         if !(0.0..=1.0).contains(&self.min_truncated_fraction) {
             return Err(Error::config(
@@ -143,9 +166,11 @@ impl DecodeOptions {
 ///   file is also opened with `O_NONBLOCK` and checked again, so swapping in a FIFO cannot hang.
 /// - Container durations and frame counts are never trusted: every limit is checked on the
 ///   decoded samples. A zero sample rate or zero channels gives [`Error::Decode`], more channels
-///   than [`DecodeOptions::max_channels`], a rate above [`DecodeOptions::max_sample_rate`] or
-///   more audio than [`DecodeOptions::max_duration_s`] give [`Error::Limit`], and a stream that
-///   decodes to no samples gives [`Error::Empty`].
+///   than [`DecodeOptions::max_channels`], a rate outside [`DecodeOptions::min_sample_rate`] ..=
+///   [`DecodeOptions::max_sample_rate`] (checked on the header, on the first decoded packet and
+///   on every later one), a resampling ratio above 256 (possible only with widened rate limits)
+///   or more audio than [`DecodeOptions::max_duration_s`] give [`Error::Limit`], and a stream
+///   that decodes to no samples gives [`Error::Empty`].
 /// - A packet the codec rejects as malformed is skipped and counted
 ///   ([`FileSource::skipped_packets`]); after [`DecodeOptions::max_consecutive_errors`] in a row
 ///   the file is given up with [`Error::Decode`].
@@ -203,6 +228,8 @@ pub struct FileSource {
     frames_decoded: u64,
     max_frames: Option<u64>,
     max_channels: usize,
+    /// Accepted original rates, checked on every decoded packet.
+    rate_range: (u32, u32),
     max_consecutive_errors: usize,
     /// Frames the container declares (only used to judge truncation).
     declared_frames: Option<u64>,
@@ -286,7 +313,7 @@ impl FileSource {
             check_channels(path, ch.count(), opts.max_channels)?;
         }
         if let Some(rate) = params.sample_rate {
-            check_rate(path, rate, opts.max_sample_rate)?;
+            check_rate(path, rate, opts)?;
         }
         let decoder = guarded(path, "decoder setup", || {
             symphonia::default::get_codecs()
@@ -309,6 +336,7 @@ impl FileSource {
             frames_decoded: 0,
             max_frames: None,
             max_channels: opts.max_channels,
+            rate_range: (opts.min_sample_rate, opts.max_sample_rate),
             max_consecutive_errors: opts.max_consecutive_errors,
             declared_frames,
             min_truncated_fraction: opts.min_truncated_fraction,
@@ -326,7 +354,8 @@ impl FileSource {
         if rate == 0 {
             return Err(decode_err(path, "sample rate is 0 Hz"));
         }
-        check_rate(path, rate, opts.max_sample_rate)?;
+        check_rate(path, rate, opts)?;
+        check_ratio(path, rate, opts.sample_rate)?;
         src.spec = SourceSpec {
             sample_rate: opts.sample_rate,
             original_sample_rate: rate,
@@ -496,6 +525,7 @@ impl FileSource {
             } else {
                 match self.decode_next()? {
                     Some((rate, _)) => {
+                        check_rate_in(&self.path, rate, self.rate_range)?;
                         if rate != self.spec.original_sample_rate {
                             return Err(unsupported(
                                 &self.path,
@@ -726,11 +756,30 @@ fn check_channels(path: &Path, channels: usize, max: usize) -> Result<()> {
     Ok(())
 }
 
-fn check_rate(path: &Path, rate: u32, max: u32) -> Result<()> {
-    if rate > max {
+fn check_rate(path: &Path, rate: u32, opts: &DecodeOptions) -> Result<()> {
+    check_rate_in(path, rate, (opts.min_sample_rate, opts.max_sample_rate))
+}
+
+/// Rejects an original rate outside `min..=max` with [`Error::Limit`].
+fn check_rate_in(path: &Path, rate: u32, (min, max): (u32, u32)) -> Result<()> {
+    if !(min..=max).contains(&rate) {
         return Err(Error::Limit {
             path: path.to_path_buf(),
-            reason: format!("sample rate {rate} Hz, at most {max} Hz allowed"),
+            reason: format!("sample rate {rate} Hz, outside the {min}..={max} Hz allowed"),
+        });
+    }
+    Ok(())
+}
+
+/// Rejects a resampling ratio whose buffers would be too large (see
+/// [`MAX_RESAMPLE_RATIO`]): only reachable when the rate limits are widened.
+fn check_ratio(path: &Path, rate: u32, out_rate: u32) -> Result<()> {
+    if !ratio_ok(rate, out_rate) {
+        return Err(Error::Limit {
+            path: path.to_path_buf(),
+            reason: format!(
+                "resampling {rate} Hz to {out_rate} Hz is a ratio above {MAX_RESAMPLE_RATIO}"
+            ),
         });
     }
     Ok(())
