@@ -1,5 +1,5 @@
-//! Audio files as an [`AudioSource`]: symphonia demuxes and decodes, packets are downmixed to
-//! mono and resampled to the analysis rate, chunk by chunk.
+//! Audio files as an [`AudioSource`](crate::AudioSource): symphonia demuxes and decodes,
+//! packets are downmixed to mono and resampled to the analysis rate, chunk by chunk.
 //!
 //! One module per concern: [`DecodeOptions`] (`options`), [`FileSource`] (`source`), the
 //! whole-file helpers [`load`] and [`mfcc_file`] (`whole`), opening untrusted paths (`open`),
