@@ -37,6 +37,18 @@ pub(crate) const MAX_FFT_BLOCK: usize = 16_384;
 /// Input frames handed to rubato per call (rounded to a whole number of FFT blocks).
 const CHUNK_FRAMES: usize = 4096;
 
+/// Largest resampling ratio, either way (`max(in, out) / min(in, out)`). The output buffer holds
+/// about [`CHUNK_FRAMES`] · ratio frames (4 MiB at this bound); the default rate limits of
+/// [`DecodeOptions`](crate::DecodeOptions) (4 kHz to 768 kHz, delivered at 22.05 kHz) stay
+/// below 35, and even 4 kHz to 768 kHz is 192.
+pub(crate) const MAX_RESAMPLE_RATIO: u32 = 256;
+
+/// `true` if `in_rate` to `out_rate` is within [`MAX_RESAMPLE_RATIO`] (both positive).
+pub(crate) fn ratio_ok(in_rate: u32, out_rate: u32) -> bool {
+    let (lo, hi) = (in_rate.min(out_rate), in_rate.max(out_rate));
+    lo > 0 && u64::from(hi) <= u64::from(lo) * u64::from(MAX_RESAMPLE_RATIO)
+}
+
 /// A streaming mono resampler: push any number of samples, then [`finish`](Self::finish).
 pub(crate) struct StreamResampler {
     in_rate: u32,
@@ -96,12 +108,21 @@ impl StreamResampler {
     /// A resampler from `in_rate` to `out_rate` Hz (a pass-through when they are equal).
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] if a rate is zero or rubato refuses the pair.
+    /// [`Error::InvalidConfig`] if a rate is zero, the ratio exceeds [`MAX_RESAMPLE_RATIO`] (the
+    /// buffers grow with it) or rubato refuses the pair.
     pub(crate) fn new(in_rate: u32, out_rate: u32) -> Result<Self> {
         if in_rate == 0 || out_rate == 0 {
             return Err(Error::config(
                 "sample_rate",
                 format!("cannot resample {in_rate} Hz to {out_rate} Hz"),
+            ));
+        }
+        if !ratio_ok(in_rate, out_rate) {
+            return Err(Error::config(
+                "sample_rate",
+                format!(
+                    "cannot resample {in_rate} Hz to {out_rate} Hz: ratio above {MAX_RESAMPLE_RATIO}"
+                ),
             ));
         }
         let inner = if in_rate == out_rate {
@@ -385,5 +406,34 @@ mod tests {
     #[test]
     fn zero_rate_is_rejected() {
         assert!(StreamResampler::new(0, 22_050).is_err());
+    }
+
+    #[test]
+    fn extreme_ratios_are_rejected() {
+        assert!(StreamResampler::new(1, 22_050).is_err());
+        assert!(StreamResampler::new(u32::MAX, 22_050).is_err());
+        assert!(StreamResampler::new(22_050, 22_050 * 257).is_err());
+        assert!(ratio_ok(22_050 * 256, 22_050));
+        assert!(!ratio_ok(0, 22_050));
+    }
+
+    /// Buffers stay small at the edges of the accepted ratios (4 kHz and 768 kHz to 22.05 kHz,
+    /// and the bound itself), whatever rubato path the pair takes.
+    #[test]
+    fn buffers_are_bounded_by_the_ratio() {
+        for &(a, b) in &[
+            (4_000, 22_050),
+            (4_001, 22_050),
+            (768_000, 22_050),
+            (767_999, 22_050),
+            (4_000, 768_000),
+            (3_000, 768_000),
+            (768_000, 3_000),
+        ] {
+            let r = StreamResampler::new(a, b).unwrap();
+            let inner = r.inner.as_ref().unwrap();
+            let frames = inner.obuf.len() + inner.pending.capacity();
+            assert!(frames <= 1 << 21, "{a}->{b}: {frames} frames buffered");
+        }
     }
 }

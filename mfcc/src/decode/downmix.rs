@@ -1,0 +1,45 @@
+//! Decoded packets to mono `f32`: the mean of the channels, converted as libsndfile does.
+
+use symphonia::core::audio::conv::FromSample;
+use symphonia::core::audio::sample::Sample;
+use symphonia::core::audio::{Audio, AudioBuffer, GenericAudioBufferRef};
+
+/// Writes the mean of the channels of `buf` to `mono`, converting samples to f32 as
+/// libsndfile does (integers divided by 2^(bits-1), unsigned centred first). Returns the
+/// buffer's rate and channel count.
+pub(super) fn downmix(buf: &GenericAudioBufferRef<'_>, mono: &mut Vec<f32>) -> (u32, usize) {
+    match buf {
+        GenericAudioBufferRef::U8(b) => downmix_planes(b, mono),
+        GenericAudioBufferRef::U16(b) => downmix_planes(b, mono),
+        GenericAudioBufferRef::U24(b) => downmix_planes(b, mono),
+        GenericAudioBufferRef::U32(b) => downmix_planes(b, mono),
+        GenericAudioBufferRef::S8(b) => downmix_planes(b, mono),
+        GenericAudioBufferRef::S16(b) => downmix_planes(b, mono),
+        GenericAudioBufferRef::S24(b) => downmix_planes(b, mono),
+        GenericAudioBufferRef::S32(b) => downmix_planes(b, mono),
+        GenericAudioBufferRef::F32(b) => downmix_planes(b, mono),
+        GenericAudioBufferRef::F64(b) => downmix_planes(b, mono),
+    }
+}
+
+fn downmix_planes<S>(buf: &AudioBuffer<S>, mono: &mut Vec<f32>) -> (u32, usize)
+where
+    S: Sample,
+    f32: FromSample<S>,
+{
+    let frames = buf.frames();
+    let channels = buf.num_planes();
+    mono.clear();
+    mono.resize(frames, 0.0);
+    // Sum in channel order in f32, then divide: numpy's `mean(axis=0)` on float32.
+    for plane in buf.iter_planes() {
+        for (m, &s) in mono.iter_mut().zip(plane) {
+            *m += f32::from_sample(s);
+        }
+    }
+    if channels > 1 {
+        let n = channels as f32;
+        mono.iter_mut().for_each(|m| *m /= n);
+    }
+    (buf.spec().rate(), channels)
+}
