@@ -74,35 +74,8 @@ pub fn all_finite(v: &[f32]) -> bool {
     v.iter().all(|x| x.is_finite())
 }
 
-/// A small xorshift generator (the tests need no cryptographic randomness).
-pub struct Rng(pub u64);
+/// The tests' seeded generator; [`Rng::from_env`] reads the seed from `SONORITY_TEST_SEED`.
+pub use sonority_testkit::Rng;
 
-impl Rng {
-    /// Seeded from the clock and the process id unless `SONORITY_TEST_SEED` is set.
-    pub fn from_env() -> Self {
-        let seed = std::env::var("SONORITY_TEST_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_nanos() as u64)
-                    ^ u64::from(std::process::id())
-            });
-        eprintln!("random seed {seed} (set SONORITY_TEST_SEED to replay)");
-        Self(seed | 1)
-    }
-
-    /// The next value.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// A value in `lo..hi`.
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next_u64() % (hi - lo).max(1)
-    }
-}
+/// The environment variable that replays a random test's seed.
+pub const SEED_ENV: &str = "SONORITY_TEST_SEED";
