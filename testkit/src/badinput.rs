@@ -1,6 +1,6 @@
 //! The bad-input corpus: about 45 broken, odd and non-audio files that a music folder in the
 //! wild can hold, each with the outcome an indexer must give it, generated in pure Rust from
-//! the committed [`fixtures`](crate::fixtures) with no external tool.
+//! the committed [`crate::fixtures`] with no external tool.
 //!
 //! It mirrors the workspace's `shared/badinput/make.sh`: the same file names, the same expected
 //! outcomes and the same `cases.tsv` format (a unit test checks this against a copy of make.sh's
