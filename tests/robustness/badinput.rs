@@ -1,51 +1,52 @@
-//! The indexer over `../shared/badinput`'s corpus of broken, odd and non-audio files: every
-//! case gets its expected outcome, nothing hangs, nothing non-finite is stored, and a second
-//! run retries only the failures.
+//! The indexer over a corpus of broken, odd and non-audio files (`sonority_testkit::badinput`,
+//! generated; or `shared/badinput/make.sh`'s through `SONORITY_BADINPUT_DIR`): every case gets
+//! its expected outcome, nothing hangs, nothing non-finite is stored, and a second run retries
+//! only the failures.
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use sonority::parallel::StopFlag;
 use sonority::store::{FileError, TrackInfo, VectorStore};
 use sonority::{IndexOptions, IndexReport, Library, Model};
+use sonority_testkit::badinput;
 
 use crate::testutil::{all_finite, model_dir};
 
 /// The whole run (both passes) must finish within this; a FIFO opened by mistake blocks forever.
 const RUN_LIMIT: Duration = Duration::from_secs(120);
 
-/// The corpus directory: `SONORITY_BADINPUT_DIR` (CI generates it there), else generated into a
-/// temporary directory with `../shared/badinput/make.sh`, else a clear failure.
+/// The corpus directory: `SONORITY_BADINPUT_DIR` if set (a directory made by
+/// `shared/badinput/make.sh`, to run the full-size corpus), else generated into a temporary
+/// directory by `sonority_testkit::badinput` (pure Rust, committed fixtures, no external tool).
 fn corpus() -> (PathBuf, Option<tempfile::TempDir>) {
     if let Some(dir) = std::env::var_os("SONORITY_BADINPUT_DIR") {
         let dir = PathBuf::from(dir);
         assert!(
             dir.join("cases.tsv").is_file(),
-            "SONORITY_BADINPUT_DIR={} holds no cases.tsv: run ../shared/badinput/make.sh DIR",
+            "SONORITY_BADINPUT_DIR={} holds no cases.tsv: run shared/badinput/make.sh DIR, or \
+             unset it to use the generated corpus",
+            dir.display()
+        );
+        eprintln!(
+            "bad-input corpus: {} (SONORITY_BADINPUT_DIR)",
             dir.display()
         );
         return (dir, None);
     }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/badinput/make.sh");
-    assert!(
-        script.is_file(),
-        "the bad-input corpus is missing: set SONORITY_BADINPUT_DIR to a directory made by \
-         ../shared/badinput/make.sh, or put the shared folder beside the repository ({} not found)",
-        script.display()
-    );
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("corpus");
-    let st = Command::new("bash")
-        .arg(&script)
-        .arg(&dir)
-        .status()
-        .unwrap();
-    assert!(st.success(), "{} failed: {st}", script.display());
+    let cases = badinput::generate(&dir)
+        .unwrap_or_else(|e| panic!("generating the bad-input corpus in {}: {e}", dir.display()));
+    eprintln!(
+        "bad-input corpus: {} cases generated in {}",
+        cases.len(),
+        dir.display()
+    );
     (dir, Some(tmp))
 }
 

@@ -15,7 +15,7 @@ use sonority::parallel::StopFlag;
 use sonority::store::{SqliteStore, VectorStore};
 use sonority::{IndexOptions, Library, Model};
 
-use crate::testutil::{Rng, all_finite, model_dir, write_tone};
+use crate::testutil::{Rng, SEED_ENV, all_finite, model_dir, write_tone};
 
 const MUSIC: &str = "SONORITY_KILL_MUSIC";
 const DB: &str = "SONORITY_KILL_DB";
@@ -89,7 +89,7 @@ fn sigkill_at_random_moments_never_corrupts_the_library() {
     let db = tmp.path().join("library.db");
     let dir = model_dir();
     let model = Model::load(&dir).unwrap();
-    let mut rng = Rng::from_env();
+    let mut rng = Rng::from_env(SEED_ENV);
     let exe = std::env::current_exe().unwrap();
 
     let mut kills = 0;

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use sonority::Model;
 use sonority::autoencoders::{ConvAeConfig, TrainConfig};
 use sonority::train::{ExtractOptions, TrainOptions, extract_track_data, train_model};
+use sonority_testkit::signal;
 
 /// The directory of the model the tests run with: the shipped default model when the
 /// repository has one, else a tiny model trained once per test process on generated tones
@@ -47,26 +48,10 @@ pub fn model_dir() -> PathBuf {
 
 /// Writes a 16-bit WAV: a chord on `f0` with a little noise, so every track differs.
 pub fn write_tone(path: &Path, rate: u32, seconds: f64, f0: f64, seed: u32) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    let n = (seconds * f64::from(rate)) as u64;
-    let mut x = 0x9e37_79b9_u32 ^ seed.wrapping_mul(0x85eb_ca6b);
-    for i in 0..n {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        let t = i as f64 / f64::from(rate);
-        let s = 0.3 * (std::f64::consts::TAU * f0 * t).sin()
-            + 0.2 * (std::f64::consts::TAU * f0 * 1.5 * t).sin()
-            + 0.05 * (f64::from(x) / f64::from(u32::MAX) - 0.5);
-        w.write_sample((s * 20_000.0) as i16).unwrap();
-    }
-    w.finalize().unwrap();
+    let chord = signal::tones(rate, seconds, &[f0, f0 * 1.5], 0.5);
+    let noise = signal::white_noise(rate, seconds, 0.025, u64::from(seed));
+    let x: Vec<f32> = chord.iter().zip(&noise).map(|(a, b)| a + b).collect();
+    signal::write_wav_i16(path, 1, rate, &x).unwrap();
 }
 
 /// Whether every value is finite.
@@ -74,35 +59,8 @@ pub fn all_finite(v: &[f32]) -> bool {
     v.iter().all(|x| x.is_finite())
 }
 
-/// A small xorshift generator (the tests need no cryptographic randomness).
-pub struct Rng(pub u64);
+/// The tests' seeded generator; [`Rng::from_env`] reads the seed from `SONORITY_TEST_SEED`.
+pub use sonority_testkit::Rng;
 
-impl Rng {
-    /// Seeded from the clock and the process id unless `SONORITY_TEST_SEED` is set.
-    pub fn from_env() -> Self {
-        let seed = std::env::var("SONORITY_TEST_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_nanos() as u64)
-                    ^ u64::from(std::process::id())
-            });
-        eprintln!("random seed {seed} (set SONORITY_TEST_SEED to replay)");
-        Self(seed | 1)
-    }
-
-    /// The next value.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// A value in `lo..hi`.
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next_u64() % (hi - lo).max(1)
-    }
-}
+/// The environment variable that replays a random test's seed.
+pub const SEED_ENV: &str = "SONORITY_TEST_SEED";
