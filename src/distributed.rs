@@ -28,20 +28,19 @@
 //! ```
 
 use std::collections::HashMap;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sonority_store::{
-    Catalogue, Embedding, Job, MatrixDelta, PgStore, QueueProgress, QueuedFile, RootMap,
-    TrackAnalysis as Stored, VectorMatrix, Watermark, content_hash,
+    Catalogue, ContentHash, Embedding, Job, MatrixDelta, PgStore, QueueProgress, QueuedFile,
+    RootMap, TrackAnalysis as Stored, VectorMatrix, Watermark, content_hash,
 };
 
+use crate::indexer::{self, Analysed, JobSource, OutcomeSink};
 use crate::library::{analysis_of, record_of};
 use crate::model::Model;
-use crate::parallel::{StopFlag, for_each_parallel, panic_message};
+use crate::parallel::{StopFlag, for_each_parallel};
 use crate::ranking::CatalogueIndex;
 use crate::scan::{SkippedEntry, scan_folder};
 use crate::{Analyzer, Error, Result};
@@ -247,15 +246,6 @@ impl WorkerProgress {
     }
 }
 
-/// What one worker thread tells the coordinating thread.
-enum Event {
-    Claimed,
-    Done { audio_s: f64 },
-    Failed { path: PathBuf, reason: String },
-    Lost,
-    Exit(Result<()>),
-}
-
 /// The jobs this process holds, renewed by the coordinating thread.
 type Held = Arc<Mutex<HashMap<i64, Job>>>;
 
@@ -296,76 +286,151 @@ where
             sonority_mfcc::DecodeOptions::default().with_max_duration_s(Some(opts.max_duration_s)),
         );
     let held: Held = Arc::default();
-    let mut state = WorkerProgress {
-        queue: control.progress()?,
-        ..WorkerProgress::default()
+    let source = ClaimedJobs {
+        claims: Mutex::new(PgStore::connect(conn)?),
+        roots,
+        opts,
+        held: Arc::clone(&held),
     };
-    let (tx, rx) = mpsc::channel::<Event>();
     let renew_every = (opts.lease / 3).max(Duration::from_millis(200));
+    let mut sink = QueueSink {
+        state: WorkerProgress {
+            queue: control.progress()?,
+            ..WorkerProgress::default()
+        },
+        control,
+        model: model.name(),
+        held,
+        t0,
+        renew_every,
+        report_every: opts.report_every,
+        last_renew: Instant::now(),
+        last_report: Instant::now(),
+        progress: &mut progress,
+    };
     let tick = renew_every.min(opts.report_every);
-    let mut first_err: Option<Error> = None;
-    std::thread::scope(|scope| {
-        for t in 0..opts.threads.max(1) {
-            let tx = tx.clone();
-            let held = Arc::clone(&held);
-            let (analyzer, name) = (&analyzer, format!("{}/{t}", opts.name));
-            scope.spawn(move || {
-                let r = worker_thread(conn, &name, analyzer, roots, opts, stop, &held, &tx);
-                let _ = tx.send(Event::Exit(r));
-            });
-        }
-        drop(tx);
-        let mut running = opts.threads.max(1);
-        let mut last_renew = Instant::now();
-        let mut last_report = Instant::now();
-        while running > 0 {
-            match rx.recv_timeout(tick) {
-                Ok(Event::Claimed) => state.in_flight += 1,
-                Ok(Event::Done { audio_s }) => {
-                    state.in_flight = state.in_flight.saturating_sub(1);
-                    state.done += 1;
-                    state.audio_s += audio_s;
-                }
-                Ok(Event::Failed { path, reason }) => {
-                    state.in_flight = state.in_flight.saturating_sub(1);
-                    state.failed.push((path, reason));
-                }
-                Ok(Event::Lost) => {
-                    state.in_flight = state.in_flight.saturating_sub(1);
-                    state.lost += 1;
-                }
-                Ok(Event::Exit(r)) => {
-                    running -= 1;
-                    if let Err(e) = r {
-                        log::error!("worker thread stopped: {e}");
-                        first_err.get_or_insert(e);
-                        stop.stop();
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-            if last_renew.elapsed() >= renew_every {
-                last_renew = Instant::now();
-                renew_all(&mut control, &held);
-            }
-            if last_report.elapsed() >= opts.report_every {
-                last_report = Instant::now();
-                if let Ok(q) = control.progress() {
-                    state.queue = q;
-                }
-                state.elapsed_s = t0.elapsed().as_secs_f64();
-                progress(&state);
-            }
-        }
-    });
-    if let Some(e) = first_err {
-        return Err(e);
-    }
-    state.queue = control.progress()?;
+    indexer::run(&source, &analyzer, opts.threads, stop, tick, &mut sink)?;
+    let mut state = sink.state;
+    state.in_flight = 0;
+    state.queue = sink.control.progress()?;
     state.elapsed_s = t0.elapsed().as_secs_f64();
     progress(&state);
     Ok(state)
+}
+
+/// Jobs claimed from the queue, one at a time per thread, under a lease.
+struct ClaimedJobs<'a> {
+    /// The connection the threads claim through (a claim is one short statement).
+    claims: Mutex<PgStore>,
+    roots: &'a RootMap,
+    opts: &'a WorkerOptions,
+    held: Held,
+}
+
+impl JobSource for ClaimedJobs<'_> {
+    type Job = Job;
+
+    fn next_job(&self, stop: &StopFlag) -> Result<Option<Job>> {
+        while !stop.is_stopped() {
+            {
+                let mut store = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(job) = store
+                    .claim(&self.opts.name, 1, self.opts.lease)?
+                    .into_iter()
+                    .next()
+                {
+                    if let Ok(mut h) = self.held.lock() {
+                        h.insert(job.id, job.clone());
+                    }
+                    return Ok(Some(job));
+                }
+                if !self.opts.follow && store.progress()?.is_finished() {
+                    return Ok(None);
+                }
+            }
+            nap(self.opts.poll, stop);
+        }
+        Ok(None)
+    }
+
+    fn path(&self, job: &Job) -> Result<PathBuf> {
+        Ok(job.local_path(self.roots)?)
+    }
+
+    fn content_hash(&self, job: &Job, _path: &Path) -> Option<ContentHash> {
+        job.content_hash
+    }
+}
+
+/// Outcomes into the catalogue: each job completed (or failed) in its own transaction, leases
+/// renewed and progress reported on the way.
+struct QueueSink<'a, P> {
+    control: PgStore,
+    model: &'a str,
+    held: Held,
+    state: WorkerProgress,
+    t0: Instant,
+    renew_every: Duration,
+    report_every: Duration,
+    last_renew: Instant,
+    last_report: Instant,
+    progress: &'a mut P,
+}
+
+impl<P: FnMut(&WorkerProgress)> OutcomeSink<Job> for QueueSink<'_, P> {
+    fn outcome(&mut self, job: Job, outcome: Result<Analysed>) -> Result<()> {
+        let committed = match outcome {
+            Ok((a, _)) => {
+                let record = record_of(job.facts(), job.content_hash, &a);
+                let analysis = analysis_of(&a);
+                let emb = [Embedding::new(self.model, &a.vector)];
+                let item = Stored {
+                    track: &record,
+                    analysis: &analysis,
+                    embeddings: &emb,
+                };
+                self.control.complete(&job, &item).map(|_| {
+                    self.state.done += 1;
+                    self.state.audio_s += a.duration_s;
+                })
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                self.control.fail(&job, &reason).map(|()| {
+                    self.state.failed.push((job.catalogue_path(), reason));
+                })
+            }
+        };
+        forget(&self.held, &job);
+        match committed {
+            Ok(()) => Ok(()),
+            Err(sonority_store::Error::LeaseLost { .. }) => {
+                self.state.lost += 1;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.control.release(&job);
+                Err(e.into())
+            }
+        }
+    }
+
+    fn tick(&mut self) -> Result<()> {
+        if self.last_renew.elapsed() >= self.renew_every {
+            self.last_renew = Instant::now();
+            renew_all(&mut self.control, &self.held);
+        }
+        if self.last_report.elapsed() >= self.report_every {
+            self.last_report = Instant::now();
+            if let Ok(q) = self.control.progress() {
+                self.state.queue = q;
+            }
+            self.state.in_flight = self.held.lock().map_or(0, |h| h.len());
+            self.state.elapsed_s = self.t0.elapsed().as_secs_f64();
+            (self.progress)(&self.state);
+        }
+        Ok(())
+    }
 }
 
 /// Renews every held lease; a lost one is dropped (its commit will be refused).
@@ -391,82 +456,6 @@ fn nap(d: Duration, stop: &StopFlag) {
         }
         std::thread::sleep(left.min(Duration::from_millis(100)));
     }
-}
-
-/// One analysis thread: claim, analyse, commit, until finished or stopped.
-#[allow(clippy::too_many_arguments)]
-fn worker_thread(
-    conn: &str,
-    name: &str,
-    analyzer: &Analyzer<'_>,
-    roots: &RootMap,
-    opts: &WorkerOptions,
-    stop: &StopFlag,
-    held: &Held,
-    tx: &mpsc::Sender<Event>,
-) -> Result<()> {
-    let mut store = PgStore::connect(conn)?;
-    let model = analyzer.model().name().to_owned();
-    while !stop.is_stopped() {
-        let Some(job) = store.claim(name, 1, opts.lease)?.into_iter().next() else {
-            if !opts.follow && store.progress()?.is_finished() {
-                break;
-            }
-            nap(opts.poll, stop);
-            continue;
-        };
-        if let Ok(mut h) = held.lock() {
-            h.insert(job.id, job.clone());
-        }
-        let _ = tx.send(Event::Claimed);
-        let analysed = job.local_path(roots).map_err(Error::from).and_then(|p| {
-            catch_unwind(AssertUnwindSafe(|| analyzer.analyze_file(&p))).unwrap_or_else(|p| {
-                Err(Error::Query {
-                    reason: format!("analysis panicked: {}", panic_message(p.as_ref())),
-                })
-            })
-        });
-        let event = match analysed {
-            Ok(a) => {
-                let record = record_of(job.facts(), job.content_hash, &a);
-                let analysis = analysis_of(&a);
-                let emb = [Embedding::new(&model, &a.vector)];
-                let item = Stored {
-                    track: &record,
-                    analysis: &analysis,
-                    embeddings: &emb,
-                };
-                match store.complete(&job, &item) {
-                    Ok(_) => Event::Done {
-                        audio_s: a.duration_s,
-                    },
-                    Err(sonority_store::Error::LeaseLost { .. }) => Event::Lost,
-                    Err(e) => {
-                        forget(held, &job);
-                        let _ = store.release(&job);
-                        return Err(e.into());
-                    }
-                }
-            }
-            Err(e) => {
-                let reason = e.to_string();
-                match store.fail(&job, &reason) {
-                    Ok(()) => Event::Failed {
-                        path: job.catalogue_path(),
-                        reason,
-                    },
-                    Err(sonority_store::Error::LeaseLost { .. }) => Event::Lost,
-                    Err(e) => {
-                        forget(held, &job);
-                        return Err(e.into());
-                    }
-                }
-            }
-        };
-        forget(held, &job);
-        let _ = tx.send(event);
-    }
-    Ok(())
 }
 
 fn forget(held: &Held, job: &Job) {

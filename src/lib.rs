@@ -55,6 +55,8 @@ pub mod distributed;
 #[cfg(feature = "full")]
 mod fingerprint;
 #[cfg(feature = "full")]
+mod indexer;
+#[cfg(feature = "full")]
 mod library;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub mod model;

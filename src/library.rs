@@ -9,8 +9,9 @@ use sonority_store::{
     TrackInfo, TrackRecord, VectorStore, content_hash,
 };
 
+use crate::indexer::{self, Analysed, JobSource, OutcomeSink};
 use crate::model::Model;
-use crate::parallel::{StopFlag, for_each_parallel};
+use crate::parallel::StopFlag;
 use crate::ranking::Anchor;
 use crate::scan::{SkippedEntry, scan_folder};
 use crate::{Analyzer, CatalogueIndex, Error, Result, TrackAnalysis};
@@ -273,47 +274,30 @@ impl<'m> Library<'m> {
                 sonority_mfcc::DecodeOptions::default()
                     .with_max_duration_s(Some(opts.max_duration_s)),
             );
-        let mut prog = IndexProgress {
-            total: todo.len(),
-            ..IndexProgress::default()
+        let mut sink = SqliteSink {
+            store: &mut self.store,
+            model: self.model.name(),
+            batch: opts.batch.max(1),
+            pending: Vec::new(),
+            prog: IndexProgress {
+                total: todo.len(),
+                ..IndexProgress::default()
+            },
+            report: &mut report,
+            progress: &mut progress,
+            deferred: None,
         };
-        let name = self.model.name().to_string();
-        let mut pending: Vec<(TrackRecord, Analysis, Vec<f32>)> = Vec::new();
-        let mut store_err: Option<Error> = None;
-        let work = |f: &FileFacts| -> Result<(TrackAnalysis, Option<ContentHash>)> {
-            let a = analyzer.analyze_file(&f.path)?;
-            Ok((a, content_hash(&f.path).ok()))
-        };
-        for_each_parallel(todo, opts.threads, stop, work, |f, r| {
-            prog.done += 1;
-            prog.last = Some(f.path.clone());
-            let outcome = match r {
-                Ok(Ok((a, hash))) => {
-                    prog.audio_s += a.duration_s;
-                    report.audio_s += a.duration_s;
-                    pending.push((record_of(f.clone(), hash, &a), analysis_of(&a), a.vector));
-                    None
-                }
-                Ok(Err(e)) => Some(e.to_string()),
-                Err(panic) => Some(format!("{}: analysis panicked: {panic}", f.path.display())),
-            };
-            if let Some(reason) = outcome {
-                prog.failed += 1;
-                if let Err(e) = self.store.record_error(&f.path, &reason) {
-                    store_err.get_or_insert(e.into());
-                }
-                report.failed.push((f.path.clone(), reason));
-            }
-            if pending.len() >= opts.batch
-                && let Err(e) = commit(&mut self.store, &name, &mut pending, &mut report)
-            {
-                store_err.get_or_insert(e);
-                stop.stop();
-            }
-            progress(&prog);
-        });
-        commit(&mut self.store, &name, &mut pending, &mut report)?;
-        if let Some(e) = store_err {
+        let source = PlannedFiles(Mutex::new(todo.into_iter()));
+        indexer::run(
+            &source,
+            &analyzer,
+            opts.threads,
+            stop,
+            Duration::from_secs(1),
+            &mut sink,
+        )?;
+        sink.commit()?;
+        if let Some(e) = sink.deferred.take() {
             return Err(e);
         }
         report.stopped = stop.is_stopped();
@@ -377,30 +361,85 @@ impl Analyzer<'_> {
     }
 }
 
-fn commit(
-    store: &mut SqliteStore,
-    model: &str,
-    pending: &mut Vec<(TrackRecord, Analysis, Vec<f32>)>,
-    report: &mut IndexReport,
-) -> Result<()> {
-    if pending.is_empty() {
-        return Ok(());
+/// The files a folder scan planned, handed out one at a time.
+struct PlannedFiles(Mutex<std::vec::IntoIter<FileFacts>>);
+
+impl JobSource for PlannedFiles {
+    type Job = FileFacts;
+
+    fn next_job(&self, _stop: &StopFlag) -> Result<Option<FileFacts>> {
+        Ok(self.0.lock().unwrap_or_else(PoisonError::into_inner).next())
     }
-    let embeddings: Vec<[Embedding<'_>; 1]> = pending
-        .iter()
-        .map(|(_, _, v)| [Embedding::new(model, v)])
-        .collect();
-    let batch: Vec<Stored<'_>> = pending
-        .iter()
-        .zip(&embeddings)
-        .map(|((r, a, _), e)| Stored {
-            track: r,
-            analysis: a,
-            embeddings: e,
-        })
-        .collect();
-    store.put_track_analyses(&batch)?;
-    report.analysed += pending.len();
-    pending.clear();
-    Ok(())
+
+    fn path(&self, job: &FileFacts) -> Result<PathBuf> {
+        Ok(job.path.clone())
+    }
+}
+
+/// Outcomes into SQLite: analyses committed in batches, failures recorded one by one.
+struct SqliteSink<'a, P> {
+    store: &'a mut SqliteStore,
+    model: &'a str,
+    batch: usize,
+    pending: Vec<(TrackRecord, Analysis, Vec<f32>)>,
+    prog: IndexProgress,
+    report: &'a mut IndexReport,
+    progress: &'a mut P,
+    /// The first failure to record a file's error: returned at the end, the run goes on.
+    deferred: Option<Error>,
+}
+
+impl<P: FnMut(&IndexProgress)> OutcomeSink<FileFacts> for SqliteSink<'_, P> {
+    fn outcome(&mut self, f: FileFacts, outcome: Result<Analysed>) -> Result<()> {
+        self.prog.done += 1;
+        self.prog.last = Some(f.path.clone());
+        match outcome {
+            Ok((a, hash)) => {
+                self.prog.audio_s += a.duration_s;
+                self.report.audio_s += a.duration_s;
+                let (record, analysis) = (record_of(f, hash, &a), analysis_of(&a));
+                self.pending.push((record, analysis, a.vector));
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                self.prog.failed += 1;
+                if let Err(e) = self.store.record_error(&f.path, &reason) {
+                    self.deferred.get_or_insert(e.into());
+                }
+                self.report.failed.push((f.path, reason));
+            }
+        }
+        if self.pending.len() >= self.batch {
+            self.commit()?;
+        }
+        (self.progress)(&self.prog);
+        Ok(())
+    }
+}
+
+impl<P> SqliteSink<'_, P> {
+    fn commit(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let embeddings: Vec<[Embedding<'_>; 1]> = self
+            .pending
+            .iter()
+            .map(|(_, _, v)| [Embedding::new(self.model, v)])
+            .collect();
+        let batch: Vec<Stored<'_>> = self
+            .pending
+            .iter()
+            .zip(&embeddings)
+            .map(|((r, a, _), e)| Stored {
+                track: r,
+                analysis: a,
+                embeddings: e,
+            })
+            .collect();
+        self.store.put_track_analyses(&batch)?;
+        self.report.analysed += self.pending.len();
+        self.pending.clear();
+        Ok(())
+    }
 }
