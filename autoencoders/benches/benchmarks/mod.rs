@@ -5,6 +5,13 @@ pub mod train;
 
 use sonority_autoencoders::ConvAeConfig;
 
+/// A benchmark group's name, prefixed by the bench binary's allocator label
+/// (`crate::ALLOCATOR`: empty for the system allocator, `mimalloc/` in `bench_mimalloc`), so
+/// that the two binaries' results sit side by side instead of overwriting each other.
+pub fn group(name: &str) -> String {
+    format!("{}{name}", crate::ALLOCATOR)
+}
+
 /// The configurations benchmarked, by name.
 pub fn presets() -> Vec<(&'static str, ConvAeConfig)> {
     vec![

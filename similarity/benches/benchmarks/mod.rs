@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod rank;
+pub mod rank_cpu;
 
 use sonority_similarity::{Query, VectorIndex};
 
