@@ -12,11 +12,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use sonority::mfcc::SliceSource;
 use sonority::store::{Analysis, Embedding, FileFacts, SqliteStore, TrackAnalysis, TrackRecord};
 use sonority::{Analyzer, Library, Model};
+use sonority_testkit::Rng;
 
 /// A chord progression with harmonics and noise bursts on the beat, at 22050 Hz.
 fn music_like(seconds: f32) -> Vec<f32> {
     let n = (seconds * 22_050.0) as usize;
-    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut rng = Rng::new(1);
     (0..n)
         .map(|i| {
             let t = i as f32 / 22_050.0;
@@ -26,10 +27,7 @@ fn music_like(seconds: f32) -> Vec<f32> {
                 let f = 261.63 * 2f32.powf(iv as f32 / 12.0);
                 v += (2.0 * std::f32::consts::PI * f * t).sin() * 0.1;
             }
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let noise = (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+            let noise = rng.uniform(-0.5, 0.5);
             v + noise * (-(t * 2.0).fract() * 30.0).exp()
         })
         .collect()
@@ -59,13 +57,7 @@ fn recommend(c: &mut Criterion) {
     {
         let mut store = SqliteStore::open(&db).unwrap();
         let dim = model.output_dim();
-        let mut state = 0x2545_F491_4F6C_DD1D_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        };
+        let mut rng = Rng::new(2);
         for chunk in 0..TRACKS / 1000 {
             let records: Vec<TrackRecord> = (0..1000)
                 .map(|i| {
@@ -74,7 +66,7 @@ fn recommend(c: &mut Criterion) {
                 })
                 .collect();
             let vectors: Vec<Vec<f32>> = (0..1000)
-                .map(|_| (0..dim).map(|_| next()).collect())
+                .map(|_| (0..dim).map(|_| rng.uniform(-0.5, 0.5)).collect())
                 .collect();
             let analysis = Analysis::default();
             let embeddings: Vec<[Embedding<'_>; 1]> = vectors

@@ -8,18 +8,14 @@ use sonority::mfcc::SliceSource;
 use sonority::parallel::StopFlag;
 use sonority::store::VectorStore;
 use sonority::{Analyzer, IndexOptions, Library, Model};
+use sonority_testkit::Rng;
 
 /// Three "albums" with clearly different sounds, three tracks each (different notes and seeds).
 fn synth(album: usize, track: usize, seconds: f32) -> Vec<f32> {
     let sr = 22_050.0;
     let n = (seconds * sr) as usize;
-    let mut state = 0x9E37_79B9_u32.wrapping_add((album * 97 + track * 13) as u32);
-    let mut noise = move || {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        state as f32 / u32::MAX as f32 - 0.5
-    };
+    let mut rng = Rng::new((album * 97 + track * 13) as u64);
+    let mut noise = move || rng.uniform(-0.5, 0.5);
     let base = [110.0, 880.0, 220.0][album] * (1.0 + 0.12 * track as f32);
     (0..n)
         .map(|i| {

@@ -6,4 +6,7 @@
 
 mod benchmarks;
 
+/// Prefix of the benchmark groups: none, the system allocator (see `bench_mimalloc`).
+const ALLOCATOR: &str = "";
+
 criterion::criterion_main!(benchmarks::train::benches, benchmarks::encode::benches,);

@@ -73,8 +73,8 @@ fn key_of_cadences_in_all_keys_even_detuned() -> anyhow::Result<()> {
 
 #[test]
 fn key_of_silence_and_noise_is_weak_and_finite() -> anyhow::Result<()> {
-    let mut rng = Rng(7);
-    let noise: Vec<f32> = (0..66_150).map(|_| 0.3 * rng.next()).collect();
+    let mut rng = Rng::new(7);
+    let noise: Vec<f32> = (0..66_150).map(|_| 0.3 * rng.uniform(-1.0, 1.0)).collect();
     for y in [vec![0.0; 44_100], noise] {
         let mut d = Descriptors::default();
         run(&y, &mut [&mut d])?;
@@ -108,13 +108,13 @@ struct Hiss {
 impl Hiss {
     fn new(seed: u64) -> Self {
         Self {
-            rng: Rng(seed),
+            rng: Rng::new(seed),
             prev: [0.0; 2],
         }
     }
 
     fn next(&mut self, order: usize) -> f32 {
-        let x = self.rng.next();
+        let x = self.rng.uniform(-1.0, 1.0);
         let d1 = x - self.prev[0];
         self.prev[0] = x;
         if order < 2 {
@@ -143,12 +143,13 @@ fn snare(hiss: &mut Hiss, pos: f32) -> f32 {
 
 /// Kick on every beat, white-noise bursts on the off-beat eighths only (as disco's hi-hats).
 fn kick_and_offbeat_hats(bpm: f32, seconds: f32) -> Vec<f32> {
-    let mut rng = Rng(42);
+    let mut rng = Rng::new(42);
     let beat = 60.0 / bpm * 22_050.0;
     (0..(seconds * 22_050.0) as usize)
         .map(|i| {
             let t = i as f32;
-            kick(t % beat) + env((t - beat / 2.0).rem_euclid(beat), 0.25, 150.0) * rng.next()
+            kick(t % beat)
+                + env((t - beat / 2.0).rem_euclid(beat), 0.25, 150.0) * rng.uniform(-1.0, 1.0)
         })
         .collect()
 }
@@ -311,8 +312,8 @@ fn spectral_shape_follows_level_brightness_and_noisiness() -> anyhow::Result<()>
     let (quiet, _) = stats(&sine(1000.0, 2.0, 0.05))?;
     let (loud, _) = stats(&loud)?;
     assert!((loud.loudness_db_mean - quiet.loudness_db_mean - 20.0).abs() < 1e-3);
-    let mut rng = Rng(3);
-    let noise: Vec<f32> = (0..44_100).map(|_| 0.3 * rng.next()).collect();
+    let mut rng = Rng::new(3);
+    let noise: Vec<f32> = (0..44_100).map(|_| 0.3 * rng.uniform(-1.0, 1.0)).collect();
     let (noise, _) = stats(&noise)?;
     assert!(noise.flatness_mean > 0.3, "{noise:?}");
     assert!(noise.centroid_hz_mean > 4000.0, "{noise:?}");

@@ -12,16 +12,16 @@ const LATENT: usize = 16;
 /// A synthetic set: 4 classes. The latent and the key carry the class; tempo is noise-like;
 /// roll-off varies widely (500 Hz to 10 kHz) and independently of the class.
 fn synthetic(n: usize) -> Vec<(usize, Vec<f32>, Key, f32, f32)> {
-    let mut rng = Rng(2024);
+    let mut rng = Rng::new(2024);
     (0..n)
         .map(|i| {
             let class = i % 4;
             let latent: Vec<f32> = (0..LATENT)
-                .map(|d| if d % 4 == class { 1.0 } else { 0.0 } + 0.2 * rng.next())
+                .map(|d| if d % 4 == class { 1.0 } else { 0.0 } + 0.2 * rng.uniform(-1.0, 1.0))
                 .collect();
             let key = Key::new([0u8, 7, 2, 9][class], Mode::Major);
-            let tempo = 120.0 * 2f32.powf(0.4 * rng.next());
-            let rolloff = 500.0 * 20f32.powf(0.5 + 0.5 * rng.next());
+            let tempo = 120.0 * 2f32.powf(0.4 * rng.uniform(-1.0, 1.0));
+            let rolloff = 500.0 * 20f32.powf(0.5 + 0.5 * rng.uniform(-1.0, 1.0));
             (class, latent, key, tempo, rolloff)
         })
         .collect()
@@ -111,7 +111,7 @@ fn published_preset_is_dominated_by_rolloff_and_standardised_fusion_is_not() -> 
 
 #[test]
 fn weights_scale_a_blocks_share() -> anyhow::Result<()> {
-    let mut rng = Rng(5);
+    let mut rng = Rng::new(5);
     let mut f = Fusion::new(
         vec![BlockSpec::new("a", 8), BlockSpec::new("b", 2)],
         Standardization::MedianIqr,
@@ -119,7 +119,7 @@ fn weights_scale_a_blocks_share() -> anyhow::Result<()> {
     let raws: Vec<Vec<f32>> = (0..300)
         .map(|_| {
             (0..10)
-                .map(|j| rng.next() * (1 + j) as f32 * 100.0)
+                .map(|j| rng.uniform(-1.0, 1.0) * (1 + j) as f32 * 100.0)
                 .collect()
         })
         .collect();

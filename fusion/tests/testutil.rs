@@ -36,14 +36,5 @@ pub fn sine(hz: f32, seconds: f32, amp: f32) -> Vec<f32> {
         .collect()
 }
 
-/// Deterministic pseudo-random numbers in [-1, 1) (xorshift).
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-}
+/// The workspace's seeded test generator (`uniform(-1.0, 1.0)` for noise in [-1, 1)).
+pub use sonority_testkit::Rng;

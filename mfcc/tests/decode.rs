@@ -366,15 +366,7 @@ fn broken_files_give_typed_errors() {
     let dir = tempdir();
     let d = dir.path();
     let o = DecodeOptions::default();
-    let mut state = 0x9e37_79b9_u32;
-    let random: Vec<u8> = (0..100_000)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state as u8
-        })
-        .collect();
+    let random = sonority_testkit::Rng::new(1).bytes(100_000);
     let silence = vec![0_u8; 4000];
     let mut zero_rate = wav_header(2, 0, 4000);
     zero_rate.extend(&silence);

@@ -46,13 +46,10 @@ impl FrameSink for Probe {
 }
 
 fn signal() -> Vec<f32> {
-    let mut state = 0x1234_5678_u32;
+    let mut rng = sonority_testkit::Rng::new(1);
     (0..22_050 * 2)
         .map(|i| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            let noise = (state >> 8) as f32 / (1 << 24) as f32 - 0.5;
+            let noise = rng.uniform(-0.5, 0.5);
             0.4 * (i as f32 * 0.07).sin() + 0.1 * noise
         })
         .collect()

@@ -5,4 +5,8 @@
 
 mod benchmarks;
 
-criterion::criterion_main!(benchmarks::rank::benches, benchmarks::build::benches,);
+criterion::criterion_main!(
+    benchmarks::rank::benches,
+    benchmarks::rank_cpu::benches,
+    benchmarks::build::benches,
+);

@@ -37,15 +37,9 @@ pub fn naive_rank(
     all.into_iter().take(k).map(|(_, id, s)| (id, s)).collect()
 }
 
-/// `n * dim` pseudo-random values in `[-1, 1)` (xorshift).
+/// `n * dim` pseudo-random values in `[-1, 1)` (the testkit's generator, seeded).
 pub fn random_data(n: usize, dim: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.max(1);
-    (0..n * dim)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
+    let mut data = vec![0.0; n * dim];
+    sonority_testkit::Rng::new(seed).fill_uniform(&mut data, 1.0);
+    data
 }

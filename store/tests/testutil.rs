@@ -23,13 +23,6 @@ pub fn make_tracks<S: Catalogue>(store: &mut S, n: usize) -> Vec<TrackId> {
 
 /// A vector determined by the track id, so a reader can check it without the writer.
 pub fn vector_for(id: i64, dim: usize) -> Vec<f32> {
-    let mut x = (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..dim)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        })
-        .collect()
+    let mut rng = sonority_testkit::Rng::new(id as u64);
+    (0..dim).map(|_| rng.uniform(-0.5, 0.5)).collect()
 }

@@ -1,12 +1,12 @@
 //! Encoding throughput (tiles/s, batch 32) and a 3-minute track with the default model.
 
-use super::{presets, values};
+use super::{group, presets, values};
 use criterion::{Criterion, Throughput, criterion_group};
 use sonority_autoencoders::{ConvAeConfig, ConvAutoencoder, Encoder, PoolConfig, TrackEncoder};
 use std::time::Duration;
 
 fn encode_tiles(c: &mut Criterion) {
-    let mut group = c.benchmark_group("encode");
+    let mut group = c.benchmark_group(group("encode"));
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(5))
@@ -34,7 +34,7 @@ fn encode_track(c: &mut Criterion) {
     );
     let frames = 7_752;
     let mel = values(128 * frames, 3);
-    let mut group = c.benchmark_group("encode_track");
+    let mut group = c.benchmark_group(group("encode_track"));
     group
         .sample_size(20)
         .measurement_time(Duration::from_secs(5))

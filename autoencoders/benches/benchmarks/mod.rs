@@ -5,6 +5,13 @@ pub mod train;
 
 use sonority_autoencoders::ConvAeConfig;
 
+/// A benchmark group's name, prefixed by the bench binary's allocator label
+/// (`crate::ALLOCATOR`: empty for the system allocator, `mimalloc/` in `bench_mimalloc`), so
+/// that the two binaries' results sit side by side instead of overwriting each other.
+pub fn group(name: &str) -> String {
+    format!("{}{name}", crate::ALLOCATOR)
+}
+
 /// The configurations benchmarked, by name.
 pub fn presets() -> Vec<(&'static str, ConvAeConfig)> {
     vec![
@@ -17,13 +24,6 @@ pub fn presets() -> Vec<(&'static str, ConvAeConfig)> {
 
 /// Deterministic pseudo-random values in [0, 1).
 pub fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32
-        })
-        .collect()
+    let mut rng = sonority_testkit::Rng::new(seed);
+    (0..n).map(|_| rng.next_f32()).collect()
 }

@@ -1,6 +1,6 @@
 //! Training steps per second, batch 32.
 
-use super::{presets, values};
+use super::{group, presets, values};
 use candle_nn::Optimizer;
 use criterion::{Criterion, Throughput, criterion_group};
 use sonority_autoencoders::{
@@ -10,7 +10,7 @@ use sonority_autoencoders::{
 use std::time::Duration;
 
 fn reconstruction_steps(c: &mut Criterion) {
-    let mut group = c.benchmark_group("train_step");
+    let mut group = c.benchmark_group(group("train_step"));
     group
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
@@ -46,7 +46,7 @@ fn contrastive_step(c: &mut Criterion) {
     let tracks: Vec<TrackMatrix> = (0..16)
         .map(|k| TrackMatrix::new(values(128 * 400, k), 128, 400).expect("track"))
         .collect();
-    let mut group = c.benchmark_group("train_step");
+    let mut group = c.benchmark_group(group("train_step"));
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(8))

@@ -6,7 +6,7 @@ pub mod descriptors;
 /// on the beat, `seconds` long.
 pub fn music_like(seconds: f32) -> Vec<f32> {
     let n = (seconds * 22_050.0) as usize;
-    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut rng = sonority_testkit::Rng::new(1);
     (0..n)
         .map(|i| {
             let t = i as f32 / 22_050.0;
@@ -16,10 +16,7 @@ pub fn music_like(seconds: f32) -> Vec<f32> {
                 let f = 261.63 * 2f32.powf(iv as f32 / 12.0);
                 v += (2.0 * std::f32::consts::PI * f * t).sin() * 0.1;
             }
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let noise = (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+            let noise = rng.uniform(-0.5, 0.5);
             let beat = (t * 2.0).fract();
             v + noise * (-beat * 30.0).exp()
         })

@@ -7,14 +7,11 @@ pub mod stft;
 /// A deterministic test signal: a chord and a little noise, `seconds` long at `sr` Hz.
 pub fn music_like(seconds: f32, sr: u32) -> Vec<f32> {
     let n = (seconds * sr as f32) as usize;
-    let mut state = 0x2545_f491_u32;
+    let mut rng = sonority_testkit::Rng::new(1);
     (0..n)
         .map(|i| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
             let t = i as f32 / sr as f32;
-            let noise = (state as f32 / u32::MAX as f32) - 0.5;
+            let noise = rng.uniform(-0.5, 0.5);
             0.3 * (2.0 * std::f32::consts::PI * 220.0 * t).sin()
                 + 0.2 * (2.0 * std::f32::consts::PI * 277.2 * t).sin()
                 + 0.1 * (2.0 * std::f32::consts::PI * 329.6 * t).sin()
