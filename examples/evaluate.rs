@@ -25,9 +25,8 @@ use sonority::eval::{
     mutual_proximity, read_manifest, unrelated_cosine_spread,
 };
 use sonority::fusion::{Fusion, published_descriptors};
-use sonority::parallel::{StopFlag, for_each_parallel};
 use sonority::train::{
-    ExtractOptions, TrackData, TrainOptions, embed_track_data, extract_track_data, shipped_augment,
+    ExtractOptions, TrackData, TrainOptions, embed_track_data, extract_all, shipped_augment,
     tile_block, train_model,
 };
 use sonority::{FinalStage, Model};
@@ -87,20 +86,18 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let entries = read_manifest(&args.manifest)?;
     let t0 = Instant::now();
-    let mut slots: Vec<Option<(TrackData, String)>> = (0..entries.len()).map(|_| None).collect();
     let opts = ExtractOptions::default().whole_track();
-    let items: Vec<usize> = (0..entries.len()).collect();
-    for_each_parallel(
-        items,
-        args.threads,
-        &StopFlag::new(),
-        |&i| extract_track_data(&entries[i].path, &opts),
-        |&i, r| match r {
-            Ok(Ok(t)) => slots[i] = Some((t, entries[i].album.clone())),
-            Ok(Err(e)) => eprintln!("skipping: {e}"),
-            Err(e) => eprintln!("skipping {}: {e}", entries[i].path.display()),
-        },
-    );
+    let paths: Vec<PathBuf> = entries.iter().map(|e| e.path.clone()).collect();
+    let slots: Vec<Option<(TrackData, String)>> =
+        extract_all(&paths, &opts, args.threads, |_, e| {
+            if let Some(e) = e {
+                eprintln!("skipping: {e}");
+            }
+        })
+        .into_iter()
+        .zip(&entries)
+        .map(|(r, e)| r.ok().map(|t| (t, e.album.clone())))
+        .collect();
     let (tracks, albums): (Vec<TrackData>, Vec<String>) = slots.into_iter().flatten().unzip();
     let audio_s: f64 = tracks.iter().map(|t| t.duration_s).sum();
     eprintln!(

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use sonority::IndexOptions;
-use sonority::parallel::StopFlag;
+use sonority::StopFlag;
 
 /// Index a music folder into the embedded SQLite library.
 #[derive(Parser, Debug)]

@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use sonority::IndexOptions;
-use sonority::parallel::StopFlag;
+use sonority::StopFlag;
 
 /// Index a music folder and print the tracks most similar to the anchor(s).
 #[derive(Parser, Debug)]

@@ -20,10 +20,8 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use sonority::autoencoders::{ContrastiveConfig, TrainConfig};
 use sonority::eval::read_manifest;
-use sonority::parallel::{StopFlag, for_each_parallel};
-use sonority::scan::scan_folder;
 use sonority::train::{
-    ExtractOptions, TrackData, TrainOptions, extract_track_data, shipped_augment, train_model,
+    ExtractOptions, TrackData, TrainOptions, audio_files, extract_all, shipped_augment, train_model,
 };
 
 /// Train a sonority model on a folder or a manifest.
@@ -78,7 +76,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let paths: Vec<PathBuf> = match (&args.manifest, &args.music_dir) {
         (Some(m), _) => read_manifest(m)?.into_iter().map(|e| e.path).collect(),
-        (None, Some(d)) => scan_folder(d).files.into_iter().map(|f| f.path).collect(),
+        (None, Some(d)) => audio_files(d),
         (None, None) => return Err("give a music folder or --manifest".into()),
     };
     let threads = args
@@ -95,20 +93,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         ExtractOptions::default().with_seed(args.seed)
     };
-    for_each_parallel(
-        paths,
-        threads,
-        &StopFlag::new(),
-        |p| extract_track_data(p, &opts),
-        |p, r| {
-            bar.inc(1);
-            match r {
-                Ok(Ok(t)) => tracks.push(t),
-                Ok(Err(e)) => bar.println(format!("skipping: {e}")),
-                Err(e) => bar.println(format!("skipping {}: {e}", p.display())),
-            }
-        },
-    );
+    let results = extract_all(&paths, &opts, threads, |_, e| {
+        bar.inc(1);
+        if let Some(e) = e {
+            bar.println(format!("skipping: {e}"));
+        }
+    });
+    tracks.extend(results.into_iter().flatten());
     bar.finish_and_clear();
     // Completion order varies with threads: sort for a deterministic training set.
     tracks.sort_by(|a, b| {

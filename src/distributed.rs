@@ -12,7 +12,7 @@
 //! # Examples
 //! ```no_run
 //! use sonority::distributed::{WorkerOptions, enqueue_folder, run_worker, queue_status};
-//! use sonority::parallel::StopFlag;
+//! use sonority::StopFlag;
 //! use sonority::store::{PgStore, RootMap};
 //! use sonority::Model;
 //!
@@ -514,7 +514,7 @@ impl PgCatalogueIndex {
         Ok((changed, removed))
     }
 
-    /// The index, for [`CatalogueIndex::recommend`].
+    /// The index, for [`CatalogueIndex::rank`].
     #[must_use]
     pub fn index(&self) -> &CatalogueIndex {
         &self.index

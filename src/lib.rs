@@ -40,13 +40,13 @@
 
 mod error;
 pub mod eval;
-pub mod parallel;
-pub mod scan;
+mod parallel;
+mod scan;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub mod train;
 
 #[cfg(feature = "mfcc")]
-pub mod logmel;
+mod logmel;
 
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 mod analyzer;
@@ -63,7 +63,7 @@ pub mod model;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 mod pipeline;
 #[cfg(feature = "autoencoders")]
-pub mod pooler;
+mod pooler;
 #[cfg(feature = "full")]
 mod ranking;
 
@@ -74,10 +74,32 @@ pub use error::{Error, Result};
 pub use library::{IndexOptions, IndexProgress, IndexReport, Library, Recommendation};
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub use model::{FinalStage, Model, ModelHeader};
+pub use parallel::StopFlag;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub use pipeline::{AnalysisSettings, BLOCKS};
 #[cfg(feature = "full")]
 pub use ranking::{Anchor, CatalogueIndex};
+
+/// The traits of the pipeline's seams, and the entry points, in one import.
+///
+/// ```
+/// use sonority::prelude::*;
+/// # fn f(_: &dyn FrameSink, _: &dyn AudioSource) {}
+/// ```
+pub mod prelude {
+    #[cfg(feature = "full")]
+    pub use crate::{Analyzer, IndexOptions, Library, Model, StopFlag};
+    #[cfg(feature = "autoencoders")]
+    pub use sonority_autoencoders::Encoder;
+    #[cfg(feature = "fusion")]
+    pub use sonority_fusion::FeatureExtractor;
+    #[cfg(feature = "mfcc")]
+    pub use sonority_mfcc::{AudioSource, FrameSink};
+    #[cfg(feature = "similarity")]
+    pub use sonority_similarity::Ranker;
+    #[cfg(feature = "store")]
+    pub use sonority_store::{Catalogue, VectorStore};
+}
 
 #[cfg(feature = "autoencoders")]
 pub use sonority_autoencoders as autoencoders;

@@ -213,6 +213,12 @@ impl<'m> Library<'m> {
         Ok((SqliteStore::open(db)?, info))
     }
 
+    /// Whether indexing takes a file of this name for audio (by its extension, any case).
+    #[must_use]
+    pub fn is_audio_name(path: &Path) -> bool {
+        crate::scan::has_audio_extension(path)
+    }
+
     /// The underlying store.
     #[must_use]
     pub fn store(&self) -> &SqliteStore {

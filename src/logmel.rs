@@ -13,18 +13,6 @@ use sonority_mfcc::{
 /// [`TileSink`](sonority_mfcc::TileSink). A track of at most `max_blocks` blocks is kept whole,
 /// its partial last block included.
 ///
-/// # Examples
-/// ```
-/// use sonority::logmel::LogMelReservoir;
-/// use sonority::mfcc::{MfccConfig, SliceSource, analyze};
-/// let cfg = MfccConfig::default();
-/// let noise: Vec<f32> = (0..60 * 22_050_u64).map(|i| ((i * 7919) % 997) as f32 / 997.0 - 0.5).collect();
-/// let mut r = LogMelReservoir::new(&cfg, 256, 3, 42)?;
-/// analyze(&mut SliceSource::new(&noise, 22_050), &cfg.stft_spec(), &mut [&mut r])?;
-/// let m = r.into_matrix();
-/// assert_eq!(m.shape(), (128, 3 * 256));
-/// # Ok::<(), sonority::mfcc::Error>(())
-/// ```
 #[derive(Debug, Clone)]
 pub struct LogMelReservoir {
     stage: MelStage,
@@ -132,6 +120,28 @@ impl FrameSink for LogMelReservoir {
         if self.current.len() == self.block_frames * self.stage.filterbank().n_mels() {
             self.close_block();
         }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogMelReservoir;
+    use sonority_mfcc::{MfccConfig, SliceSource, analyze};
+
+    #[test]
+    fn keeps_at_most_max_blocks_of_a_long_track() -> sonority_mfcc::Result<()> {
+        let cfg = MfccConfig::default();
+        let noise: Vec<f32> = (0..60 * 22_050_u64)
+            .map(|i| ((i * 7919) % 997) as f32 / 997.0 - 0.5)
+            .collect();
+        let mut r = LogMelReservoir::new(&cfg, 256, 3, 42)?;
+        analyze(
+            &mut SliceSource::new(&noise, 22_050),
+            &cfg.stft_spec(),
+            &mut [&mut r],
+        )?;
+        assert_eq!(r.into_matrix().shape(), (128, 3 * 256));
         Ok(())
     }
 }

@@ -18,7 +18,7 @@ use sonority_fusion::Fusion;
 use sonority_mfcc::MfccConfig;
 
 use crate::pipeline::AnalysisSettings;
-use crate::pooler::BandStats;
+pub use crate::pooler::BandStats;
 use crate::{Error, Result};
 
 /// The format name written in `model.json`.

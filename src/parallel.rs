@@ -33,16 +33,6 @@ impl StopFlag {
 /// run or another item. When `stop` is raised, workers take no new items; results already
 /// computed are still delivered. Returns the number of items processed.
 ///
-/// # Examples
-/// ```
-/// use sonority::parallel::{StopFlag, for_each_parallel};
-/// let mut total = 0;
-/// let n = for_each_parallel(vec![1, 2, 3], 2, &StopFlag::new(), |&x| {
-///     if x == 2 { panic!("boom") }
-///     x * 10
-/// }, |_, r| { if let Ok(v) = r { total += v } });
-/// assert_eq!((n, total), (3, 40));
-/// ```
 pub fn for_each_parallel<I, R, W, D>(
     items: Vec<I>,
     threads: usize,
@@ -102,6 +92,26 @@ pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_panic_fails_one_item_only() {
+        let mut total = 0;
+        let n = for_each_parallel(
+            vec![1, 2, 3],
+            2,
+            &StopFlag::new(),
+            |&x| {
+                assert!(x != 2, "boom");
+                x * 10
+            },
+            |_, r| {
+                if let Ok(v) = r {
+                    total += v;
+                }
+            },
+        );
+        assert_eq!((n, total), (3, 40));
+    }
     use super::*;
 
     #[test]

@@ -90,18 +90,6 @@ impl<'a> TilePooler<'a> {
         })
     }
 
-    /// Dimension of the pooled vector: twice the encoder's.
-    #[must_use]
-    pub fn output_dim(&self) -> usize {
-        2 * self.encoder.output_dim()
-    }
-
-    /// Tiles encoded so far.
-    #[must_use]
-    pub fn tiles(&self) -> usize {
-        self.tiles
-    }
-
     /// Pushes one frame of `n_mels` log-mel dB values.
     ///
     /// # Errors

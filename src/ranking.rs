@@ -178,7 +178,7 @@ impl CatalogueIndex {
 
     /// The tracks most similar to the anchors (their mean direction), best first. Stored
     /// anchors, and any track with the same content as an anchor, are never recommended.
-    /// `layout` (the model's block layout, [`Model::layout`]) makes each recommendation say
+    /// `layout` (the model's block layout, [`Model::layout`](crate::Model::layout)) makes each recommendation say
     /// which blocks made it close.
     ///
     /// Ranking takes vectors: resolving anchor files (looking them up, or analysing a file

@@ -100,19 +100,6 @@ fn file_kind(ft: &std::fs::FileType) -> &'static str {
 
 /// Walks `root` recursively (following symlinks, detecting loops) and returns the audio files,
 /// sorted by path, with the audio-looking entries it had to skip.
-///
-/// # Examples
-/// ```
-/// let dir = std::env::temp_dir().join(format!("sonority-scan-doc-{}", std::process::id()));
-/// std::fs::create_dir_all(dir.join("album.mp3"))?; // a directory named like audio
-/// std::fs::write(dir.join("a.wav"), b"RIFF")?;
-/// std::fs::write(dir.join("cover.jpg"), b"")?;
-/// let found = sonority::scan::scan_folder(&dir);
-/// assert_eq!(found.files.len(), 1);
-/// assert_eq!(found.skipped.len(), 1);
-/// std::fs::remove_dir_all(&dir)?;
-/// # Ok::<(), std::io::Error>(())
-/// ```
 #[must_use]
 pub fn scan_folder(root: &Path) -> ScanResult {
     let mut out = ScanResult::default();
@@ -172,4 +159,19 @@ pub fn scan_folder(root: &Path) -> ScanResult {
     }
     out.files.sort_by(|a, b| a.path.cmp(&b.path));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn finds_audio_and_reports_audio_named_directories() -> std::io::Result<()> {
+        let dir = std::env::temp_dir().join(format!("sonority-scan-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("album.mp3"))?; // a directory named like audio
+        std::fs::write(dir.join("a.wav"), b"RIFF")?;
+        std::fs::write(dir.join("cover.jpg"), b"")?;
+        let found = super::scan_folder(&dir);
+        assert_eq!(found.files.len(), 1);
+        assert_eq!(found.skipped.len(), 1);
+        std::fs::remove_dir_all(&dir)
+    }
 }

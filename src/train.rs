@@ -1,7 +1,7 @@
 //! Training a [`Model`] from a set of tracks: features once, then the tile autoencoder, the
 //! fusion statistics and the optional fused-vector autoencoder.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sonority_autoencoders::{
@@ -148,6 +148,72 @@ impl TrackData {
             .chain(self.blocks.iter().map(|(n, b)| (*n, b.as_slice())))
             .collect()
     }
+}
+
+/// The audio files under `dir`, as indexing finds them (symlinks followed, FIFOs and other
+/// special files left out), sorted by path.
+///
+/// # Examples
+/// ```
+/// let dir = std::env::temp_dir().join(format!("sonority-audio-files-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(dir.join("album.mp3"))?; // a directory named like audio
+/// std::fs::write(dir.join("a.wav"), b"RIFF")?;
+/// std::fs::write(dir.join("cover.jpg"), b"")?;
+/// assert_eq!(sonority::train::audio_files(&dir), [dir.join("a.wav")]);
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[must_use]
+pub fn audio_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = crate::scan::scan_folder(dir)
+        .files
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    files.sort();
+    files
+}
+
+/// [`extract_track_data`] for many files on `threads` threads. The results are in the order
+/// of `paths` (an error names its file; a panic while analysing one file fails that file
+/// only); `progress` is called after each file, in completion order.
+#[must_use]
+pub fn extract_all<F>(
+    paths: &[PathBuf],
+    opts: &ExtractOptions,
+    threads: usize,
+    mut progress: F,
+) -> Vec<Result<TrackData>>
+where
+    F: FnMut(&Path, Option<&Error>),
+{
+    let mut out: Vec<Option<Result<TrackData>>> = (0..paths.len()).map(|_| None).collect();
+    let items: Vec<usize> = (0..paths.len()).collect();
+    crate::parallel::for_each_parallel(
+        items,
+        threads,
+        &crate::StopFlag::new(),
+        |&i| extract_track_data(&paths[i], opts),
+        |&i, r| {
+            let r = r.unwrap_or_else(|panic| {
+                Err(Error::Query {
+                    reason: format!("{}: analysis panicked: {panic}", paths[i].display()),
+                })
+            });
+            progress(&paths[i], r.as_ref().err());
+            out[i] = Some(r);
+        },
+    );
+    out.into_iter()
+        .zip(paths)
+        .map(|(r, p)| {
+            r.unwrap_or_else(|| {
+                Err(Error::Query {
+                    reason: format!("{}: not analysed", p.display()),
+                })
+            })
+        })
+        .collect()
 }
 
 /// Per-band mean and standard deviation of the log-mel frames of `tracks`.
@@ -357,7 +423,7 @@ where
 /// as [`Analyzer`](crate::Analyzer) on the file, when the data holds the whole track).
 ///
 /// # Errors
-/// As [`final_vector`].
+/// Wrong block sizes, non-finite values, model errors.
 pub fn embed_track_data(model: &Model, t: &TrackData) -> Result<Vec<f32>> {
     let tiles = tile_block(
         &model.tile,

@@ -16,11 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use sonority::StopFlag;
 use sonority::distributed::{
     PgCatalogueIndex, WorkerOptions, anchor_key, enqueue_folder, model_info, queue_status,
     run_worker,
 };
-use sonority::parallel::StopFlag;
 use sonority::store::postgres::{Client, NoTls};
 use sonority::store::{Catalogue, PgStore, RootMap, SqliteStore, VectorStore};
 use sonority::{IndexOptions, Library, Model};

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use sonority::StopFlag;
 use sonority::mfcc::SliceSource;
-use sonority::parallel::StopFlag;
 use sonority::store::VectorStore;
 use sonority::{Analyzer, IndexOptions, Library, Model};
 use sonority_testkit::Rng;

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sonority::parallel::StopFlag;
+use sonority::StopFlag;
 use sonority::store::{
     Analysis, Embedding, FileFacts, ModelInfo, SqliteStore, TrackRecord, VectorStore,
 };

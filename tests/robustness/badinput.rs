@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use sonority::parallel::StopFlag;
+use sonority::StopFlag;
 use sonority::store::{FileError, TrackInfo, VectorStore};
 use sonority::{IndexOptions, IndexReport, Library, Model};
 use sonority_testkit::badinput;
@@ -166,7 +166,7 @@ fn every_bad_input_case_gets_its_outcome() {
             "skip" => {
                 let path = dir.join(&c.file);
                 let reported = first.report.skipped.iter().any(|s| s.path == path);
-                let audio_named = sonority::scan::has_audio_extension(&path);
+                let audio_named = sonority::Library::is_audio_name(&path);
                 t.is_none() && e.is_none() && (reported || !audio_named)
             }
             other => panic!("unknown expectation {other:?} for {}", c.file),

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use sonority::parallel::StopFlag;
+use sonority::StopFlag;
 use sonority::store::{SqliteStore, VectorStore};
 use sonority::{IndexOptions, Library, Model};
 
