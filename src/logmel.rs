@@ -1,7 +1,7 @@
 //! Log-mel excerpts for training, with memory bounded whatever the track length.
 
 use sonority_mfcc::{
-    Error as MfccError, Frame, FrameSink, Matrix, MelBands, MelFilterbank, MelStage, MfccConfig,
+    Error as MfccError, Frame, FrameSink, LogMelStage, Matrix, MelBands, MfccConfig,
     Result as MfccResult, StftSpec,
 };
 
@@ -15,8 +15,7 @@ use sonority_mfcc::{
 ///
 #[derive(Debug, Clone)]
 pub struct LogMelReservoir {
-    stage: MelStage,
-    amin: f32,
+    logmel: LogMelStage,
     block_frames: usize,
     max_blocks: usize,
     /// Kept blocks, each frame-major `[block_frames · n_mels]`, with their block number.
@@ -38,18 +37,16 @@ impl LogMelReservoir {
         max_blocks: usize,
         seed: u64,
     ) -> MfccResult<Self> {
-        cfg.validate()?;
         if block_frames == 0 || max_blocks == 0 {
             return Err(MfccError::InvalidConfig {
                 field: "block_frames",
                 reason: "block size and count must be positive".into(),
             });
         }
-        let fb = MelFilterbank::from_config(cfg)?;
+        let logmel = LogMelStage::new(cfg)?;
         Ok(Self {
-            mel: vec![0.0; fb.n_mels()],
-            stage: MelStage::with_filterbank(fb),
-            amin: cfg.amin,
+            mel: vec![0.0; logmel.n_mels()],
+            logmel,
             block_frames,
             max_blocks,
             kept: Vec::new(),
@@ -83,7 +80,7 @@ impl LogMelReservoir {
     /// The kept blocks in track order, concatenated: `[n_mels, kept_frames]`.
     #[must_use]
     pub fn into_matrix(mut self) -> Matrix {
-        let n_mels = self.stage.filterbank().n_mels();
+        let n_mels = self.logmel.n_mels();
         // While the reservoir holds every block, the partial last block belongs to the sample
         // too (so a large enough reservoir gives the whole track).
         if self.blocks_seen < self.max_blocks && !self.current.is_empty() {
@@ -99,25 +96,17 @@ impl LogMelReservoir {
 
 impl FrameSink for LogMelReservoir {
     fn begin(&mut self, spec: &StftSpec) -> MfccResult<()> {
-        if !self.stage.filterbank().matches(spec) {
-            return Err(MfccError::InvalidConfig {
-                field: "n_fft",
-                reason: "filterbank and STFT disagree".into(),
-            });
-        }
-        Ok(())
+        self.logmel.check(spec)
     }
 
     fn mel_bands(&self) -> Option<MelBands> {
-        Some(self.stage.filterbank().bands())
+        Some(self.logmel.bands())
     }
 
     fn frame(&mut self, frame: &Frame<'_>) -> MfccResult<()> {
-        self.stage
-            .frame_mel(frame)
-            .db_with_amin(self.amin, &mut self.mel);
+        self.logmel.frame_db(frame, &mut self.mel);
         self.current.extend_from_slice(&self.mel);
-        if self.current.len() == self.block_frames * self.stage.filterbank().n_mels() {
+        if self.current.len() == self.block_frames * self.logmel.n_mels() {
             self.close_block();
         }
         Ok(())

@@ -1,11 +1,13 @@
 //! Streaming tile encoding: log-mel frames in, one pooled track vector out, memory bounded.
 //!
 //! The same code serves indexing (frames come from the STFT pass through [`TileEncoderSink`])
-//! and evaluation (frames come from a cached log-mel matrix), so what is evaluated is exactly
-//! what ships.
+//! and evaluation (frames come from a cached log-mel matrix, through the same [`Tiler`]), so
+//! what is evaluated is exactly what ships.
 
 use sonority_autoencoders::Encoder;
-use sonority_mfcc::{Frame, FrameSink, MelBands, MelFilterbank, MelStage, MfccConfig, StftSpec};
+use sonority_mfcc::{
+    Frame, FrameSink, LogMelStage, MEL_DB_AMIN, MelBands, MfccConfig, PartialTile, StftSpec, Tiler,
+};
 
 use crate::{Error, Result};
 
@@ -18,23 +20,20 @@ pub struct BandStats {
     pub std: Vec<f32>,
 }
 
-/// Turns log-mel frames into tiles of `tile_frames` (non-overlapping; the last tile is aligned
-/// to the end of the track, and a track shorter than one tile is looped to fill it), encodes
-/// them in batches with a tile [`Encoder`], and pools the tile vectors into their mean and
-/// standard deviation.
+/// Encodes tiles of `[n_mels, tile_frames]` log-mel dB values in batches with a tile
+/// [`Encoder`], after standardising each band, and pools the tile vectors into their mean and
+/// standard deviation. The tiles come from a [`Tiler`] (the tiling rule: non-overlapping,
+/// the last tile aligned to the end of the track, a track shorter than one tile looped to fill
+/// it).
 ///
-/// Memory is one tile ring plus one batch, whatever the track length.
+/// Memory is one batch of tiles, whatever the track length.
 pub struct TilePooler<'a> {
     encoder: &'a dyn Encoder,
     stats: &'a BandStats,
     n_mels: usize,
     tile_frames: usize,
     batch: usize,
-    /// Ring of the last `tile_frames` standardised frames, frame-major.
-    ring: Vec<f32>,
-    frames_seen: usize,
-    last_emitted_end: usize,
-    /// Pending tiles, each `[n_mels, tile_frames]` row-major.
+    /// Pending tiles, each `[n_mels, tile_frames]` row-major, standardised.
     pending: Vec<f32>,
     n_pending: usize,
     out: Vec<f32>,
@@ -48,7 +47,6 @@ impl std::fmt::Debug for TilePooler<'_> {
         f.debug_struct("TilePooler")
             .field("n_mels", &self.n_mels)
             .field("tile_frames", &self.tile_frames)
-            .field("frames_seen", &self.frames_seen)
             .field("tiles", &self.tiles)
             .finish_non_exhaustive()
     }
@@ -78,9 +76,6 @@ impl<'a> TilePooler<'a> {
             n_mels,
             tile_frames,
             batch,
-            ring: vec![0.0; n_mels * tile_frames],
-            frames_seen: 0,
-            last_emitted_end: 0,
             pending: Vec::with_capacity(batch * n_mels * tile_frames),
             n_pending: 0,
             out: vec![0.0; batch * d],
@@ -90,40 +85,44 @@ impl<'a> TilePooler<'a> {
         })
     }
 
-    /// Pushes one frame of `n_mels` log-mel dB values.
+    /// The tiler that cuts this pooler's tiles from log-mel frames.
     ///
     /// # Errors
-    /// Encoder errors.
-    pub fn push_frame(&mut self, db: &[f32]) -> Result<()> {
-        let n = self.n_mels;
-        let slot = (self.frames_seen % self.tile_frames) * n;
-        for (b, (d, &v)) in self.ring[slot..slot + n].iter_mut().zip(db).enumerate() {
-            *d = (v - self.stats.mean[b]) / self.stats.std[b];
-        }
-        self.frames_seen += 1;
-        let end = self.frames_seen;
-        if end >= self.tile_frames && (end - self.tile_frames).is_multiple_of(self.tile_frames) {
-            self.emit(end)?;
-        }
-        Ok(())
+    /// Not expected (the sizes were checked by [`new`](Self::new)).
+    pub fn tiler(&self) -> Result<Tiler> {
+        Ok(Tiler::new(
+            self.n_mels,
+            self.tile_frames,
+            self.tile_frames,
+            PartialTile::AlignEnd,
+            10.0 * MEL_DB_AMIN.log10(),
+        )?)
     }
 
-    fn emit(&mut self, end: usize) -> Result<()> {
-        let (n, tf) = (self.n_mels, self.tile_frames);
+    /// Adds one tile of `[n_mels, tile_frames]` row-major dB values (standardised here).
+    ///
+    /// # Errors
+    /// Encoder errors; [`Error::Model`] for a tile of the wrong size.
+    pub fn push_tile(&mut self, tile: &[f32]) -> Result<()> {
+        let tf = self.tile_frames;
+        if tile.len() != self.n_mels * tf {
+            return Err(Error::Model {
+                reason: format!(
+                    "tile of {} values, the model takes {} x {tf}",
+                    tile.len(),
+                    self.n_mels
+                ),
+            });
+        }
         let at = self.pending.len();
-        self.pending.resize(at + n * tf, 0.0);
-        let seen = self.frames_seen;
-        for c in 0..tf {
-            // Frame index of column c; before the start of a short track, loop it.
-            let f = end as isize - tf as isize + c as isize;
-            let src = if f >= 0 { f as usize } else { c % seen };
-            let base = (src % tf) * n;
-            for r in 0..n {
-                self.pending[at + r * tf + c] = self.ring[base + r];
+        self.pending.extend_from_slice(tile);
+        for (b, row) in self.pending[at..].chunks_exact_mut(tf).enumerate() {
+            let (m, s) = (self.stats.mean[b], self.stats.std[b]);
+            for v in row {
+                *v = (*v - m) / s;
             }
         }
         self.n_pending += 1;
-        self.last_emitted_end = end;
         if self.n_pending == self.batch {
             self.flush()?;
         }
@@ -159,18 +158,14 @@ impl<'a> TilePooler<'a> {
     /// over the tiles (all finite).
     ///
     /// # Errors
-    /// [`Error::NoSignal`] if no frame was pushed; encoder errors; [`Error::Model`] if the
+    /// [`Error::NoSignal`] if no tile was pushed; encoder errors; [`Error::Model`] if the
     /// encoder produced a non-finite value.
     pub fn finish(mut self) -> Result<Vec<f32>> {
-        let end = self.frames_seen;
-        if end == 0 {
+        self.flush()?;
+        if self.tiles == 0 {
             return Err(Error::NoSignal);
         }
-        if end != self.last_emitted_end {
-            self.emit(end)?;
-        }
-        self.flush()?;
-        let n = self.tiles.max(1) as f64;
+        let n = self.tiles as f64;
         let mean: Vec<f64> = self.sum.iter().map(|s| s / n).collect();
         let std = self
             .sum_sq
@@ -187,11 +182,11 @@ impl<'a> TilePooler<'a> {
     }
 }
 
-/// A [`FrameSink`] computing log-mel dB frames (`10·log10(max(mel, amin))`) for a [`TilePooler`].
+/// A [`FrameSink`] feeding a [`TilePooler`]: log-mel dB frames ([`LogMelStage`]) cut into
+/// tiles ([`Tiler`]).
 pub struct TileEncoderSink<'a> {
-    stage: MelStage,
-    amin: f32,
-    mel: Vec<f32>,
+    logmel: LogMelStage,
+    tiler: Tiler,
     pooler: TilePooler<'a>,
 }
 
@@ -209,20 +204,19 @@ impl<'a> TileEncoderSink<'a> {
     /// # Errors
     /// An invalid configuration, or one whose band count differs from the pooler's.
     pub fn new(cfg: &MfccConfig, pooler: TilePooler<'a>) -> Result<Self> {
-        let fb = MelFilterbank::from_config(cfg)?;
-        if fb.n_mels() != pooler.n_mels {
+        let logmel = LogMelStage::new(cfg)?;
+        if logmel.n_mels() != pooler.n_mels {
             return Err(Error::Model {
                 reason: format!(
                     "model expects {} mel bands, configuration has {}",
                     pooler.n_mels,
-                    fb.n_mels()
+                    logmel.n_mels()
                 ),
             });
         }
         Ok(Self {
-            mel: vec![0.0; fb.n_mels()],
-            stage: MelStage::with_filterbank(fb),
-            amin: cfg.amin,
+            tiler: pooler.tiler()?,
+            logmel,
             pooler,
         })
     }
@@ -231,31 +225,31 @@ impl<'a> TileEncoderSink<'a> {
     ///
     /// # Errors
     /// As [`TilePooler::finish`].
-    pub fn finish(self) -> Result<Vec<f32>> {
+    pub fn finish(mut self) -> Result<Vec<f32>> {
+        if let Some(tile) = self.tiler.finish() {
+            self.pooler.push_tile(tile.data)?;
+        }
         self.pooler.finish()
     }
 }
 
 impl FrameSink for TileEncoderSink<'_> {
     fn begin(&mut self, spec: &StftSpec) -> sonority_mfcc::Result<()> {
-        if !self.stage.filterbank().matches(spec) {
-            return Err(sonority_mfcc::Error::sink(Error::Model {
-                reason: "filterbank and STFT disagree".into(),
-            }));
-        }
-        Ok(())
+        self.logmel.check(spec)
     }
 
     fn mel_bands(&self) -> Option<MelBands> {
-        Some(self.stage.filterbank().bands())
+        Some(self.logmel.bands())
     }
 
     fn frame(&mut self, frame: &Frame<'_>) -> sonority_mfcc::Result<()> {
-        self.stage
-            .frame_mel(frame)
-            .db_with_amin(self.amin, &mut self.mel);
-        self.pooler
-            .push_frame(&self.mel)
-            .map_err(sonority_mfcc::Error::sink)
+        let logmel = &mut self.logmel;
+        match self.tiler.push_frame(|db| logmel.frame_db(frame, db)) {
+            Some(tile) => self
+                .pooler
+                .push_tile(tile.data)
+                .map_err(sonority_mfcc::Error::sink),
+            None => Ok(()),
+        }
     }
 }

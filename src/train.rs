@@ -299,12 +299,19 @@ pub fn tile_block(
     t: &TrackData,
 ) -> Result<Vec<f32>> {
     let mut pooler = TilePooler::new(tile, stats, tile_frames, 16)?;
-    let mut frame = vec![0.0_f32; t.n_mels];
+    let mut tiler = pooler.tiler()?;
     for c in 0..t.frames {
-        for (b, f) in frame.iter_mut().enumerate() {
-            *f = t.logmel[b * t.frames + c];
+        let column = |frame: &mut [f32]| {
+            for (b, f) in frame.iter_mut().enumerate() {
+                *f = t.logmel[b * t.frames + c];
+            }
+        };
+        if let Some(tile) = tiler.push_frame(column) {
+            pooler.push_tile(tile.data)?;
         }
-        pooler.push_frame(&frame)?;
+    }
+    if let Some(tile) = tiler.finish() {
+        pooler.push_tile(tile.data)?;
     }
     pooler.finish()
 }

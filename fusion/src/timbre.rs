@@ -6,8 +6,8 @@
 //! compares models against.
 
 use sonority_mfcc::{
-    Frame, FrameSink, MelBands, MelFilterbank, MelStage, MfccConfig, Result as MfccResult,
-    StftSpec, dct_ortho_matrix,
+    Frame, FrameSink, LogMelStage, MelBands, MfccConfig, Result as MfccResult, StftSpec,
+    dct_ortho_matrix,
 };
 
 use crate::extractor::check_out;
@@ -36,9 +36,8 @@ use crate::{FeatureExtractor, Result};
 /// ```
 #[derive(Debug, Clone)]
 pub struct TimbreSink {
-    stage: MelStage,
+    logmel: LogMelStage,
     dct: Vec<f32>,
-    amin: f32,
     mel: Vec<f32>,
     coef: Vec<f32>,
     sum: Vec<f64>,
@@ -55,14 +54,12 @@ impl TimbreSink {
     /// # Errors
     /// An invalid configuration.
     pub fn new(cfg: &MfccConfig) -> MfccResult<Self> {
-        cfg.validate()?;
-        let fb = MelFilterbank::from_config(cfg)?;
+        let logmel = LogMelStage::new(cfg)?;
         let dct = dct_ortho_matrix(cfg.n_mfcc, cfg.n_mels).into_vec();
         Ok(Self {
-            mel: vec![0.0; fb.n_mels()],
-            stage: MelStage::with_filterbank(fb),
+            mel: vec![0.0; logmel.n_mels()],
+            logmel,
             dct,
-            amin: cfg.amin,
             coef: vec![0.0; cfg.n_mfcc],
             sum: vec![0.0; cfg.n_mfcc],
             sum_sq: vec![0.0; cfg.n_mfcc],
@@ -101,23 +98,15 @@ impl TimbreSink {
 
 impl FrameSink for TimbreSink {
     fn begin(&mut self, spec: &StftSpec) -> MfccResult<()> {
-        if !self.stage.filterbank().matches(spec) {
-            return Err(sonority_mfcc::Error::InvalidConfig {
-                field: "n_fft",
-                reason: "filterbank and STFT disagree".into(),
-            });
-        }
-        Ok(())
+        self.logmel.check(spec)
     }
 
     fn mel_bands(&self) -> Option<MelBands> {
-        Some(self.stage.filterbank().bands())
+        Some(self.logmel.bands())
     }
 
     fn frame(&mut self, frame: &Frame<'_>) -> MfccResult<()> {
-        self.stage
-            .frame_mel(frame)
-            .db_with_amin(self.amin, &mut self.mel);
+        self.logmel.frame_db(frame, &mut self.mel);
         for m in &mut self.mel {
             *m = m.max(TIMBRE_DB_FLOOR);
         }

@@ -24,11 +24,12 @@ pub use decode::{DecodeOptions, FileSource, load, mfcc_file};
 pub use error::{Error, Result};
 pub use matrix::Matrix;
 pub use mel::{
-    MEL_DB_AMIN, MelBands, MelFilterbank, MelFrame, MelSink, MelStage, hz_to_mel, mel_to_hz,
+    LogMelStage, MEL_DB_AMIN, MelBands, MelFilterbank, MelFrame, MelSink, MelStage, hz_to_mel,
+    mel_to_hz,
 };
 pub use mfcc::{MfccSink, dct_ortho_matrix, mfcc_from_mel};
 pub use sink::{Frame, FrameCounter, FrameSink, StftSpec};
 pub use source::{AudioSource, SliceSource, SourceSpec};
 pub use stft::{Stft, hann_periodic};
 pub use tags::Tags;
-pub use tiles::{PartialTile, Tile, TileSink};
+pub use tiles::{PartialTile, Tile, TileSink, Tiler};

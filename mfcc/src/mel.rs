@@ -375,6 +375,82 @@ impl MelStage {
     }
 }
 
+/// `LogMelStage` is the one log-mel adapter of a frame sink: a [`MelStage`] (the pass's shared
+/// mel spectrum when the bands match) and the dB conversion `10·log10(max(mel, amin))`
+/// (`ref = 1.0`, no `top_db`, which would need the whole track), with the checks and the band
+/// description every log-mel sink needs in [`FrameSink::begin`] and
+/// [`FrameSink::mel_bands`].
+///
+/// # Examples
+/// ```
+/// use sonority_mfcc::{LogMelStage, MfccConfig};
+/// let stage = LogMelStage::new(&MfccConfig::default())?;
+/// assert_eq!(stage.n_mels(), 128);
+/// assert!((stage.floor_db() + 100.0).abs() < 1e-3); // amin = 1e-10
+/// # Ok::<(), sonority_mfcc::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct LogMelStage {
+    stage: MelStage,
+    amin: f32,
+}
+
+impl LogMelStage {
+    /// The stage of `cfg`'s mel filterbank and `amin`.
+    ///
+    /// # Errors
+    /// An invalid configuration.
+    pub fn new(cfg: &MfccConfig) -> Result<Self> {
+        cfg.validate()?;
+        Ok(Self {
+            stage: MelStage::with_filterbank(MelFilterbank::from_config(cfg)?),
+            amin: cfg.amin,
+        })
+    }
+
+    /// Mel bands.
+    #[must_use]
+    pub fn n_mels(&self) -> usize {
+        self.stage.filterbank().n_mels()
+    }
+
+    /// The dB value of silence, `10·log10(amin)`.
+    #[must_use]
+    pub fn floor_db(&self) -> f32 {
+        10.0 * self.amin.max(f32::MIN_POSITIVE).log10()
+    }
+
+    /// The bands, for [`FrameSink::mel_bands`].
+    #[must_use]
+    pub fn bands(&self) -> MelBands {
+        self.stage.filterbank().bands()
+    }
+
+    /// Checks that the STFT of a pass is the one the filterbank was built for, for
+    /// [`FrameSink::begin`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when the sample rate or `n_fft` differ.
+    pub fn check(&self, spec: &StftSpec) -> Result<()> {
+        if self.stage.filterbank().matches(spec) {
+            Ok(())
+        } else {
+            Err(Error::config(
+                "n_fft",
+                "filterbank and STFT disagree (sample rate or n_fft)",
+            ))
+        }
+    }
+
+    /// Writes `frame`'s log-mel dB values into `out` (`n_mels` values).
+    ///
+    /// # Panics
+    /// As [`MelStage::frame_mel`]; and if `out.len()` is not `n_mels`.
+    pub fn frame_db(&mut self, frame: &Frame<'_>, out: &mut [f32]) {
+        self.stage.frame_mel(frame).db_with_amin(self.amin, out);
+    }
+}
+
 /// A [`FrameSink`] that collects the mel power spectrogram of every frame.
 ///
 /// Memory grows with the track (`n_mels` floats per frame, about 4 MB for 3 minutes at 128

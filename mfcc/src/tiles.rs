@@ -1,8 +1,6 @@
 //! Fixed-size tiles of a log-mel spectrogram, streamed as frames arrive.
 
-use crate::{
-    Error, Frame, FrameSink, MelBands, MelFilterbank, MelStage, MfccConfig, Result, StftSpec,
-};
+use crate::{Error, Frame, FrameSink, LogMelStage, MelBands, MfccConfig, Result, StftSpec};
 
 /// What happens to the frames after the last full tile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,8 +33,198 @@ pub struct Tile<'a> {
     pub data: &'a [f32],
 }
 
+/// `Tiler` is the one streaming tiling of a log-mel spectrogram in sonority: dB frames go in one
+/// at a time, tiles of `tile_frames` frames every `tile_hop` frames come out as soon as they are
+/// complete, and [`finish`](Self::finish) applies the [`PartialTile`] rule to what is left.
+/// [`TileSink`] and the facade's tile encoder both cut their tiles with it, so a short track is
+/// handled the same way everywhere.
+///
+/// Memory is two tiles, whatever the track length.
+///
+/// # Examples
+/// ```
+/// use sonority_mfcc::{PartialTile, Tiler};
+/// let mut tiler = Tiler::new(2, 4, 4, PartialTile::AlignEnd, -100.0)?;
+/// let mut tiles = 0;
+/// for f in 0..6 {
+///     if tiler.push_frame(|db| db.fill(f as f32)).is_some() {
+///         tiles += 1;
+///     }
+/// }
+/// let last = tiler.finish().map(|t| (t.start_frame, t.data.to_vec()));
+/// assert_eq!(tiles, 1);
+/// // The last tile ends at the last frame: frames 2..6.
+/// assert_eq!(last, Some((2, vec![2.0, 3.0, 4.0, 5.0, 2.0, 3.0, 4.0, 5.0])));
+/// # Ok::<(), sonority_mfcc::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Tiler {
+    n_mels: usize,
+    tile_frames: usize,
+    tile_hop: usize,
+    partial: PartialTile,
+    floor_db: f32,
+    /// Ring of the last `tile_frames` frames, frame-major.
+    ring: Vec<f32>,
+    frames_seen: usize,
+    tiles_emitted: usize,
+    last_emitted_end: usize,
+    tile: Vec<f32>,
+}
+
+impl Tiler {
+    /// Tiles of `[n_mels, tile_frames]` every `tile_hop` frames; `floor_db` is the value of
+    /// silence for [`PartialTile::PadSilence`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for zero bands, a tile size outside `1..=65536` or a hop
+    /// outside `1..=tile_frames`.
+    pub fn new(
+        n_mels: usize,
+        tile_frames: usize,
+        tile_hop: usize,
+        partial: PartialTile,
+        floor_db: f32,
+    ) -> Result<Self> {
+        if n_mels == 0 {
+            return Err(Error::config("n_mels", "must be positive"));
+        }
+        if tile_frames == 0 || tile_frames > 1 << 16 {
+            return Err(Error::config("tile_frames", "must be in 1..=65536"));
+        }
+        if tile_hop == 0 || tile_hop > tile_frames {
+            return Err(Error::config("tile_hop", "must be in 1..=tile_frames"));
+        }
+        Ok(Self {
+            n_mels,
+            tile_frames,
+            tile_hop,
+            partial,
+            floor_db,
+            ring: vec![0.0; n_mels * tile_frames],
+            frames_seen: 0,
+            tiles_emitted: 0,
+            last_emitted_end: 0,
+            tile: vec![0.0; n_mels * tile_frames],
+        })
+    }
+
+    /// Mel bands per frame.
+    #[must_use]
+    pub fn n_mels(&self) -> usize {
+        self.n_mels
+    }
+
+    /// Frames per tile.
+    #[must_use]
+    pub fn tile_frames(&self) -> usize {
+        self.tile_frames
+    }
+
+    /// Tiles emitted so far.
+    #[must_use]
+    pub fn tiles_emitted(&self) -> usize {
+        self.tiles_emitted
+    }
+
+    /// Frames pushed so far.
+    #[must_use]
+    pub fn frames_seen(&self) -> usize {
+        self.frames_seen
+    }
+
+    /// Pushes one frame: `write` fills its `n_mels` dB values in place. Returns the tile this
+    /// frame completes, if any.
+    pub fn push_frame(&mut self, write: impl FnOnce(&mut [f32])) -> Option<Tile<'_>> {
+        let n = self.n_mels;
+        let slot = (self.frames_seen % self.tile_frames) * n;
+        write(&mut self.ring[slot..slot + n]);
+        self.frames_seen += 1;
+        let end = self.frames_seen;
+        if end >= self.tile_frames && (end - self.tile_frames).is_multiple_of(self.tile_hop) {
+            Some(self.emit(end, false))
+        } else {
+            None
+        }
+    }
+
+    /// The last tile under the [`PartialTile`] rule, if the frames after the last full tile
+    /// make one (none after no frame at all).
+    pub fn finish(&mut self) -> Option<Tile<'_>> {
+        let end = self.frames_seen;
+        if end == 0 || end == self.last_emitted_end {
+            return None;
+        }
+        match self.partial {
+            PartialTile::Drop => None,
+            PartialTile::AlignEnd => Some(self.emit(end, true)),
+            PartialTile::PadSilence => {
+                // The padded tile starts where the next hop would have started.
+                let start = if self.tiles_emitted == 0 {
+                    0
+                } else {
+                    self.last_emitted_end + self.tile_hop - self.tile_frames
+                };
+                (start < end).then(|| self.emit_padded(start, end))
+            }
+        }
+    }
+
+    /// The tile of frames `[end - tile_frames, end)`; frames before 0 are the track looped
+    /// (`loop_short`) or silence.
+    fn emit(&mut self, end: usize, loop_short: bool) -> Tile<'_> {
+        let (n, tf) = (self.n_mels, self.tile_frames);
+        let start = end as isize - tf as isize;
+        for c in 0..tf {
+            let f = start + c as isize;
+            let src_frame = if f >= 0 {
+                Some(f as usize)
+            } else if loop_short && self.frames_seen > 0 {
+                Some((c % self.frames_seen) + end.saturating_sub(self.frames_seen))
+            } else {
+                None
+            };
+            for r in 0..n {
+                self.tile[r * tf + c] = match src_frame {
+                    Some(sf) => self.ring[(sf % tf) * n + r],
+                    None => self.floor_db,
+                };
+            }
+        }
+        self.emitted(start.max(0) as usize, end)
+    }
+
+    fn emit_padded(&mut self, start: usize, end: usize) -> Tile<'_> {
+        let (n, tf) = (self.n_mels, self.tile_frames);
+        for c in 0..tf {
+            let f = start + c;
+            for r in 0..n {
+                self.tile[r * tf + c] = if f < end {
+                    self.ring[(f % tf) * n + r]
+                } else {
+                    self.floor_db
+                };
+            }
+        }
+        self.emitted(start, end)
+    }
+
+    fn emitted(&mut self, start_frame: usize, end: usize) -> Tile<'_> {
+        let index = self.tiles_emitted;
+        self.tiles_emitted += 1;
+        self.last_emitted_end = end;
+        Tile {
+            index,
+            start_frame,
+            n_mels: self.n_mels,
+            frames: self.tile_frames,
+            data: &self.tile,
+        }
+    }
+}
+
 /// A [`FrameSink`] that cuts the log-mel spectrogram into tiles of `tile_frames` frames every
-/// `tile_hop` frames and hands each to a callback as soon as it is complete.
+/// `tile_hop` frames (with a [`Tiler`]) and hands each to a callback as soon as it is complete.
 ///
 /// Memory is `O(n_mels · tile_frames)`, whatever the track length.
 ///
@@ -57,28 +245,15 @@ pub struct Tile<'a> {
 /// # Ok::<(), sonority_mfcc::Error>(())
 /// ```
 pub struct TileSink<F> {
-    stage: MelStage,
-    amin: f32,
-    tile_frames: usize,
-    tile_hop: usize,
-    partial: PartialTile,
+    logmel: LogMelStage,
+    tiler: Tiler,
     callback: F,
-    /// Ring of the last `tile_frames` frames, frame-major.
-    ring: Vec<f32>,
-    frames_seen: usize,
-    tiles_emitted: usize,
-    last_emitted_end: usize,
-    tile: Vec<f32>,
 }
 
 impl<F> std::fmt::Debug for TileSink<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TileSink")
-            .field("tile_frames", &self.tile_frames)
-            .field("tile_hop", &self.tile_hop)
-            .field("partial", &self.partial)
-            .field("frames_seen", &self.frames_seen)
-            .field("tiles_emitted", &self.tiles_emitted)
+            .field("tiler", &self.tiler)
             .finish_non_exhaustive()
     }
 }
@@ -95,151 +270,49 @@ impl<F: FnMut(Tile<'_>) -> Result<()>> TileSink<F> {
         partial: PartialTile,
         callback: F,
     ) -> Result<Self> {
-        cfg.validate()?;
-        if tile_frames == 0 || tile_frames > 1 << 16 {
-            return Err(Error::config("tile_frames", "must be in 1..=65536"));
-        }
-        if tile_hop == 0 || tile_hop > tile_frames {
-            return Err(Error::config("tile_hop", "must be in 1..=tile_frames"));
-        }
-        let fb = MelFilterbank::from_config(cfg)?;
-        let n = fb.n_mels();
-        Ok(Self {
-            stage: MelStage::with_filterbank(fb),
-            amin: cfg.amin,
+        let logmel = LogMelStage::new(cfg)?;
+        let tiler = Tiler::new(
+            logmel.n_mels(),
             tile_frames,
             tile_hop,
             partial,
+            logmel.floor_db(),
+        )?;
+        Ok(Self {
+            logmel,
+            tiler,
             callback,
-            ring: vec![0.0; n * tile_frames],
-            frames_seen: 0,
-            tiles_emitted: 0,
-            last_emitted_end: 0,
-            tile: vec![0.0; n * tile_frames],
         })
     }
 
     /// Tiles handed to the callback so far.
     #[must_use]
     pub fn tiles_emitted(&self) -> usize {
-        self.tiles_emitted
-    }
-
-    /// Emits the tile of frames `[end - tile_frames, end)`; frames before 0 are taken from
-    /// `fill` (looped frames or silence).
-    fn emit(&mut self, end: usize, loop_short: bool) -> Result<()> {
-        let n = self.stage.filterbank().n_mels();
-        let tf = self.tile_frames;
-        let floor = 10.0 * self.amin.max(f32::MIN_POSITIVE).log10();
-        let start = end as isize - tf as isize;
-        for c in 0..tf {
-            let f = start + c as isize;
-            let src_frame = if f >= 0 {
-                Some(f as usize)
-            } else if loop_short && self.frames_seen > 0 {
-                Some((c % self.frames_seen) + end.saturating_sub(self.frames_seen))
-            } else {
-                None
-            };
-            for r in 0..n {
-                self.tile[r * tf + c] = match src_frame {
-                    Some(sf) => self.ring[(sf % tf) * n + r],
-                    None => floor,
-                };
-            }
-        }
-        let tile = Tile {
-            index: self.tiles_emitted,
-            start_frame: start.max(0) as usize,
-            n_mels: n,
-            frames: tf,
-            data: &self.tile,
-        };
-        (self.callback)(tile)?;
-        self.tiles_emitted += 1;
-        self.last_emitted_end = end;
-        Ok(())
+        self.tiler.tiles_emitted()
     }
 }
 
 impl<F: FnMut(Tile<'_>) -> Result<()>> FrameSink for TileSink<F> {
     fn begin(&mut self, spec: &StftSpec) -> Result<()> {
-        if !self.stage.filterbank().matches(spec) {
-            return Err(Error::config(
-                "n_fft",
-                "filterbank and STFT disagree (sample rate or n_fft)",
-            ));
-        }
-        Ok(())
+        self.logmel.check(spec)
     }
 
     fn mel_bands(&self) -> Option<MelBands> {
-        Some(self.stage.filterbank().bands())
+        Some(self.logmel.bands())
     }
 
     fn frame(&mut self, frame: &Frame<'_>) -> Result<()> {
-        let n = self.stage.filterbank().n_mels();
-        let slot = (self.frames_seen % self.tile_frames) * n;
-        let amin = self.amin;
-        let mel = self.stage.frame_mel(frame);
-        mel.db_with_amin(amin, &mut self.ring[slot..slot + n]);
-        self.frames_seen += 1;
-        let end = self.frames_seen;
-        if end >= self.tile_frames && (end - self.tile_frames).is_multiple_of(self.tile_hop) {
-            self.emit(end, false)?;
+        let logmel = &mut self.logmel;
+        match self.tiler.push_frame(|db| logmel.frame_db(frame, db)) {
+            Some(tile) => (self.callback)(tile),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn finish(&mut self) -> Result<()> {
-        let end = self.frames_seen;
-        if end == 0 || end == self.last_emitted_end {
-            return Ok(());
+        match self.tiler.finish() {
+            Some(tile) => (self.callback)(tile),
+            None => Ok(()),
         }
-        match self.partial {
-            PartialTile::Drop => Ok(()),
-            PartialTile::AlignEnd => self.emit(end, true),
-            PartialTile::PadSilence => {
-                // The padded tile starts where the next hop would have started.
-                let start = if self.tiles_emitted == 0 {
-                    0
-                } else {
-                    self.last_emitted_end + self.tile_hop - self.tile_frames
-                };
-                if start >= end {
-                    return Ok(());
-                }
-                self.emit_padded(start, end)
-            }
-        }
-    }
-}
-
-impl<F: FnMut(Tile<'_>) -> Result<()>> TileSink<F> {
-    fn emit_padded(&mut self, start: usize, end: usize) -> Result<()> {
-        let n = self.stage.filterbank().n_mels();
-        let tf = self.tile_frames;
-        let floor = 10.0 * self.amin.max(f32::MIN_POSITIVE).log10();
-        for c in 0..tf {
-            let f = start + c;
-            for r in 0..n {
-                self.tile[r * tf + c] = if f < end {
-                    self.ring[(f % tf) * n + r]
-                } else {
-                    floor
-                };
-            }
-        }
-        let tile = Tile {
-            index: self.tiles_emitted,
-            start_frame: start,
-            n_mels: n,
-            frames: tf,
-            data: &self.tile,
-        };
-        (self.callback)(tile)?;
-        self.tiles_emitted += 1;
-        self.last_emitted_end = end;
-        Ok(())
     }
 }
