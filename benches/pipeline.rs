@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use sonority::mfcc::SliceSource;
-use sonority::store::{Analysis, Embedding, FileFacts, SqliteStore, TrackAnalysis, TrackRecord};
+use sonority::store::{AnalysedTrack, Analysis, FileFacts, ModelVector, SqliteStore, TrackRecord};
 use sonority::{Analyzer, Library, Model};
 use sonority_testkit::Rng;
 
@@ -69,14 +69,14 @@ fn recommend(c: &mut Criterion) {
                 .map(|_| (0..dim).map(|_| rng.uniform(-0.5, 0.5)).collect())
                 .collect();
             let analysis = Analysis::default();
-            let embeddings: Vec<[Embedding<'_>; 1]> = vectors
+            let embeddings: Vec<[ModelVector<'_>; 1]> = vectors
                 .iter()
-                .map(|v| [Embedding::new(model.name(), v)])
+                .map(|v| [ModelVector::new(model.name(), v)])
                 .collect();
-            let batch: Vec<TrackAnalysis<'_>> = records
+            let batch: Vec<AnalysedTrack<'_>> = records
                 .iter()
                 .zip(&embeddings)
-                .map(|(r, e)| TrackAnalysis {
+                .map(|(r, e)| AnalysedTrack {
                     track: r,
                     analysis: &analysis,
                     embeddings: e,

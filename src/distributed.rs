@@ -33,8 +33,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sonority_store::{
-    Catalogue, ContentHash, Embedding, Job, MatrixDelta, PgStore, QueueProgress, QueuedFile,
-    RootMap, TrackAnalysis as Stored, VectorMatrix, Watermark, content_hash,
+    AnalysedTrack, Catalogue, ContentHash, Job, MatrixDelta, ModelVector, PgStore, QueueProgress,
+    QueuedFile, RootMap, VectorMatrix, Watermark, content_hash,
 };
 
 use crate::indexer::{self, Analysed, JobSource, OutcomeSink};
@@ -42,7 +42,7 @@ use crate::library::{analysis_of, record_of};
 use crate::model::Model;
 use crate::parallel::{StopFlag, for_each_parallel};
 use crate::ranking::CatalogueIndex;
-use crate::scan::{SkippedEntry, scan_folder};
+use crate::walk::{SkippedEntry, scan_folder};
 use crate::{Analyzer, Error, Result};
 
 pub use crate::fingerprint::{model_fingerprint, model_info};
@@ -92,7 +92,7 @@ pub fn enqueue_folder(
     };
     let mut files: Vec<QueuedFile> = Vec::with_capacity(scan.files.len());
     let mut hash_errors = Vec::new();
-    let work = |f: &crate::scan::FoundFile| -> Result<QueuedFile> {
+    let work = |f: &crate::walk::FoundFile| -> Result<QueuedFile> {
         let facts = sonority_store::FileFacts::new(f.path.clone(), f.size, f.mtime_ns);
         let q = QueuedFile::from_facts(&root, &facts)?;
         Ok(q.with_content_hash(content_hash(&f.path)?))
@@ -383,8 +383,8 @@ impl<P: FnMut(&WorkerProgress)> OutcomeSink<Job> for QueueSink<'_, P> {
             Ok((a, _)) => {
                 let record = record_of(job.facts(), job.content_hash, &a);
                 let analysis = analysis_of(&a);
-                let emb = [Embedding::new(self.model, &a.vector)];
-                let item = Stored {
+                let emb = [ModelVector::new(self.model, &a.vector)];
+                let item = AnalysedTrack {
                     track: &record,
                     analysis: &analysis,
                     embeddings: &emb,

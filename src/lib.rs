@@ -41,9 +41,9 @@
 mod error;
 pub mod eval;
 mod parallel;
-mod scan;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub mod train;
+mod walk;
 
 #[cfg(feature = "mfcc")]
 mod logmel;

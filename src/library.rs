@@ -5,7 +5,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sonority_store::{
-    Analysis, ContentHash, Embedding, FileFacts, ModelInfo, SqliteStore, TrackAnalysis as Stored,
+    AnalysedTrack, Analysis, ContentHash, FileFacts, ModelInfo, ModelVector, SqliteStore,
     TrackInfo, TrackRecord, VectorStore, content_hash,
 };
 
@@ -13,7 +13,7 @@ use crate::indexer::{self, Analysed, JobSource, OutcomeSink};
 use crate::model::Model;
 use crate::parallel::StopFlag;
 use crate::ranking::Anchor;
-use crate::scan::{SkippedEntry, scan_folder};
+use crate::walk::{SkippedEntry, scan_folder};
 use crate::{Analyzer, CatalogueIndex, Error, Result, TrackAnalysis};
 
 /// Options of [`Library::index`].
@@ -123,7 +123,7 @@ pub struct Library<'m> {
     index: Mutex<Option<(i64, CatalogueIndex)>>,
 }
 
-fn facts(f: &crate::scan::FoundFile) -> FileFacts {
+fn facts(f: &crate::walk::FoundFile) -> FileFacts {
     FileFacts::new(f.path.clone(), f.size, f.mtime_ns)
 }
 
@@ -132,7 +132,7 @@ pub(crate) fn record_of(
     hash: Option<ContentHash>,
     a: &TrackAnalysis,
 ) -> TrackRecord {
-    let mut tags = sonority_store::Tags::default();
+    let mut tags = sonority_store::TrackTags::default();
     tags.title = a.tags.title.clone();
     tags.artist = a.tags.artist.clone();
     tags.album = a.tags.album.clone();
@@ -216,7 +216,7 @@ impl<'m> Library<'m> {
     /// Whether indexing takes a file of this name for audio (by its extension, any case).
     #[must_use]
     pub fn is_audio_name(path: &Path) -> bool {
-        crate::scan::has_audio_extension(path)
+        crate::walk::has_audio_extension(path)
     }
 
     /// The underlying store.
@@ -428,16 +428,16 @@ impl<P> SqliteSink<'_, P> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let embeddings: Vec<[Embedding<'_>; 1]> = self
+        let embeddings: Vec<[ModelVector<'_>; 1]> = self
             .pending
             .iter()
-            .map(|(_, _, v)| [Embedding::new(self.model, v)])
+            .map(|(_, _, v)| [ModelVector::new(self.model, v)])
             .collect();
-        let batch: Vec<Stored<'_>> = self
+        let batch: Vec<AnalysedTrack<'_>> = self
             .pending
             .iter()
             .zip(&embeddings)
-            .map(|((r, a, _), e)| Stored {
+            .map(|((r, a, _), e)| AnalysedTrack {
                 track: r,
                 analysis: a,
                 embeddings: e,

@@ -165,7 +165,7 @@ impl TrackData {
 /// ```
 #[must_use]
 pub fn audio_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = crate::scan::scan_folder(dir)
+    let mut files: Vec<PathBuf> = crate::walk::scan_folder(dir)
         .files
         .into_iter()
         .map(|f| f.path)

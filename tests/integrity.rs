@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use sonority::StopFlag;
 use sonority::store::{
-    Analysis, Embedding, FileFacts, ModelInfo, SqliteStore, TrackRecord, VectorStore,
+    Analysis, FileFacts, ModelInfo, ModelVector, SqliteStore, TrackRecord, VectorStore,
 };
 use sonority::{Error, IndexOptions, Library, Model};
 
@@ -115,7 +115,7 @@ fn database_without_fingerprints_is_refused_only_when_it_holds_vectors() {
         .put_track_analysis(
             &track,
             &Analysis::default(),
-            &[Embedding::new(model.name(), &v)],
+            &[ModelVector::new(model.name(), &v)],
         )
         .unwrap();
     drop(store);

@@ -16,7 +16,7 @@ mod pgcluster;
 use std::time::Instant;
 
 use sonority_store::{
-    Analysis, Catalogue, Embedding, FileFacts, PgStore, SqliteStore, TrackAnalysis, TrackRecord,
+    AnalysedTrack, Analysis, Catalogue, FileFacts, ModelVector, PgStore, SqliteStore, TrackRecord,
     VectorStore, Watermark,
 };
 
@@ -44,11 +44,11 @@ fn fill<S: Catalogue>(s: &mut S, n: usize, offset: usize) -> f64 {
             })
             .collect();
         let vs: Vec<Vec<f32>> = (start..end).map(vector).collect();
-        let es: Vec<[Embedding<'_>; 1]> = vs.iter().map(|v| [Embedding::new("m", v)]).collect();
-        let batch: Vec<TrackAnalysis<'_>> = recs
+        let es: Vec<[ModelVector<'_>; 1]> = vs.iter().map(|v| [ModelVector::new("m", v)]).collect();
+        let batch: Vec<AnalysedTrack<'_>> = recs
             .iter()
             .zip(&es)
-            .map(|(track, e)| TrackAnalysis {
+            .map(|(track, e)| AnalysedTrack {
                 track,
                 analysis: &a,
                 embeddings: e,

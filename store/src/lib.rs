@@ -2,7 +2,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod catalogue;
-mod catalogue_trait;
 mod codec;
 mod error;
 mod hash;
@@ -21,10 +20,11 @@ mod roots;
 mod scan;
 mod schema;
 mod sqlite;
+mod sqlite_tracks;
 mod types;
 mod vector;
 
-pub use catalogue_trait::Catalogue;
+pub use catalogue::Catalogue;
 pub use error::{Error, Result};
 pub use hash::{content_hash, content_hash_bytes};
 pub use memory::MemoryStore;
@@ -44,7 +44,7 @@ pub use scan::{KnownFile, Moved, ScanPlan};
 pub use schema::SCHEMA_VERSION;
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use types::{
-    Analysis, ContentHash, Embedding, FileError, FileFacts, ModelInfo, Tags, Tiles, TrackAnalysis,
-    TrackId, TrackInfo, TrackRecord,
+    AnalysedTrack, Analysis, ContentHash, FileError, FileFacts, ModelInfo, ModelVector, Tiles,
+    TrackId, TrackInfo, TrackRecord, TrackTags,
 };
 pub use vector::{VectorMatrix, VectorStore};

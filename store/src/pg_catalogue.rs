@@ -6,15 +6,15 @@ use std::path::{Path, PathBuf};
 use postgres::Transaction;
 use postgres::types::ToSql;
 
-use crate::catalogue::validate;
-use crate::catalogue_trait::Catalogue;
+use crate::catalogue::Catalogue;
 use crate::codec::{decode_f32_into, encode_f32, now_s, size_i64};
 use crate::error::{Error, Result};
 use crate::pg::{PgStore, dim_usize, pg_ensure_model, pg_error};
 use crate::scan::{KnownFile, ScanPlan};
+use crate::sqlite_tracks::validate;
 use crate::types::{
-    Analysis, ContentHash, FileError, FileFacts, ModelInfo, Tags, TrackAnalysis, TrackId,
-    TrackInfo, TrackRecord,
+    AnalysedTrack, Analysis, ContentHash, FileError, FileFacts, ModelInfo, TrackId, TrackInfo,
+    TrackRecord, TrackTags,
 };
 
 /// A path's raw bytes (on Unix any path; elsewhere UTF-8 only).
@@ -72,7 +72,7 @@ fn track_from_row(r: &postgres::Row) -> TrackInfo {
             channels: r
                 .get::<_, Option<i32>>(7)
                 .and_then(|v| u16::try_from(v).ok()),
-            tags: Tags {
+            tags: TrackTags {
                 title: r.get(8),
                 artist: r.get(9),
                 album: r.get(10),
@@ -99,7 +99,7 @@ fn usize_i32(what: &'static str, v: usize) -> Result<i32> {
 pub(crate) fn write_analyses(
     tx: &mut Transaction<'_>,
     target: &str,
-    batch: &[TrackAnalysis<'_>],
+    batch: &[AnalysedTrack<'_>],
 ) -> Result<Vec<TrackId>> {
     let pg = |e| pg_error(target, e);
     // Dimensions of the models named in the batch, then every check before any write.
@@ -139,7 +139,7 @@ pub(crate) fn write_analyses(
     }
     let mut keep: Vec<usize> = last.values().copied().collect();
     keep.sort_unstable();
-    let items: Vec<&TrackAnalysis<'_>> = keep.iter().filter_map(|&i| batch.get(i)).collect();
+    let items: Vec<&AnalysedTrack<'_>> = keep.iter().filter_map(|&i| batch.get(i)).collect();
     let kpaths: Vec<&[u8]> = keep
         .iter()
         .filter_map(|&i| paths.get(i).map(Vec::as_slice))
@@ -388,7 +388,7 @@ impl Catalogue for PgStore {
             .collect())
     }
 
-    fn put_track_analyses(&mut self, batch: &[TrackAnalysis<'_>]) -> Result<Vec<TrackId>> {
+    fn put_track_analyses(&mut self, batch: &[AnalysedTrack<'_>]) -> Result<Vec<TrackId>> {
         self.in_tx(|tx, target| write_analyses(tx, target, batch))
     }
 

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::pg::{PgStore, pg_error};
 use crate::pg_catalogue::{path_bytes, path_from_bytes, write_analyses};
 use crate::roots::{RootMap, check_rel_path, check_root_name};
-use crate::types::{ContentHash, FileFacts, TrackAnalysis, TrackId, TrackRecord};
+use crate::types::{AnalysedTrack, ContentHash, FileFacts, TrackId, TrackRecord};
 
 /// `QueuedFile` is one file to enqueue: a path relative to a named root and what a walk
 /// knows about it.
@@ -363,13 +363,13 @@ impl PgStore {
     /// another worker), the errors of `put_track_analyses` (for example
     /// [`Error::DimensionMismatch`] when this worker's model differs from the
     /// catalogue's), or a database error.
-    pub fn complete(&mut self, job: &Job, result: &TrackAnalysis<'_>) -> Result<TrackId> {
+    pub fn complete(&mut self, job: &Job, result: &AnalysedTrack<'_>) -> Result<TrackId> {
         let mut record: TrackRecord = result.track.clone();
         record.file.path = job.catalogue_path();
         if record.content_hash.is_none() {
             record.content_hash = job.content_hash;
         }
-        let item = TrackAnalysis {
+        let item = AnalysedTrack {
             track: &record,
             analysis: result.analysis,
             embeddings: result.embeddings,

@@ -80,10 +80,10 @@ pub(crate) fn system_time_ns(t: std::time::SystemTime) -> i64 {
     }
 }
 
-/// `Tags` are the metadata read from a file's tags.
+/// `TrackTags` are the metadata read from a file's tags.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Tags {
+pub struct TrackTags {
     /// Track title.
     pub title: Option<String>,
     /// Artist.
@@ -94,7 +94,7 @@ pub struct Tags {
     pub track_number: Option<u32>,
 }
 
-impl Tags {
+impl TrackTags {
     /// Sets the title.
     #[must_use]
     pub fn with_title(mut self, v: impl Into<String>) -> Self {
@@ -135,8 +135,8 @@ pub struct TrackRecord {
     pub sample_rate_hz: Option<u32>,
     /// Number of channels.
     pub channels: Option<u16>,
-    /// Tags read from the file.
-    pub tags: Tags,
+    /// TrackTags read from the file.
+    pub tags: TrackTags,
 }
 
 impl TrackRecord {
@@ -149,7 +149,7 @@ impl TrackRecord {
             duration_s: None,
             sample_rate_hz: None,
             channels: None,
-            tags: Tags::default(),
+            tags: TrackTags::default(),
         }
     }
     /// Sets the content hash.
@@ -178,7 +178,7 @@ impl TrackRecord {
     }
     /// Sets the tags.
     #[must_use]
-    pub fn with_tags(mut self, tags: Tags) -> Self {
+    pub fn with_tags(mut self, tags: TrackTags) -> Self {
         self.tags = tags;
         self
     }
@@ -233,9 +233,9 @@ impl Analysis {
     }
 }
 
-/// `Embedding` is one model's vector for a track, with optional per-tile vectors.
+/// `ModelVector` is one model's vector for a track, with optional per-tile vectors.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Embedding<'a> {
+pub struct ModelVector<'a> {
     /// The model name (see [`ModelInfo`]).
     pub model: &'a str,
     /// The track's vector; its length must equal the model's dimension.
@@ -244,7 +244,7 @@ pub struct Embedding<'a> {
     pub tiles: Option<Tiles<'a>>,
 }
 
-impl<'a> Embedding<'a> {
+impl<'a> ModelVector<'a> {
     /// Creates an embedding without tiles.
     #[must_use]
     pub fn new(model: &'a str, vector: &'a [f32]) -> Self {
@@ -271,15 +271,15 @@ pub struct Tiles<'a> {
     pub data: &'a [f32],
 }
 
-/// `TrackAnalysis` is one track's complete result, committed atomically.
+/// `AnalysedTrack` is one track's complete result, committed atomically.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TrackAnalysis<'a> {
+pub struct AnalysedTrack<'a> {
     /// The file and its tags.
     pub track: &'a TrackRecord,
     /// Scalar descriptors.
     pub analysis: &'a Analysis,
     /// One vector per model.
-    pub embeddings: &'a [Embedding<'a>],
+    pub embeddings: &'a [ModelVector<'a>],
 }
 
 /// `TrackInfo` is a stored track, as listed for showing results.

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use sonority_store::{
-    Analysis, Catalogue, ContentHash, Embedding, Error, FileFacts, ModelInfo, Tags, Tiles,
-    TrackAnalysis, TrackRecord,
+    AnalysedTrack, Analysis, Catalogue, ContentHash, Error, FileFacts, ModelInfo, ModelVector,
+    Tiles, TrackRecord, TrackTags,
 };
 
 /// Runs a generic test against every catalogue backend.
@@ -44,7 +44,7 @@ fn record(path: &str) -> TrackRecord {
         .with_sample_rate_hz(44_100)
         .with_channels(2)
         .with_tags(
-            Tags::default()
+            TrackTags::default()
                 .with_title("Blue in Green")
                 .with_artist("Miles Davis")
                 .with_album("Kind of Blue")
@@ -66,11 +66,11 @@ fn track_roundtrip_with_analysis_vectors_and_tiles<S: Catalogue>(mut s: S) {
             &r,
             &a,
             &[
-                Embedding::new("final", &[0.5, -0.25]).with_tiles(Tiles {
+                ModelVector::new("final", &[0.5, -0.25]).with_tiles(Tiles {
                     dim: 4,
                     data: &tiles,
                 }),
-                Embedding::new("latent", &[1.0, 2.0, 3.0]),
+                ModelVector::new("latent", &[1.0, 2.0, 3.0]),
             ],
         )
         .unwrap();
@@ -105,14 +105,17 @@ fn reanalysis_keeps_id_and_replaces_everything<S: Catalogue>(mut s: S) {
         .put_track_analysis(
             &r,
             &Analysis::default().with_descriptor("old", 1.0),
-            &[Embedding::new("m1", &[1.0]), Embedding::new("m2", &[2.0])],
+            &[
+                ModelVector::new("m1", &[1.0]),
+                ModelVector::new("m2", &[2.0]),
+            ],
         )
         .unwrap();
     let mut r2 = r.clone();
     r2.file.size_bytes = 6_000_000;
     r2.tags.title = Some("New".into());
     let id2 = s
-        .put_track_analysis(&r2, &Analysis::default(), &[Embedding::new("m1", &[3.0])])
+        .put_track_analysis(&r2, &Analysis::default(), &[ModelVector::new("m1", &[3.0])])
         .unwrap();
     assert_eq!(id, id2);
     assert_eq!(s.track_count().unwrap(), 1);
@@ -152,19 +155,19 @@ fn bad_batch_writes_nothing<S: Catalogue>(mut s: S) {
         ),
     ];
     for (a, v, tiles) in &cases {
-        let mut e2 = Embedding::new("m", v);
+        let mut e2 = ModelVector::new("m", v);
         if let Some((dim, data)) = tiles {
             e2 = e2.with_tiles(Tiles { dim: *dim, data });
         }
-        let e1 = [Embedding::new("m", &[0.0, 1.0])];
+        let e1 = [ModelVector::new("m", &[0.0, 1.0])];
         let e2 = [e2];
         let batch = [
-            TrackAnalysis {
+            AnalysedTrack {
                 track: &r1,
                 analysis: &ok,
                 embeddings: &e1,
             },
-            TrackAnalysis {
+            AnalysedTrack {
                 track: &r2,
                 analysis: a,
                 embeddings: &e2,
@@ -182,15 +185,15 @@ fn bad_batch_writes_nothing<S: Catalogue>(mut s: S) {
         assert_eq!(s.count("m").unwrap(), 0);
     }
     // A new model's dimension is fixed by its first vector within the batch too.
-    let e1 = [Embedding::new("new", &[0.0, 1.0])];
-    let e2 = [Embedding::new("new", &[0.0])];
+    let e1 = [ModelVector::new("new", &[0.0, 1.0])];
+    let e2 = [ModelVector::new("new", &[0.0])];
     let batch = [
-        TrackAnalysis {
+        AnalysedTrack {
             track: &r1,
             analysis: &ok,
             embeddings: &e1,
         },
-        TrackAnalysis {
+        AnalysedTrack {
             track: &r2,
             analysis: &ok,
             embeddings: &e2,
@@ -275,7 +278,7 @@ fn errors_are_recorded_and_cleared_by_success<S: Catalogue>(mut s: S) {
     s.put_track_analysis(
         &record("/music/broken.mp3"),
         &Analysis::default(),
-        &[Embedding::new("m", &[1.0])],
+        &[ModelVector::new("m", &[1.0])],
     )
     .unwrap();
     let errs = s.errors().unwrap();
@@ -291,7 +294,7 @@ fn delete_track_cascades<S: Catalogue>(mut s: S) {
         .put_track_analysis(
             &record("/a.flac"),
             &Analysis::default().with_descriptor("d", 1.0),
-            &[Embedding::new("m", &[1.0]).with_tiles(Tiles {
+            &[ModelVector::new("m", &[1.0]).with_tiles(Tiles {
                 dim: 1,
                 data: &tiles,
             })],
@@ -327,15 +330,18 @@ fn duplicate_paths_in_a_batch_keep_the_last<S: Catalogue>(mut s: S) {
         Analysis::default().with_descriptor("x", 1.0),
         Analysis::default().with_descriptor("x", 2.0),
     );
-    let (e1, e2) = ([Embedding::new("m", &[1.0])], [Embedding::new("m", &[2.0])]);
+    let (e1, e2) = (
+        [ModelVector::new("m", &[1.0])],
+        [ModelVector::new("m", &[2.0])],
+    );
     let ids = s
         .put_track_analyses(&[
-            TrackAnalysis {
+            AnalysedTrack {
                 track: &r,
                 analysis: &a1,
                 embeddings: &e1,
             },
-            TrackAnalysis {
+            AnalysedTrack {
                 track: &r,
                 analysis: &a2,
                 embeddings: &e2,

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sonority_store::{
-    Analysis, Embedding, FileFacts, SqliteStore, Tiles, TrackAnalysis, TrackRecord, VectorStore,
+    AnalysedTrack, Analysis, FileFacts, ModelVector, SqliteStore, Tiles, TrackRecord, VectorStore,
 };
 
 use crate::testutil::vector_for;
@@ -58,19 +58,19 @@ fn kill_writer_child() {
             .map(|&i| vector_for(i + 1_000_000, DIM_B))
             .collect();
         let vt: Vec<Vec<f32>> = idx.iter().map(|&i| tiles_for(i)).collect();
-        let embs: Vec<[Embedding<'_>; 2]> = (0..BATCH)
+        let embs: Vec<[ModelVector<'_>; 2]> = (0..BATCH)
             .map(|k| {
                 [
-                    Embedding::new("a", &va[k]).with_tiles(Tiles {
+                    ModelVector::new("a", &va[k]).with_tiles(Tiles {
                         dim: TILE_DIM,
                         data: &vt[k],
                     }),
-                    Embedding::new("b", &vb[k]),
+                    ModelVector::new("b", &vb[k]),
                 ]
             })
             .collect();
-        let batch: Vec<TrackAnalysis<'_>> = (0..BATCH)
-            .map(|k| TrackAnalysis {
+        let batch: Vec<AnalysedTrack<'_>> = (0..BATCH)
+            .map(|k| AnalysedTrack {
                 track: &records[k],
                 analysis: &analyses[k],
                 embeddings: &embs[k],

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use sonority_store::{
-    Analysis, Catalogue, Embedding, Error, FileFacts, ModelInfo, PG_SCHEMA_VERSION, PgStore,
-    QueuedFile, TrackAnalysis, TrackId, TrackRecord, VectorMatrix, VectorStore, Watermark,
+    AnalysedTrack, Analysis, Catalogue, Error, FileFacts, ModelInfo, ModelVector,
+    PG_SCHEMA_VERSION, PgStore, QueuedFile, TrackId, TrackRecord, VectorMatrix, VectorStore,
+    Watermark,
 };
 
 use crate::pgcluster::{cluster, pg_store};
@@ -157,12 +158,12 @@ impl<S: Catalogue> Put for S {
             .map(|i| TrackRecord::new(FileFacts::new(format!("/c/{i}.flac"), i as u64, 0)))
             .collect();
         let vs: Vec<Vec<f32>> = (0..n).map(|i| vector_for(i as i64, dim)).collect();
-        let es: Vec<[Embedding<'_>; 1]> = vs.iter().map(|v| [Embedding::new("m", v)]).collect();
+        let es: Vec<[ModelVector<'_>; 1]> = vs.iter().map(|v| [ModelVector::new("m", v)]).collect();
         let a = Analysis::default();
-        let batch: Vec<TrackAnalysis<'_>> = records
+        let batch: Vec<AnalysedTrack<'_>> = records
             .iter()
             .zip(&es)
-            .map(|(track, e)| TrackAnalysis {
+            .map(|(track, e)| AnalysedTrack {
                 track,
                 analysis: &a,
                 embeddings: e,
@@ -293,10 +294,10 @@ fn readme_grants_suffice_and_allow_nothing_more() {
     let id = w
         .complete(
             &job,
-            &TrackAnalysis {
+            &AnalysedTrack {
                 track: &rec,
                 analysis: &Analysis::default().with_descriptor("d", 1.0),
-                embeddings: &[Embedding::new("m", &[1.0, 2.0])],
+                embeddings: &[ModelVector::new("m", &[1.0, 2.0])],
             },
         )
         .unwrap();
@@ -304,7 +305,7 @@ fn readme_grants_suffice_and_allow_nothing_more() {
     w.put_track_analysis(
         &rec,
         &Analysis::default(),
-        &[Embedding::new("m", &[3.0, 4.0])],
+        &[ModelVector::new("m", &[3.0, 4.0])],
     )
     .unwrap();
     assert_eq!(w.progress().unwrap().done, 1);

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sonority_store::{
-    Analysis, Catalogue, Embedding, Error, Job, ModelInfo, PgOptions, PgStore, QueuedFile,
-    TrackAnalysis, TrackRecord, VectorStore,
+    AnalysedTrack, Analysis, Catalogue, Error, Job, ModelInfo, ModelVector, PgOptions, PgStore,
+    QueuedFile, TrackRecord, VectorStore,
 };
 
 use crate::pgcluster::{cluster, pg_store};
@@ -38,12 +38,12 @@ fn analyse_and_complete(s: &mut PgStore, job: &Job) -> sonority_store::Result<()
     let v = vector_for(i, DIM);
     s.complete(
         job,
-        &TrackAnalysis {
+        &AnalysedTrack {
             track: &rec,
             analysis: &Analysis::default()
                 .with_tempo(i as f64, 0.5)
                 .with_descriptor("i", i as f64),
-            embeddings: &[Embedding::new("m", &v)],
+            embeddings: &[ModelVector::new("m", &v)],
         },
     )
     .map(|_| ())
@@ -284,10 +284,10 @@ fn worker_with_another_model_is_refused_and_writes_nothing() {
     let e = s
         .complete(
             &job,
-            &TrackAnalysis {
+            &AnalysedTrack {
                 track: &rec,
                 analysis: &Analysis::default(),
-                embeddings: &[Embedding::new("m", &[0.5; DIM - 1])],
+                embeddings: &[ModelVector::new("m", &[0.5; DIM - 1])],
             },
         )
         .unwrap_err();

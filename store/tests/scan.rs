@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use sonority_store::{
-    Analysis, Catalogue, Embedding, FileFacts, SqliteStore, TrackRecord, VectorStore, content_hash,
-    content_hash_bytes,
+    Analysis, Catalogue, FileFacts, ModelVector, SqliteStore, TrackRecord, VectorStore,
+    content_hash, content_hash_bytes,
 };
 
 /// Writes `bytes` to `dir/name` and returns its facts.
@@ -20,7 +20,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> FileFacts {
 /// Stores a file as analysed, with its hash and a one-value vector.
 fn index<S: Catalogue>(s: &mut S, f: &FileFacts, x: f32) -> sonority_store::TrackId {
     let r = TrackRecord::new(f.clone()).with_content_hash(content_hash(&f.path).unwrap());
-    s.put_track_analysis(&r, &Analysis::default(), &[Embedding::new("m", &[x])])
+    s.put_track_analysis(&r, &Analysis::default(), &[ModelVector::new("m", &[x])])
         .unwrap()
 }
 

@@ -158,7 +158,7 @@ fn pg_put_get_is_bit_exact() {
                 &mut *s,
                 &t,
                 &sonority_store::Analysis::default(),
-                &[sonority_store::Embedding::new(&model, &v)],
+                &[sonority_store::ModelVector::new(&model, &v)],
             )
             .unwrap();
             let back = s.get(&model, id).unwrap().unwrap();

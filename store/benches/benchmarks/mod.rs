@@ -9,7 +9,7 @@ pub mod pg;
 #[allow(dead_code, clippy::unwrap_used, clippy::panic)]
 pub mod pgcluster;
 
-use sonority_store::{Analysis, Catalogue, Embedding, FileFacts, TrackAnalysis, TrackRecord};
+use sonority_store::{AnalysedTrack, Analysis, Catalogue, FileFacts, ModelVector, TrackRecord};
 
 /// Number of tracks in every bench.
 pub const N: usize = 100_000;
@@ -31,12 +31,14 @@ pub fn fill<S: Catalogue>(store: &mut S, model: &str, dim: usize) {
         let records: Vec<TrackRecord> = (start..start + BATCH)
             .map(|i| TrackRecord::new(FileFacts::new(format!("/music/{i:06}.flac"), 1 << 20, 0)))
             .collect();
-        let embeddings: Vec<[Embedding<'_>; 1]> =
-            vectors.iter().map(|v| [Embedding::new(model, v)]).collect();
-        let batch: Vec<TrackAnalysis<'_>> = records
+        let embeddings: Vec<[ModelVector<'_>; 1]> = vectors
+            .iter()
+            .map(|v| [ModelVector::new(model, v)])
+            .collect();
+        let batch: Vec<AnalysedTrack<'_>> = records
             .iter()
             .zip(&embeddings)
-            .map(|(track, e)| TrackAnalysis {
+            .map(|(track, e)| AnalysedTrack {
                 track,
                 analysis: &analysis,
                 embeddings: e,

@@ -1,7 +1,7 @@
 //! Finding the audio files in a music folder, safely.
 //!
 //! A music folder in the wild holds cover art, playlists, text, symlink loops, directories named
-//! like audio files and even FIFOs (opening one blocks forever). The scan never opens a file: it
+//! like audio files and even FIFOs (opening one blocks forever). The walk never opens a file: it
 //! looks at each entry's type (following symlinks, with loop detection) and extension, and
 //! reports what it skipped and why.
 
@@ -26,7 +26,7 @@ pub struct FoundFile {
     pub mtime_ns: i64,
 }
 
-/// An entry the scan did not take, and why.
+/// An entry the walk did not take, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SkippedEntry {
@@ -165,7 +165,7 @@ pub fn scan_folder(root: &Path) -> ScanResult {
 mod tests {
     #[test]
     fn finds_audio_and_reports_audio_named_directories() -> std::io::Result<()> {
-        let dir = std::env::temp_dir().join(format!("sonority-scan-test-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("sonority-walk-test-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("album.mp3"))?; // a directory named like audio
         std::fs::write(dir.join("a.wav"), b"RIFF")?;
         std::fs::write(dir.join("cover.jpg"), b"")?;
