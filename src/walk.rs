@@ -10,8 +10,8 @@ use std::time::UNIX_EPOCH;
 
 /// File extensions treated as audio (compared case-insensitively).
 pub const AUDIO_EXTENSIONS: &[&str] = &[
-    "wav", "wave", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac", "aif", "aiff", "caf", "mka",
-    "webm", "opus",
+    "wav", "wave", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac", "aif", "aiff", "aifc", "caf",
+    "mka", "webm", "opus",
 ];
 
 /// An audio file found by [`scan_folder`].

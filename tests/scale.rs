@@ -33,7 +33,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use sonority::parallel::StopFlag;
+use sonority::StopFlag;
 use sonority::store::VectorStore;
 use sonority::{IndexOptions, Library, Model};
 use sonority_testkit::Rng;
