@@ -125,6 +125,25 @@ fn database_without_fingerprints_is_refused_only_when_it_holds_vectors() {
     ));
     let (_, deleted) = Library::open_replacing(&full, &model).unwrap();
     assert_eq!(deleted, 1);
+
+    // A database indexed before fingerprints by this very model (its header recorded as the
+    // model's configuration, as `Library::open` always did) is adopted, vectors and all.
+    let same = tmp.path().join("same.sqlite");
+    let mut store = SqliteStore::open(&same).unwrap();
+    let header = serde_json::to_string(&model.header).unwrap();
+    store
+        .register_model(&legacy.clone().with_config_json(header))
+        .unwrap();
+    store
+        .put_track_analysis(
+            &track,
+            &Analysis::default(),
+            &[ModelVector::new(model.name(), &v)],
+        )
+        .unwrap();
+    drop(store);
+    let lib = Library::open(&same, &model).expect("same configuration: adopted");
+    assert_eq!(lib.store().load_matrix(model.name()).unwrap().ids.len(), 1);
 }
 
 #[test]

@@ -370,17 +370,20 @@ pub(crate) fn ensure_model(tx: &Transaction<'_>, path: &Path, model: &ModelInfo)
                 });
             }
             // Registered without a fingerprint (an older database, or a caller that gave
-            // none): adopt this one while no vector can have come from other weights, refuse
-            // otherwise (the stored vectors' weights are unknown).
+            // none): adopt this one while no vector can have come from other weights, or when
+            // the stored configuration is this model's, byte for byte (a model's configuration
+            // records its fitted statistics and training provenance, so another model of the
+            // same name does not have the same one); refuse otherwise.
             (None, Some(given)) => {
-                let vectors: i64 = tx
+                let (vectors, config): (i64, String) = tx
                     .query_row(
-                        "SELECT count(*) FROM embeddings WHERE model_id = ?1",
+                        "SELECT (SELECT count(*) FROM embeddings WHERE model_id = ?1),
+                                config_json FROM models WHERE id = ?1",
                         [id],
-                        |r| r.get(0),
+                        |r| Ok((r.get(0)?, r.get(1)?)),
                     )
                     .map_err(sql)?;
-                if vectors > 0 {
+                if vectors > 0 && config != model.config_json {
                     return Err(Error::ModelConflict {
                         name: model.name.clone(),
                         field: "weights_hash",
