@@ -62,12 +62,14 @@ pub struct AnalysisSettings {
 }
 
 impl Default for AnalysisSettings {
+    /// librosa's defaults, as [`MfccConfig::default`] has them, and librosa's roll-off.
     fn default() -> Self {
+        let cfg = MfccConfig::default();
         Self {
-            sample_rate: 22_050,
-            n_fft: 2048,
-            hop_length: 512,
-            n_mels: 128,
+            sample_rate: cfg.sample_rate,
+            n_fft: cfg.n_fft,
+            hop_length: cfg.hop_length,
+            n_mels: cfg.n_mels,
             rolloff_percent: 0.85,
         }
     }

@@ -180,9 +180,9 @@ impl ConvAutoencoder {
         let (wpath, jpath) = paths(path.as_ref());
         let json = std::fs::read(&jpath).map_err(io_err(&jpath))?;
         // The description is checked before the weights are read.
-        Self::check_description(&json, &jpath)?;
+        let file = Self::check_description(&json, &jpath)?;
         let data = std::fs::read(&wpath).map_err(io_err(&wpath))?;
-        Self::from_bytes(&json, &data, path.as_ref())
+        Self::from_checked(file, &data, &wpath)
     }
 
     /// Loads a model from the two files' bytes (as [`to_bytes`](Self::to_bytes) gives them);
@@ -195,7 +195,12 @@ impl ConvAutoencoder {
     pub fn from_bytes(json: &[u8], weights: &[u8], origin: &Path) -> Result<Self> {
         let (wpath, jpath) = paths(origin);
         let file = Self::check_description(json, &jpath)?;
-        let data = weights;
+        Self::from_checked(file, weights, &wpath)
+    }
+
+    /// The model of a checked description and its weights (`wpath` names them in errors).
+    fn from_checked(file: ModelFile, data: &[u8], wpath: &Path) -> Result<Self> {
+        let wpath = wpath.to_path_buf();
         let expected = param_shapes(&file.config);
         let st = SafeTensors::deserialize(data).map_err(|e| format_err(&wpath, e))?;
         let mut tensors = HashMap::new();
