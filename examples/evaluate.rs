@@ -3,6 +3,11 @@
 //! ```text
 //! cargo run --release --example evaluate -- DIR/manifest.tsv [--folds 3] [--epochs 150] [--seed 0]   # about 45 min on 2 cores
 //! cargo run --release --example evaluate -- DIR/manifest.tsv --model models/default   # one model as is
+//! # more music for training only (never queried), two training lengths from one run:
+//! cargo run --release --example evaluate -- DEV/manifest.tsv --train-manifest TRAIN/manifest.tsv \
+//!     --candidates contrastive-augment --epochs 60,120
+//! # albums of the training corpus held out instead (queries against that corpus):
+//! cargo run --release --example evaluate -- DEV/manifest.tsv --train-manifest TRAIN/manifest.tsv --protocol train
 //! ```
 //!
 //! Every track of the manifest is analysed once (decode and one STFT pass: log-mel frames, MFCC
@@ -13,6 +18,13 @@
 //! as on the full corpus. Scores are mean ± spread over the folds. It also prints, for the
 //! candidates, how much of the final vectors' variance each block explains and the spread of
 //! cosine scores between unrelated tracks (the published design's failure was 0.9999 for all).
+//!
+//! With `--train-manifest`, those tracks join every fold's training set and nothing else: under
+//! `--protocol dev` (the default) the folds, queries and ranked collection are the first
+//! manifest's; under `--protocol train` they are the training manifest's, and the first
+//! manifest's tracks are training data. Several `--epochs` score one training run at each
+//! length: it trains for the first, scores, continues to the next
+//! ([`continue_training`](sonority::train::continue_training), another seed), and so on.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -26,8 +38,8 @@ use sonority::eval::{
 };
 use sonority::fusion::{Fusion, published_descriptors};
 use sonority::train::{
-    ExtractOptions, TrackData, TrainOptions, embed_track_data, extract_all, shipped_augment,
-    tile_block, train_model,
+    ExtractOptions, TrackData, TrainOptions, continue_training, embed_track_data, extract_all,
+    shipped_augment, tile_block, train_model,
 };
 use sonority::{FinalStage, Model};
 
@@ -40,14 +52,23 @@ struct Args {
     /// Evaluate this model directory as it is (no training, no folds) instead of candidates.
     #[arg(long)]
     model: Option<PathBuf>,
+    /// A second manifest of tracks used only for training (never queried, never ranked under
+    /// `--protocol dev`).
+    #[arg(long)]
+    train_manifest: Option<PathBuf>,
+    /// Whose albums are held out and queried: `dev` (the first manifest's) or `train` (the
+    /// training manifest's; the first manifest's tracks then only train).
+    #[arg(long, default_value = "dev")]
+    protocol: String,
     /// Number of folds (albums are dealt into them).
     #[arg(long, default_value_t = 3)]
     folds: usize,
-    /// Training epochs of each tile autoencoder (4 random tile pairs per track per epoch).
-    #[arg(long, default_value_t = 150)]
-    epochs: usize,
+    /// Training epochs of each tile autoencoder (4 random tile pairs per track per epoch);
+    /// several, comma-separated and increasing, score one run at each length.
+    #[arg(long, default_value = "150")]
+    epochs: String,
     /// Comma-separated trainable candidates: plain, contrastive, contrastive-augment,
-    /// contrastive-vector-ae.
+    /// contrastive-augment-wide (encoder 256-128-64), contrastive-vector-ae.
     #[arg(long, default_value = "plain,contrastive,contrastive-augment")]
     candidates: String,
     /// Worker threads for analysis.
@@ -71,6 +92,26 @@ fn push(table: &mut Table, name: &str, m: Metrics) {
     table.entry(name.to_string()).or_default().push(m);
 }
 
+/// Extracts every track of a manifest (whole tracks), skipping (and saying so) those that fail.
+fn extract_manifest(
+    manifest: &std::path::Path,
+    threads: usize,
+) -> Result<(Vec<TrackData>, Vec<String>), Box<dyn std::error::Error>> {
+    let entries = read_manifest(manifest)?;
+    let opts = ExtractOptions::default().whole_track();
+    let paths: Vec<PathBuf> = entries.iter().map(|e| e.path.clone()).collect();
+    let slots: Vec<Option<(TrackData, String)>> = extract_all(&paths, &opts, threads, |_, e| {
+        if let Some(e) = e {
+            eprintln!("skipping: {e}");
+        }
+    })
+    .into_iter()
+    .zip(&entries)
+    .map(|(r, e)| r.ok().map(|t| (t, e.album.clone())))
+    .collect();
+    Ok(slots.into_iter().flatten().unzip())
+}
+
 /// Block weight settings tried for every trained candidate (tiles, timbre, key, tempo, rolloff).
 const WEIGHTS: &[(&str, [f32; 5])] = &[
     ("tiles", [1.0, 0.0, 0.0, 0.0, 0.0]), // the shipped weights
@@ -84,21 +125,33 @@ const WEIGHTS: &[(&str, [f32; 5])] = &[
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let entries = read_manifest(&args.manifest)?;
+    let epochs: Vec<usize> = args
+        .epochs
+        .split(',')
+        .map(|e| e.trim().parse::<usize>())
+        .collect::<Result<_, _>>()?;
+    if epochs.is_empty() || epochs.windows(2).any(|w| w[0] >= w[1]) || epochs[0] == 0 {
+        return Err("--epochs: positive and increasing, e.g. 60,120".into());
+    }
     let t0 = Instant::now();
-    let opts = ExtractOptions::default().whole_track();
-    let paths: Vec<PathBuf> = entries.iter().map(|e| e.path.clone()).collect();
-    let slots: Vec<Option<(TrackData, String)>> =
-        extract_all(&paths, &opts, args.threads, |_, e| {
-            if let Some(e) = e {
-                eprintln!("skipping: {e}");
-            }
-        })
-        .into_iter()
-        .zip(&entries)
-        .map(|(r, e)| r.ok().map(|t| (t, e.album.clone())))
-        .collect();
-    let (tracks, albums): (Vec<TrackData>, Vec<String>) = slots.into_iter().flatten().unzip();
+    let (mut tracks, mut albums) = extract_manifest(&args.manifest, args.threads)?;
+    let n_first = tracks.len();
+    if let Some(m) = &args.train_manifest {
+        let (t, a) = extract_manifest(m, args.threads)?;
+        if a.iter().any(|x| albums.contains(x)) {
+            return Err("the two manifests share an album name".into());
+        }
+        tracks.extend(t);
+        albums.extend(a);
+    }
+    // The tracks whose albums are folded, queried and ranked.
+    let pool: Vec<usize> = match args.protocol.as_str() {
+        "dev" => (0..n_first).collect(),
+        "train" if args.train_manifest.is_some() => (n_first..tracks.len()).collect(),
+        "train" => return Err("--protocol train needs --train-manifest".into()),
+        p => return Err(format!("unknown protocol {p}: dev or train").into()),
+    };
+    let pool_albums: Vec<String> = pool.iter().map(|&i| albums[i].clone()).collect();
     let audio_s: f64 = tracks.iter().map(|t| t.duration_s).sum();
     eprintln!(
         "analysed {} tracks ({:.0} min of audio) in {:.1} s",
@@ -109,12 +162,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     if let Some(dir) = &args.model {
         let model = Model::load(dir)?;
-        let vecs: Vec<Vec<f32>> = tracks
+        let vecs: Vec<Vec<f32>> = pool
             .iter()
+            .map(|&i| &tracks[i])
             .map(|t| embed_track_data(&model, t))
             .collect::<Result<_, _>>()?;
-        let all: Vec<usize> = (0..tracks.len()).collect();
-        let m = album_metrics(&vecs, &albums, &all);
+        let all: Vec<usize> = (0..pool.len()).collect();
+        let m = album_metrics(&vecs, &pool_albums, &all);
         println!(
             "model {}: P@5 {:.3} P@10 {:.3} MAP {:.3} ({} queries, in-sample unless the model never saw these albums)",
             dir.display(),
@@ -123,27 +177,39 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             m.map,
             m.queries
         );
-        report_failure_checks(&model, &vecs, &albums);
+        report_failure_checks(&model, &vecs, &pool_albums);
         return Ok(());
     }
 
-    let folds = album_folds(&albums, args.folds, args.seed);
+    let folds = album_folds(&pool_albums, args.folds, args.seed);
     let mut table = Table::new();
+    let mut cost: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let candidates: Vec<&str> = args
         .candidates
         .split(',')
         .filter(|s| !s.is_empty())
         .collect();
     for (f, held) in folds.iter().enumerate() {
+        // `train` indexes `tracks`; `queries` and `fit` index `pool` (every vector scored is a
+        // pool track's, in pool order).
         let train: Vec<usize> = (0..tracks.len())
             .filter(|&i| !held.contains(&albums[i]))
             .collect();
-        let queries: Vec<usize> = (0..tracks.len())
-            .filter(|&i| held.contains(&albums[i]))
+        let queries: Vec<usize> = (0..pool.len())
+            .filter(|&p| held.contains(&pool_albums[p]))
             .collect();
-        eprintln!("fold {f}: held out {held:?} ({} queries)", queries.len());
+        let fit: Vec<usize> = (0..pool.len())
+            .filter(|&p| !held.contains(&pool_albums[p]))
+            .collect();
+        let albums = &pool_albums;
+        let pool_tracks: Vec<&TrackData> = pool.iter().map(|&i| &tracks[i]).collect();
+        eprintln!(
+            "fold {f}: held out {held:?} ({} queries, {} training tracks)",
+            queries.len(),
+            train.len()
+        );
 
-        let random: Vec<Vec<f32>> = (0..tracks.len())
+        let random: Vec<Vec<f32>> = (0..pool.len())
             .map(|i| {
                 (0..16)
                     .map(|k| pseudo(i as u64 * 31 + k + args.seed * 7 + f as u64))
@@ -153,96 +219,134 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         push(
             &mut table,
             "random",
-            album_metrics(&random, &albums, &queries),
+            album_metrics(&random, albums, &queries),
         );
-        let timbre: Vec<Vec<f32>> = tracks
+        let timbre: Vec<Vec<f32>> = pool_tracks
             .iter()
             .map(|t| t.block("timbre").unwrap_or_default().to_vec())
             .collect();
         push(
             &mut table,
             "mfcc-stats (20 MFCC mean+std, z-scored)",
-            album_metrics(&zscore(&timbre, &train), &albums, &queries),
+            album_metrics(&zscore(&timbre, &fit), albums, &queries),
         );
 
+        let refs: Vec<&TrackData> = train.iter().map(|&i| &tracks[i]).collect();
         for &c in &candidates {
-            let Some(opts) = candidate(c, args.epochs, args.seed + f as u64) else {
-                eprintln!("unknown candidate {c}");
-                continue;
-            };
             let t = Instant::now();
-            let refs: Vec<&TrackData> = train.iter().map(|&i| &tracks[i]).collect();
-            let model = train_model(&refs, &opts, |_| true)?;
-            let train_s = t.elapsed().as_secs_f64();
-            let prov = &model.header.provenance["tile_training"];
-            eprintln!("  {c}: trained in {train_s:.0} s ({} steps)", prov["steps"]);
-            if model.vector.is_some() {
-                let vecs: Vec<Vec<f32>> = tracks
-                    .iter()
-                    .map(|t| embed_track_data(&model, t))
-                    .collect::<Result<_, _>>()?;
-                push(&mut table, c, album_metrics(&vecs, &albums, &queries));
-                continue;
-            }
-            // Tile blocks once, then every weight setting through the fusion.
-            let tiles: Vec<Vec<f32>> = tracks
-                .iter()
-                .map(|t| {
-                    tile_block(
-                        &model.tile,
-                        &model.header.band_stats,
-                        model.header.tile_frames,
-                        t,
-                    )
-                })
-                .collect::<Result<_, _>>()?;
-            let raw: Vec<Vec<f32>> = tracks
-                .iter()
-                .zip(&tiles)
-                .map(|(t, tb)| model.fusion.concat_named(&t.named_blocks(tb)))
-                .collect::<Result<_, _>>()?;
-            for (wname, w) in WEIGHTS {
-                let mut fusion = model.fusion.clone();
-                for ((name, _), &wv) in sonority::BLOCKS.iter().zip(w) {
-                    fusion.set_weight(name, wv)?;
-                }
-                let vecs: Vec<Vec<f32>> = raw
-                    .iter()
-                    .map(|r| fusion.fuse_raw(r))
-                    .collect::<Result<_, _>>()?;
-                let m = album_metrics(&vecs, &albums, &queries);
-                let mp = metrics_from_similarity(
-                    &mutual_proximity(&cosine_similarities(&vecs)),
-                    &albums,
-                    &queries,
-                );
+            let mut prev: Option<(Model, usize)> = None;
+            for (k, &e) in epochs.iter().enumerate() {
+                let done = prev.as_ref().map_or(0, |p| p.1);
+                let seed = args.seed + f as u64 + 1000 * k as u64;
+                let Some(opts) = candidate(c, e - done, seed) else {
+                    eprintln!("unknown candidate {c}");
+                    break;
+                };
+                let model = match &prev {
+                    None => train_model(&refs, &opts, |_| true)?,
+                    Some((m, _)) => continue_training(m, &refs, &opts, |_| true)?,
+                };
+                let train_s = t.elapsed().as_secs_f64();
+                let prov = &model.header.provenance["tile_training"];
+                let c = if epochs.len() > 1 {
+                    format!("{c} e{e}")
+                } else {
+                    c.to_string()
+                };
+                let c = c.as_str();
                 eprintln!(
-                    "    {wname}: P@10 {:.3} MAP {:.3}; with mutual proximity P@10 {:.3} MAP {:.3}",
-                    m.p10, m.map, mp.p10, mp.map
+                    "  {c}: trained in {train_s:.0} s in all ({} steps in the last run)",
+                    prov["steps"]
                 );
-                push(&mut table, &format!("{c} [{wname}]"), m);
-                push(&mut table, &format!("{c} [{wname}] + mutual proximity"), mp);
+                if model.vector.is_some() {
+                    let vecs: Vec<Vec<f32>> = pool_tracks
+                        .iter()
+                        .map(|t| embed_track_data(&model, t))
+                        .collect::<Result<_, _>>()?;
+                    push(&mut table, c, album_metrics(&vecs, albums, &queries));
+                    cost.entry(c.to_string()).or_default().push(train_s);
+                    prev = Some((model, e));
+                    continue;
+                }
+                // Tile blocks once, then every weight setting through the fusion.
+                let tiles: Vec<Vec<f32>> = pool_tracks
+                    .iter()
+                    .map(|t| {
+                        tile_block(
+                            &model.tile,
+                            &model.header.band_stats,
+                            model.header.tile_frames,
+                            t,
+                        )
+                    })
+                    .collect::<Result<_, _>>()?;
+                let raw: Vec<Vec<f32>> = pool_tracks
+                    .iter()
+                    .zip(&tiles)
+                    .map(|(t, tb)| model.fusion.concat_named(&t.named_blocks(tb)))
+                    .collect::<Result<_, _>>()?;
+                for (wname, w) in WEIGHTS {
+                    let mut fusion = model.fusion.clone();
+                    for ((name, _), &wv) in sonority::BLOCKS.iter().zip(w) {
+                        fusion.set_weight(name, wv)?;
+                    }
+                    let vecs: Vec<Vec<f32>> = raw
+                        .iter()
+                        .map(|r| fusion.fuse_raw(r))
+                        .collect::<Result<_, _>>()?;
+                    let m = album_metrics(&vecs, albums, &queries);
+                    let mp = metrics_from_similarity(
+                        &mutual_proximity(&cosine_similarities(&vecs)),
+                        albums,
+                        &queries,
+                    );
+                    eprintln!(
+                        "    {wname}: P@10 {:.3} MAP {:.3}; with mutual proximity P@10 {:.3} MAP {:.3}",
+                        m.p10, m.map, mp.p10, mp.map
+                    );
+                    push(&mut table, &format!("{c} [{wname}]"), m);
+                    push(&mut table, &format!("{c} [{wname}] + mutual proximity"), mp);
+                    for name in [
+                        format!("{c} [{wname}]"),
+                        format!("{c} [{wname}] + mutual proximity"),
+                    ] {
+                        cost.entry(name).or_default().push(train_s);
+                    }
+                }
+                // The published design's fusion on the same latent: [latent, roll-off Hz, BPM, key label] / 255.
+                let published = Fusion::published_design(tiles[0].len())?;
+                let vecs: Vec<Vec<f32>> = pool_tracks
+                    .iter()
+                    .zip(&tiles)
+                    .map(|(t, tb)| {
+                        let d = &t.descriptors;
+                        let desc = published_descriptors(d.rolloff.mean_hz, d.tempo.bpm, d.key.key);
+                        published.fuse(&[tb, &desc])
+                    })
+                    .collect::<Result<_, _>>()?;
+                push(
+                    &mut table,
+                    &format!("{c} [published fusion: /255, unscaled]"),
+                    album_metrics(&vecs, albums, &queries),
+                );
+                prev = Some((model, e));
             }
-            // The published design's fusion on the same latent: [latent, roll-off Hz, BPM, key label] / 255.
-            let published = Fusion::published_design(tiles[0].len())?;
-            let vecs: Vec<Vec<f32>> = tracks
-                .iter()
-                .zip(&tiles)
-                .map(|(t, tb)| {
-                    let d = &t.descriptors;
-                    let desc = published_descriptors(d.rolloff.mean_hz, d.tempo.bpm, d.key.key);
-                    published.fuse(&[tb, &desc])
-                })
-                .collect::<Result<_, _>>()?;
-            push(
-                &mut table,
-                &format!("{c} [published fusion: /255, unscaled]"),
-                album_metrics(&vecs, &albums, &queries),
-            );
         }
     }
-    println!("| candidate | P@5 | P@10 | MAP |");
-    println!("|---|---|---|---|");
+    println!(
+        "protocol {}: {} folds of {} albums, seed {}; {} tracks ranked, {} tracks in all",
+        args.protocol,
+        folds.len(),
+        pool_albums
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        args.seed,
+        pool.len(),
+        tracks.len()
+    );
+    println!("| candidate | P@5 | P@10 | MAP | training s per fold |");
+    println!("|---|---|---|---|---|");
     for (name, ms) in &table {
         let f = |g: fn(&Metrics) -> f64| {
             let (m, s) = mean_std(&ms.iter().map(g).collect::<Vec<_>>());
@@ -253,15 +357,21 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         } else {
             ""
         };
+        let secs = cost
+            .get(name)
+            .map(|v| format!("{:.0}", v.iter().sum::<f64>() / v.len() as f64))
+            .unwrap_or_default();
         println!(
-            "| {name}{shipped} | {} | {} | {} |",
+            "| {name}{shipped} | {} | {} | {} | {secs} |",
             f(|m| m.p5),
             f(|m| m.p10),
             f(|m| m.map)
         );
     }
-    for (name, p5, p10, map) in PEERS {
-        println!("| peer, in-sample: {name} | {p5:.3} | {p10:.3} | {map:.3} |");
+    if args.protocol == "dev" {
+        for (name, p5, p10, map) in PEERS {
+            println!("| peer, in-sample: {name} | {p5:.3} | {p10:.3} | {map:.3} | |");
+        }
     }
     Ok(())
 }
@@ -326,6 +436,14 @@ fn candidate(name: &str, epochs: usize, seed: u64) -> Option<TrainOptions> {
             let mut t = tcfg;
             t.augment = shipped_augment();
             o.tile_training = t;
+        }
+        "contrastive-augment-wide" => {
+            // Twice the first level's channels (1.8x the multiply-adds per step); the same
+            // 64-channel output, so the vectors keep their length.
+            let mut t = tcfg;
+            t.augment = shipped_augment();
+            o.tile_training = t;
+            o.tile = ConvAeConfig::default().with_channels(vec![256, 128, 64]);
         }
         "contrastive-vector-ae" => {
             o.tile_training = tcfg;

@@ -3,6 +3,10 @@
 //! ```text
 //! cargo run --release --example train -- ~/Music --out my-model [--epochs 150] [--seed 0]
 //! cargo run --release --example train -- --manifest corpus/manifest.tsv --out models/default
+//! cargo run --release --example train -- --manifest dev/manifest.tsv --manifest train/manifest.tsv \
+//!     --whole-track --epochs 60 --out stage1
+//! cargo run --release --example train -- --manifest dev/manifest.tsv --manifest train/manifest.tsv \
+//!     --whole-track --continue-from stage1 --epochs 60 --seed 1000 --out stage2
 //! ```
 //!
 //! Every track is decoded once; a uniform sample of up to eight 12-second excerpts per track is
@@ -18,10 +22,12 @@ use std::time::Instant;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
+use sonority::Model;
 use sonority::autoencoders::{ContrastiveConfig, TrainConfig};
 use sonority::eval::read_manifest;
 use sonority::train::{
-    ExtractOptions, TrackData, TrainOptions, audio_files, extract_all, shipped_augment, train_model,
+    ExtractOptions, TrackData, TrainOptions, audio_files, continue_training, extract_all,
+    shipped_augment, train_model,
 };
 
 /// Train a sonority model on a folder or a manifest.
@@ -30,9 +36,14 @@ use sonority::train::{
 struct Args {
     /// The music folder (or use --manifest).
     music_dir: Option<PathBuf>,
-    /// A manifest (`path<TAB>album...`) instead of a folder.
+    /// A manifest (`path<TAB>album...`) instead of a folder; repeat it to train on several.
     #[arg(long)]
-    manifest: Option<PathBuf>,
+    manifest: Vec<PathBuf>,
+    /// Continue training this model directory's tile autoencoder for `--epochs` more epochs
+    /// (its architecture and band statistics are kept; give another `--seed` than its first
+    /// run's, or the same tile positions are replayed).
+    #[arg(long)]
+    continue_from: Option<PathBuf>,
     /// Where to write the model directory.
     #[arg(long)]
     out: PathBuf,
@@ -74,11 +85,15 @@ fn main() {
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let paths: Vec<PathBuf> = match (&args.manifest, &args.music_dir) {
-        (Some(m), _) => read_manifest(m)?.into_iter().map(|e| e.path).collect(),
-        (None, Some(d)) => audio_files(d),
-        (None, None) => return Err("give a music folder or --manifest".into()),
-    };
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for m in &args.manifest {
+        paths.extend(read_manifest(m)?.into_iter().map(|e| e.path));
+    }
+    match &args.music_dir {
+        Some(d) => paths.extend(audio_files(d)),
+        None if paths.is_empty() => return Err("give a music folder or --manifest".into()),
+        None => {}
+    }
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
@@ -143,14 +158,19 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     )?);
     let t = Instant::now();
     let refs: Vec<&TrackData> = tracks.iter().collect();
-    let mut model = train_model(&refs, &opts, |p| {
+    let init = args.continue_from.as_deref().map(Model::load).transpose()?;
+    let progress = |p: &sonority::autoencoders::Progress| {
         bar.set_position(p.epoch as u64);
         bar.set_message(format!(
             "loss {:.4} (reconstruction {:.4}, contrastive {:.4})",
             p.loss, p.recon_loss, p.contrastive_loss
         ));
         true
-    })?;
+    };
+    let mut model = match &init {
+        Some(m) => continue_training(m, &refs, &opts, progress)?,
+        None => train_model(&refs, &opts, progress)?,
+    };
     bar.finish_and_clear();
     model.header.provenance["command"] = serde_json::json!(std::env::args().collect::<Vec<_>>());
     model.header.provenance["training_seconds"] = serde_json::json!(t.elapsed().as_secs_f64());

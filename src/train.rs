@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sonority_autoencoders::{
     Augment, ConvAeConfig, ConvAutoencoder, Embedding, Progress, TrackMatrix, TrainConfig,
-    train_tiles, train_vectors,
+    fine_tune_tiles, train_tiles, train_vectors,
 };
 use sonority_fusion::{BlockScaling, BlockSpec, Fusion, Standardization};
 use sonority_mfcc::FileSource;
@@ -326,22 +326,82 @@ pub fn train_model<F>(tracks: &[&TrackData], opts: &TrainOptions, progress: F) -
 where
     F: FnMut(&Progress) -> bool,
 {
+    train_inner(None, tracks, opts, progress)
+}
+
+/// Trains `init`'s tile autoencoder further on `tracks` for `opts.tile_training`'s epochs
+/// (its band statistics are kept; the optimiser and the contrastive projection head start
+/// afresh), then refits the fusion statistics and the optional final stage as
+/// [`train_model`] does. `opts.tile` is ignored: the architecture is `init`'s.
+///
+/// Evaluation uses it to score one training run at several lengths (train for E₁ epochs,
+/// score, continue for E₂ − E₁, score). Give the continuation another seed than the first
+/// run, or it replays the same tile positions.
+///
+/// # Errors
+/// As [`train_model`]; tracks analysed with other settings than `init`'s.
+pub fn continue_training<F>(
+    init: &Model,
+    tracks: &[&TrackData],
+    opts: &TrainOptions,
+    progress: F,
+) -> Result<Model>
+where
+    F: FnMut(&Progress) -> bool,
+{
+    train_inner(Some(init), tracks, opts, progress)
+}
+
+fn train_inner<F>(
+    init: Option<&Model>,
+    tracks: &[&TrackData],
+    opts: &TrainOptions,
+    progress: F,
+) -> Result<Model>
+where
+    F: FnMut(&Progress) -> bool,
+{
     if tracks.len() < 2 {
         return Err(Error::Model {
             reason: "training needs at least two tracks".into(),
         });
     }
     let n_mels = tracks[0].n_mels;
-    let band_stats = fit_band_stats(tracks);
+    if let Some(m) = init
+        && (m.header.n_mels != n_mels || m.header.settings() != tracks[0].settings)
+    {
+        return Err(Error::Model {
+            reason: format!(
+                "model {} was trained on features analysed with other settings than these tracks'",
+                m.name()
+            ),
+        });
+    }
+    let band_stats = match init {
+        Some(m) => m.header.band_stats.clone(),
+        None => fit_band_stats(tracks),
+    };
     let data: Vec<TrackMatrix> = tracks
         .iter()
         .map(|t| TrackMatrix::new(standardised(t, &band_stats), n_mels, t.frames))
         .collect::<std::result::Result<_, _>>()?;
-    let tile_cfg = opts.tile.clone().with_rows(n_mels);
-    let trained = train_tiles(&tile_cfg, &opts.tile_training, &data, progress)?;
+    let (trained, tile_cfg) = match init {
+        Some(m) => (
+            fine_tune_tiles(&m.tile, &opts.tile_training, &data, progress)?,
+            m.tile.config().clone(),
+        ),
+        None => {
+            let cfg = opts.tile.clone().with_rows(n_mels);
+            (
+                train_tiles(&cfg, &opts.tile_training, &data, progress)?,
+                cfg,
+            )
+        }
+    };
     drop(data);
     let tile = trained.model;
     let tile_frames = tile_cfg.cols;
+    let continued_from = init.map(|m| m.header.provenance["tile_training"].clone());
 
     let settings = tracks[0].settings.clone();
     if tracks.iter().any(|t| t.settings != settings) {
@@ -382,7 +442,7 @@ where
     for (name, w) in &opts.weights {
         fusion.set_weight(name, *w)?;
     }
-    let header = ModelHeader {
+    let mut header = ModelHeader {
         format: MODEL_FORMAT.into(),
         format_version: MODEL_FORMAT_VERSION,
         name: opts.name.clone(),
@@ -400,6 +460,9 @@ where
             "tracks": tracks.len(),
         }),
     };
+    if let Some(prev) = continued_from {
+        header.provenance["continued_from"] = prev;
+    }
     let mut model = Model {
         header,
         tile,
