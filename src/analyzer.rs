@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use sonority_fusion::DescriptorSummary;
-use sonority_mfcc::{AudioSource, DecodeOptions, FileSource, Frame, FrameSink, Tags};
+use sonority_mfcc::{AudioSource, DecodeOptions, FileSource, SourceSpec, Tags};
 
 use crate::model::Model;
 use crate::pipeline::{BlockPipeline, final_vector};
@@ -51,33 +51,29 @@ pub struct Analyzer<'m> {
     batch: usize,
 }
 
-/// A sink that stops the pass when a deadline passes.
-struct Deadline {
+/// A source that ends when a deadline passes (checked before every chunk) and remembers that
+/// it did, so a timed-out pass is told apart from a finished one without an error round trip.
+struct UntilDeadline<'a> {
+    inner: &'a mut dyn AudioSource,
     at: Option<Instant>,
+    passed: bool,
 }
 
-impl FrameSink for Deadline {
-    fn frame(&mut self, frame: &Frame<'_>) -> sonority_mfcc::Result<()> {
+impl AudioSource for UntilDeadline<'_> {
+    fn spec(&self) -> SourceSpec {
+        self.inner.spec()
+    }
+
+    fn next_chunk(&mut self) -> sonority_mfcc::Result<Option<&[f32]>> {
         if let Some(at) = self.at
-            && frame.index.is_multiple_of(256)
             && Instant::now() > at
         {
-            return Err(sonority_mfcc::Error::sink(DeadlinePassed));
+            self.passed = true;
+            return Ok(None);
         }
-        Ok(())
+        self.inner.next_chunk()
     }
 }
-
-#[derive(Debug)]
-struct DeadlinePassed;
-
-impl std::fmt::Display for DeadlinePassed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("deadline passed")
-    }
-}
-
-impl std::error::Error for DeadlinePassed {}
 
 impl<'m> Analyzer<'m> {
     /// An analyzer with default decoding options and no time limit.
@@ -121,20 +117,19 @@ impl<'m> Analyzer<'m> {
         let mut src = FileSource::open(path, &self.decode)?;
         let tags = src.tags().clone();
         let spec = src.source_spec();
-        let deadline = self.time_limit.map(|l| start + l);
-        let mut a = self
-            .analyze_source_until(&mut src, deadline)
-            .map_err(|e| match e {
-                Error::Mfcc(sonority_mfcc::Error::Sink { source })
-                    if source.is::<DeadlinePassed>() =>
-                {
-                    Error::Timeout {
-                        path: path.to_path_buf(),
-                        limit_s: self.time_limit.map_or(0.0, |l| l.as_secs_f64()),
-                    }
-                }
-                other => other,
-            })?;
+        let mut timed = UntilDeadline {
+            inner: &mut src,
+            at: self.time_limit.map(|l| start + l),
+            passed: false,
+        };
+        let result = self.analyze_source(&mut timed);
+        if timed.passed {
+            return Err(Error::Timeout {
+                path: path.to_path_buf(),
+                limit_s: self.time_limit.map_or(0.0, |l| l.as_secs_f64()),
+            });
+        }
+        let mut a = result?;
         a.tags = tags;
         a.sample_rate_hz = spec.original_sample_rate;
         a.channels = spec.original_channels;
@@ -146,18 +141,8 @@ impl<'m> Analyzer<'m> {
     /// # Errors
     /// As [`Analyzer::analyze_file`].
     pub fn analyze_source(&self, source: &mut dyn AudioSource) -> Result<TrackAnalysis> {
-        self.analyze_source_until(source, None)
-    }
-
-    fn analyze_source_until(
-        &self,
-        source: &mut dyn AudioSource,
-        deadline: Option<Instant>,
-    ) -> Result<TrackAnalysis> {
-        let mut stop = Deadline { at: deadline };
         let spec = source.spec();
-        let pass =
-            BlockPipeline::for_model(self.model, self.batch)?.run(source, &mut [&mut stop])?;
+        let pass = BlockPipeline::for_model(self.model, self.batch)?.run(source)?;
         let named: Vec<(&str, &[f32])> = pass
             .blocks
             .iter()

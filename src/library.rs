@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use sonority_store::{
     AnalysedTrack, Analysis, ContentHash, FileFacts, ModelInfo, ModelVector, SqliteStore,
-    TrackInfo, TrackRecord, VectorStore, content_hash,
+    TrackInfo, TrackRecord, VectorStore, Watermark, content_hash,
 };
 
 use crate::indexer::{self, Analysed, JobSource, OutcomeSink};
@@ -117,10 +117,18 @@ pub struct Recommendation {
 pub struct Library<'m> {
     store: SqliteStore,
     model: &'m Model,
-    /// The ranking index and the database's `data_version` it was loaded at: loaded on the
-    /// first query, kept while nothing changes, reloaded after this library's own writes or
-    /// another process's.
-    index: Mutex<Option<(i64, CatalogueIndex)>>,
+    /// The ranking index, loaded on the first query and kept current from then on.
+    index: Mutex<Option<CachedIndex>>,
+}
+
+/// The ranking index with what tells whether it is current: the database's `data_version`
+/// when it was last brought up to date (`None` after this library's own writes, which do not
+/// change `data_version`) and the change-log watermark it has applied.
+#[derive(Debug)]
+struct CachedIndex {
+    version: Option<i64>,
+    watermark: Watermark,
+    index: CatalogueIndex,
 }
 
 fn facts(f: &crate::walk::FoundFile) -> FileFacts {
@@ -243,8 +251,16 @@ impl<'m> Library<'m> {
         P: FnMut(&IndexProgress),
     {
         let t0 = Instant::now();
-        // This connection's own commits do not change `data_version`: drop the cached index.
-        *self.index.get_mut().unwrap_or_else(PoisonError::into_inner) = None;
+        // This connection's own commits do not change `data_version`: mark the cached index
+        // for a refresh.
+        if let Some(c) = self
+            .index
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            c.version = None;
+        }
         let root = std::fs::canonicalize(root).map_err(|source| Error::Io {
             path: root.to_path_buf(),
             source,
@@ -324,20 +340,48 @@ impl<'m> Library<'m> {
         k: usize,
         exclude_album: bool,
     ) -> Result<Vec<Recommendation>> {
-        let version = self.store.data_version()?;
         let mut cache = self.index.lock().unwrap_or_else(PoisonError::into_inner);
-        let index = match cache.take() {
-            Some((v, index)) if v == version => index,
-            _ => CatalogueIndex::from_parts(
-                self.store.load_matrix(self.model.name())?,
-                self.store.tracks()?,
-            )?,
-        };
-        let index = &cache.insert((version, index)).1;
+        let index = &self.current_index(&mut cache)?.index;
         // Stored paths are canonical (the indexed root is canonicalised first).
         let key_of = |a: &Path| Some(std::fs::canonicalize(a).unwrap_or_else(|_| a.to_path_buf()));
         let anchors = Analyzer::new(self.model).resolve_anchors(index, anchors, &key_of)?;
         index.rank(&anchors, k, exclude_album, self.model.layout().as_deref())
+    }
+}
+
+impl Library<'_> {
+    /// Brings the cached index up to date: the whole matrix on the first query, then only the
+    /// vectors written or deleted since (the store's change log), after this library's own
+    /// writes or another process's. A failed refresh leaves no index, so the next query loads
+    /// everything again.
+    fn current_index<'c>(&self, cache: &'c mut Option<CachedIndex>) -> Result<&'c CachedIndex> {
+        let version = self.store.data_version()?;
+        let name = self.model.name();
+        let fresh = match cache.take() {
+            Some(c) if c.version == Some(version) => c,
+            Some(c) => {
+                let delta = self.store.load_matrix_since(name, c.watermark)?;
+                // Track records change without their vectors (a moved file keeps its vector,
+                // a retagged one too): read them all again, a fraction of the vectors' cost.
+                let index = c
+                    .index
+                    .merged(&delta.deleted, delta.rows, self.store.tracks()?)?;
+                CachedIndex {
+                    version: Some(version),
+                    watermark: delta.watermark,
+                    index,
+                }
+            }
+            None => {
+                let delta = self.store.load_matrix_since(name, Watermark::default())?;
+                CachedIndex {
+                    version: Some(version),
+                    watermark: delta.watermark,
+                    index: CatalogueIndex::from_parts(delta.rows, self.store.tracks()?)?,
+                }
+            }
+        };
+        Ok(cache.insert(fresh))
     }
 }
 

@@ -205,16 +205,12 @@ impl<'a> BlockPipeline<'a> {
         })
     }
 
-    /// Runs one pass over `source` (delivering the settings' sample rate), `extra` sinks
-    /// (a deadline, say) included, and collects every block.
+    /// Runs one pass over `source` (delivering the settings' sample rate) and collects every
+    /// block.
     ///
     /// # Errors
     /// [`Error::NoSignal`] for a source with no samples; decoding, sink and encoder errors.
-    pub(crate) fn run(
-        self,
-        source: &mut dyn AudioSource,
-        extra: &mut [&mut dyn FrameSink],
-    ) -> Result<PassOutput> {
+    pub(crate) fn run(self, source: &mut dyn AudioSource) -> Result<PassOutput> {
         let Self {
             cfg,
             mut tiles,
@@ -223,7 +219,7 @@ impl<'a> BlockPipeline<'a> {
         } = self;
         // The order matters only for the shared mel stage: the first sink that names its mel
         // bands gives the pass's shared spectrum (the tiles' bands, which timbre reads too).
-        let mut sinks: Vec<&mut dyn FrameSink> = Vec::with_capacity(3 + extra.len());
+        let mut sinks: Vec<&mut dyn FrameSink> = Vec::with_capacity(3);
         match &mut tiles {
             Some(TileStage::Encode(s)) => sinks.push(s),
             Some(TileStage::Keep(s)) => sinks.push(s),
@@ -233,9 +229,6 @@ impl<'a> BlockPipeline<'a> {
             sinks.push(t);
         }
         sinks.push(&mut descriptors);
-        for e in extra.iter_mut() {
-            sinks.push(&mut **e);
-        }
         let a = analyze(source, &cfg.stft_spec(), &mut sinks)?;
         drop(sinks);
         if a.samples == 0 {

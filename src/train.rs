@@ -117,7 +117,7 @@ pub fn extract_track_data(path: &Path, opts: &ExtractOptions) -> Result<TrackDat
             .bytes()
             .fold(0_u64, |h, b| h.wrapping_mul(31) ^ u64::from(b));
     let pass = BlockPipeline::keeping_logmel(&opts.settings, opts.block_frames, blocks, seed)?
-        .run(&mut src, &mut [])?;
+        .run(&mut src)?;
     let m = pass.logmel.ok_or(Error::NoSignal)?;
     Ok(TrackData {
         n_mels: m.rows(),

@@ -119,6 +119,60 @@ fn index_recommend_and_reindex() {
     assert_eq!((r.analysed, r.moved, r.pruned), (0, 1, 1), "{r:?}");
     assert_eq!(lib.store().track_count().unwrap(), 8);
 
+    // The cached index follows (the store's change log, not a reload): the moved track under
+    // its new path, the deleted one gone, exactly as a library opened afresh ranks them.
+    let names = |recs: &[sonority::Recommendation]| -> Vec<(PathBuf, u32)> {
+        recs.iter()
+            .map(|r| (r.track.record.file.path.clone(), r.score.to_bits()))
+            .collect()
+    };
+    let cached = lib
+        .recommend(std::slice::from_ref(&anchor), 20, false)
+        .unwrap();
+    let fresh = Library::open(&db, &model)
+        .unwrap()
+        .recommend(std::slice::from_ref(&anchor), 20, false)
+        .unwrap();
+    assert_eq!(names(&cached), names(&fresh));
+    assert_eq!(cached.len(), 7);
+    assert!(
+        cached
+            .iter()
+            .any(|r| r.track.record.file.path.ends_with("album1/renamed.wav"))
+    );
+    assert!(
+        !cached
+            .iter()
+            .any(|r| r.track.record.file.path.ends_with("album2/track2.wav"))
+    );
+
+    // Another writer on the same database (another process, say) adds a track: this
+    // library's next query sees it.
+    let mut other = Library::open(&db, &model).unwrap();
+    write_wav(&music.join("album0/track9.wav"), &synth(0, 5, 8.0));
+    let r = other
+        .index(&music, &opts, &StopFlag::new(), |_| {})
+        .unwrap();
+    assert_eq!(r.analysed, 1, "{r:?}");
+    let cached = lib
+        .recommend(std::slice::from_ref(&anchor), 20, false)
+        .unwrap();
+    assert_eq!(cached.len(), 8);
+    assert!(
+        cached
+            .iter()
+            .any(|r| r.track.record.file.path.ends_with("album0/track9.wav"))
+    );
+    std::fs::remove_file(music.join("album0/track9.wav")).unwrap();
+    let r = other
+        .index(&music, &opts, &StopFlag::new(), |_| {})
+        .unwrap();
+    assert_eq!(r.pruned, 1, "{r:?}");
+    let cached = lib
+        .recommend(std::slice::from_ref(&anchor), 20, false)
+        .unwrap();
+    assert_eq!(cached.len(), 7);
+
     // An anchor outside the library is analysed on the fly, and its copy inside is excluded.
     let outside = tmp.path().join("outside.wav");
     std::fs::copy(&paths[1], &outside).unwrap();
@@ -187,4 +241,26 @@ fn saving_the_model_twice_writes_the_same_bytes() {
     // And the saved copy loads and analyses as the original.
     let back = Model::load(&a).unwrap();
     assert_eq!(back.name(), model.name());
+}
+
+#[test]
+fn a_time_limit_gives_a_typed_timeout_naming_the_file() {
+    let model = Model::load_default().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("slow.wav");
+    write_wav(&path, &synth(1, 0, 8.0));
+    let err = Analyzer::new(&model)
+        .with_time_limit(Some(std::time::Duration::ZERO))
+        .analyze_file(&path)
+        .unwrap_err();
+    match &err {
+        sonority::Error::Timeout { path: p, .. } => assert_eq!(p, &path),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert!(err.to_string().contains("slow.wav"), "{err}");
+    let a = Analyzer::new(&model)
+        .with_time_limit(Some(std::time::Duration::from_secs(600)))
+        .analyze_file(&path)
+        .unwrap();
+    assert!(a.vector.iter().all(|v| v.is_finite()));
 }

@@ -3,6 +3,5 @@
 
 mod candle_gradients;
 mod persistence;
-mod pooling;
 mod testutil;
 mod training;

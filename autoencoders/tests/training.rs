@@ -2,8 +2,8 @@
 
 use crate::testutil::toy_tracks;
 use sonority_autoencoders::{
-    Autoencoder, ContrastiveConfig, ConvAeConfig, Encoder, OptimizerConfig, PoolConfig, Progress,
-    ProgressKind, StopReason, Tensor, TrackEncoder, TrainConfig, train_tiles, train_vectors,
+    Autoencoder, ContrastiveConfig, ConvAeConfig, Encoder, OptimizerConfig, Progress, ProgressKind,
+    StopReason, Tensor, TrainConfig, train_tiles, train_vectors,
 };
 
 fn small_cfg() -> ConvAeConfig {
@@ -81,11 +81,30 @@ fn contrastive_loss_falls_and_groups_tracks_by_source() -> anyhow::Result<()> {
     let tail: f64 = nce[nce.len() - 5..].iter().sum::<f64>() / 5.0;
     assert!(tail < 0.7 * head, "contrastive loss {head} -> {tail}");
     // Nearest neighbour by track vector (cosine) is from the same source for most tracks.
-    let enc = TrackEncoder::new(trained.model, PoolConfig::default());
+    // Track vector: the mean over the track's whole tiles of their vectors.
+    let model = &trained.model;
+    let [rows, width] = model.input_shape();
     let vecs: Vec<Vec<f32>> = tracks
         .iter()
-        .map(|t| enc.encode(t.as_slice(), [t.rows(), t.cols()]))
-        .collect::<Result<_, _>>()?;
+        .map(|t| {
+            let n = t.cols() / width;
+            let x = t.as_slice();
+            let tiles: Vec<f32> = (0..n)
+                .flat_map(|k| {
+                    (0..rows).flat_map(move |r| {
+                        x[r * t.cols() + k * width..r * t.cols() + (k + 1) * width]
+                            .iter()
+                            .copied()
+                    })
+                })
+                .collect();
+            let v = model.encode_batch(&tiles, n, [rows, width])?;
+            let d = model.output_dim();
+            Ok((0..d)
+                .map(|j| v.chunks_exact(d).map(|row| row[j]).sum::<f32>() / n as f32)
+                .collect())
+        })
+        .collect::<anyhow::Result<_>>()?;
     let cos = |a: &[f32], b: &[f32]| {
         let d: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
         d / (a.iter().map(|x| x * x).sum::<f32>().sqrt()

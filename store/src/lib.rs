@@ -3,6 +3,7 @@
 
 mod catalogue;
 mod codec;
+mod delta;
 mod error;
 mod hash;
 mod memory;
@@ -25,13 +26,12 @@ mod types;
 mod vector;
 
 pub use catalogue::Catalogue;
+pub use delta::{MatrixDelta, Watermark};
 pub use error::{Error, Result};
 pub use hash::{content_hash, content_hash_bytes};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use pg::{PgOptions, PgStore};
-#[cfg(feature = "postgres")]
-pub use pg_load::{MatrixDelta, Watermark};
 #[cfg(feature = "postgres")]
 pub use pg_schema::PG_SCHEMA_VERSION;
 /// The PostgreSQL client crate, re-exported for [`PgStore::from_config`].

@@ -4,36 +4,11 @@ use std::io::Read;
 
 use postgres::IsolationLevel;
 
+use crate::delta::{MatrixDelta, Watermark};
 use crate::error::{Error, Result};
 use crate::pg::{PgStore, dim_usize, pg_error};
 use crate::types::TrackId;
 use crate::vector::VectorMatrix;
-
-/// `Watermark` marks how far a ranker has loaded a model; pass it back to
-/// [`PgStore::load_matrix_since`] to get only what was written after.
-///
-/// It is the oldest transaction still running when the load's snapshot was taken
-/// (`pg_snapshot_xmin`), so a write that commits late (it began before the load but
-/// committed after) is never missed; rows written by transactions the load already saw
-/// may be delivered again, which an upsert into the index absorbs. The horizon is
-/// cluster-wide: a long transaction in any database of the server holds it back, so
-/// deltas grow (never lose rows) until it ends.
-/// `Watermark::default()` means "from the beginning".
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Watermark(pub i64);
-
-/// `MatrixDelta` is what changed in one model since a [`Watermark`].
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct MatrixDelta {
-    /// Vectors written since the watermark, as they are now, by track id.
-    pub rows: VectorMatrix,
-    /// Tracks whose vector was deleted since the watermark (empty for a full load).
-    /// Apply these first, then upsert `rows`: a track deleted and written again is in both.
-    pub deleted: Vec<TrackId>,
-    /// Pass this to the next call.
-    pub watermark: Watermark,
-}
 
 /// Reads a big-endian `i16`/`i32`/`i64` field of the binary COPY format.
 fn read_be<const N: usize>(r: &mut impl Read) -> std::io::Result<[u8; N]> {

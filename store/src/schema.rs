@@ -118,6 +118,25 @@ const MIGRATIONS: &[&str] = &[
         at_s       INTEGER NOT NULL
     ) STRICT;
     ",
+    // 1 -> 2: a change log of vector writes and deletions, kept by triggers, for incremental
+    // refreshes of a long-lived ranker (`SqliteStore::load_matrix_since`). Foreign-key
+    // cascades fire the delete trigger too.
+    "
+    CREATE TABLE embedding_changes (
+        seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+        model_id INTEGER NOT NULL,
+        track_id INTEGER NOT NULL
+    ) STRICT;
+    CREATE TRIGGER embeddings_log_insert AFTER INSERT ON embeddings BEGIN
+        INSERT INTO embedding_changes (model_id, track_id) VALUES (NEW.model_id, NEW.track_id);
+    END;
+    CREATE TRIGGER embeddings_log_update AFTER UPDATE ON embeddings BEGIN
+        INSERT INTO embedding_changes (model_id, track_id) VALUES (NEW.model_id, NEW.track_id);
+    END;
+    CREATE TRIGGER embeddings_log_delete AFTER DELETE ON embeddings BEGIN
+        INSERT INTO embedding_changes (model_id, track_id) VALUES (OLD.model_id, OLD.track_id);
+    END;
+    ",
 ];
 
 /// The schema version this build writes and reads.

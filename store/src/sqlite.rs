@@ -8,6 +8,7 @@ use rusqlite::{
 };
 
 use crate::codec::{decode_f32_into, encode_f32, get_usize, now_s, usize_i64};
+use crate::delta::{MatrixDelta, Watermark};
 use crate::error::{Error, Result};
 use crate::memory::check_vector;
 use crate::schema;
@@ -243,8 +244,29 @@ impl SqliteStore {
                 .map_err(sql)?;
             tx.execute("DELETE FROM embedding_tiles WHERE model_id = ?1", [id])
                 .map_err(sql)?;
-            tx.execute("DELETE FROM models WHERE id = ?1", [id])
+            // The model keeps its id, so a ranker's change log (`load_matrix_since`) sees
+            // every old vector go.
+            let valid: bool = tx
+                .query_row("SELECT json_valid(?1)", [&model.config_json], |r| r.get(0))
                 .map_err(sql)?;
+            if !valid || model.dim == 0 {
+                // Rolled back with the transaction; ensure_model names the problem.
+                tx.execute("DELETE FROM models WHERE id = ?1", [id])
+                    .map_err(sql)?;
+            } else {
+                tx.execute(
+                    "UPDATE models SET dim = ?1, config_json = ?2, weights_hash = ?3,
+                     created_at_s = ?4 WHERE id = ?5",
+                    params![
+                        usize_i64(model.dim),
+                        model.config_json,
+                        model.weights_hash,
+                        now_s(),
+                        id
+                    ],
+                )
+                .map_err(sql)?;
+            }
         }
         ensure_model(&tx, &path, model)?;
         tx.commit().map_err(sql)?;
@@ -518,14 +540,124 @@ impl VectorStore for SqliteStore {
         // One read transaction, so the count used to size the buffer and the rows agree;
         // counting a rowid range is a fraction of the cost of growing the buffer.
         let tx = self.conn.unchecked_transaction().map_err(|e| self.sql(e))?;
+        let m = self.matrix_in_tx(model, model_id, dim)?;
+        tx.finish().map_err(|e| self.sql(e))?;
+        Ok(m)
+    }
+}
+
+impl SqliteStore {
+    /// Every vector of a model; the caller holds a read transaction.
+    fn matrix_in_tx(&self, model: &str, model_id: i64, dim: usize) -> Result<VectorMatrix> {
         let mut m = VectorMatrix::with_capacity(dim, self.count(model)?);
         self.scan(model, model_id, dim, &mut |id, blob| {
             m.ids.push(id);
             decode_f32_into(blob, &mut m.data);
             true
         })?;
-        tx.finish().map_err(|e| self.sql(e))?;
         Ok(m)
+    }
+
+    /// Loads `model`'s vectors written since `since` (all of them for
+    /// `Watermark::default()`), with the tracks whose vector was deleted since then and the
+    /// next watermark: what a long-lived ranker needs to stay current without reloading
+    /// everything, as [`PgStore::load_matrix_since`](https://docs.rs/sonority-store) does for
+    /// PostgreSQL.
+    ///
+    /// One read transaction. Triggers log every vector written or deleted (by this connection
+    /// or any other, foreign-key cascades included) in a change log with a sequence number;
+    /// the delta holds the current vector of each track logged after `since`, or lists it as
+    /// deleted when it has none any more. A track is never in both lists. The log keeps one
+    /// row (about 20 bytes) per write.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] for a stored vector of the wrong length; a SQLite failure.
+    ///
+    /// # Examples
+    /// ```
+    /// use sonority_store::*;
+    /// let mut store = SqliteStore::open_in_memory()?;
+    /// let full = store.load_matrix_since("m", Watermark::default())?;
+    /// assert!(full.rows.is_empty());
+    /// // ... an indexer writes a vector meanwhile:
+    /// let track = TrackRecord::new(FileFacts::new("/music/a.ogg", 1234, 0));
+    /// let id = store.put_track_analysis(&track, &Analysis::default(), &[ModelVector::new("m", &[1.0, 0.0])])?;
+    /// let delta = store.load_matrix_since("m", full.watermark)?;
+    /// assert_eq!(delta.rows.ids, [id]);
+    /// # Ok::<(), sonority_store::Error>(())
+    /// ```
+    pub fn load_matrix_since(&self, model: &str, since: Watermark) -> Result<MatrixDelta> {
+        let sql = |e| self.sql(e);
+        let tx = self.conn.unchecked_transaction().map_err(sql)?;
+        let watermark = Watermark(
+            self.conn
+                .query_row(
+                    "SELECT coalesce(max(seq), 0) FROM embedding_changes",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(sql)?,
+        );
+        let Some((model_id, dim)) = self.model_row(model)? else {
+            tx.finish().map_err(sql)?;
+            return Ok(MatrixDelta {
+                watermark,
+                ..MatrixDelta::default()
+            });
+        };
+        if since == Watermark::default() {
+            let rows = self.matrix_in_tx(model, model_id, dim)?;
+            tx.finish().map_err(sql)?;
+            return Ok(MatrixDelta {
+                rows,
+                deleted: Vec::new(),
+                watermark,
+            });
+        }
+        let changed: Vec<i64> = {
+            let mut st = self
+                .conn
+                .prepare_cached(
+                    "SELECT DISTINCT track_id FROM embedding_changes
+                     WHERE seq > ?1 AND seq <= ?2 AND model_id = ?3 ORDER BY track_id",
+                )
+                .map_err(sql)?;
+            st.query_map([since.0, watermark.0, model_id], |r| r.get(0))
+                .map_err(sql)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(sql)?
+        };
+        let mut rows = VectorMatrix::with_capacity(dim, changed.len());
+        let mut deleted = Vec::new();
+        {
+            let mut st = self
+                .conn
+                .prepare_cached("SELECT vector FROM embeddings WHERE key = ?1")
+                .map_err(sql)?;
+            for track in changed {
+                let id = TrackId(track);
+                let key = schema::embedding_key(model_id, track)?;
+                let mut q = st.query([key]).map_err(sql)?;
+                match q.next().map_err(sql)? {
+                    Some(row) => {
+                        let blob = row
+                            .get_ref(0)
+                            .and_then(|v| v.as_blob().map_err(Into::into))
+                            .map_err(sql)?;
+                        self.check_blob(model, id, dim, blob.len())?;
+                        rows.ids.push(id);
+                        decode_f32_into(blob, &mut rows.data);
+                    }
+                    None => deleted.push(id),
+                }
+            }
+        }
+        tx.finish().map_err(sql)?;
+        Ok(MatrixDelta {
+            rows,
+            deleted,
+            watermark,
+        })
     }
 }
 

@@ -15,5 +15,6 @@ mod queue;
 mod catalogue;
 mod kill;
 mod open;
+mod refresh;
 mod scan;
 mod vectors;

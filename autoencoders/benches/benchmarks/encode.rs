@@ -2,7 +2,7 @@
 
 use super::{group, presets, values};
 use criterion::{Criterion, Throughput, criterion_group};
-use sonority_autoencoders::{ConvAeConfig, ConvAutoencoder, Encoder, PoolConfig, TrackEncoder};
+use sonority_autoencoders::{ConvAeConfig, ConvAutoencoder, Encoder};
 use std::time::Duration;
 
 fn encode_tiles(c: &mut Criterion) {
@@ -26,21 +26,19 @@ fn encode_tiles(c: &mut Criterion) {
 }
 
 fn encode_track(c: &mut Criterion) {
-    // 3 minutes at 22,050 Hz with hop 512: 7,752 frames, 61 tiles of 128 frames.
+    // 3 minutes at 22,050 Hz with hop 512: 7,752 frames, 61 tiles of 128 frames, encoded in
+    // one batch as the analysis pipeline does (its tiling and pooling are benchmarked in the
+    // facade's `analyze` group).
     let cfg = ConvAeConfig::default();
-    let enc = TrackEncoder::new(
-        ConvAutoencoder::seeded(&cfg, 0).expect("model"),
-        PoolConfig::default(),
-    );
-    let frames = 7_752;
-    let mel = values(128 * frames, 3);
+    let model = ConvAutoencoder::seeded(&cfg, 0).expect("model");
+    let tiles = values(61 * 128 * 128, 3);
     let mut group = c.benchmark_group(group("encode_track"));
     group
         .sample_size(20)
         .measurement_time(Duration::from_secs(5))
         .throughput(Throughput::Elements(61));
     group.bench_function("default_1d_time/180s_128mels", |b| {
-        b.iter(|| enc.encode(&mel, [128, frames]).expect("encode"));
+        b.iter(|| model.encode_batch(&tiles, 61, [128, 128]).expect("encode"));
     });
     group.finish();
 }
