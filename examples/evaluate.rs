@@ -26,8 +26,8 @@ use sonority::eval::{
 };
 use sonority::fusion::{Fusion, published_descriptors};
 use sonority::train::{
-    ExtractOptions, TrackData, TrainOptions, embed_track_data, extract_all, shipped_augment,
-    tile_block, train_model,
+    ExtractOptions, TrackData, TrainOptions, VectorArchitecture, embed_track_data, extract_all,
+    shipped_augment, tile_block, train_model,
 };
 use sonority::{FinalStage, Model};
 
@@ -47,7 +47,10 @@ struct Args {
     #[arg(long, default_value_t = 150)]
     epochs: usize,
     /// Comma-separated trainable candidates: plain, contrastive, contrastive-augment,
-    /// contrastive-vector-ae.
+    /// contrastive-vector-ae, contrastive-augment+stage2-conv1d,
+    /// contrastive-augment+stage2-mlp (the learned second stage over all five standardised
+    /// blocks, `TrainOptions::with_learned_stage`), contrastive-augment-2d (a small 2-D tile
+    /// encoder, `ConvAeConfig::small_2d`).
     #[arg(long, default_value = "plain,contrastive,contrastive-augment")]
     candidates: String,
     /// Worker threads for analysis.
@@ -86,7 +89,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let entries = read_manifest(&args.manifest)?;
     let t0 = Instant::now();
-    let opts = ExtractOptions::default().whole_track();
+    // A model is evaluated on tracks analysed with its own settings (the published preset's
+    // 256 mel bands, say).
+    let model = args.model.as_deref().map(Model::load).transpose()?;
+    let mut opts = ExtractOptions::default().whole_track();
+    if let Some(m) = &model {
+        opts.settings = m.header.settings();
+    }
     let paths: Vec<PathBuf> = entries.iter().map(|e| e.path.clone()).collect();
     let slots: Vec<Option<(TrackData, String)>> =
         extract_all(&paths, &opts, args.threads, |_, e| {
@@ -107,8 +116,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         t0.elapsed().as_secs_f64()
     );
 
-    if let Some(dir) = &args.model {
-        let model = Model::load(dir)?;
+    if let (Some(dir), Some(model)) = (&args.model, model) {
         let vecs: Vec<Vec<f32>> = tracks
             .iter()
             .map(|t| embed_track_data(&model, t))
@@ -330,6 +338,22 @@ fn candidate(name: &str, epochs: usize, seed: u64) -> Option<TrainOptions> {
         "contrastive-vector-ae" => {
             o.tile_training = tcfg;
             o.final_stage = FinalStage::VectorAutoencoder;
+        }
+        "contrastive-augment+stage2-conv1d" | "contrastive-augment+stage2-mlp" => {
+            let mut t = tcfg;
+            t.augment = shipped_augment();
+            o.tile_training = t;
+            o = o.with_learned_stage(if name.ends_with("conv1d") {
+                VectorArchitecture::Conv1d { latent: 64 }
+            } else {
+                VectorArchitecture::Dense { latent: 64 }
+            });
+        }
+        "contrastive-augment-2d" => {
+            let mut t = tcfg;
+            t.augment = shipped_augment();
+            o.tile_training = t;
+            o.tile = ConvAeConfig::small_2d();
         }
         _ => return None,
     }

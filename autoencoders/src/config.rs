@@ -172,6 +172,75 @@ impl ConvAeConfig {
         }
     }
 
+    /// The learned second stage over a fused vector of `dim` values, in the published Conv1D
+    /// style: six levels of kernel-3 'same' convolutions with 64, 32, 16, 8, 8 and `c` filters,
+    /// ReLU and 'same' max-pool 2, a mirrored decoder, a linear output and mean squared error;
+    /// the latent is the flattened encoder output (`⌈…⌈dim / 2⌉… / 2⌉ × c` values, six halvings),
+    /// with `c` the smallest channel count that gives at least `latent` values. For
+    /// `dim = 305` (the five blocks of the default analysis) and `latent = 64`: length 5,
+    /// `c = 13`, a 65-value latent.
+    ///
+    /// # Examples
+    /// ```
+    /// use sonority_autoencoders::ConvAeConfig;
+    /// assert_eq!(ConvAeConfig::fused_conv1d(305, 64).embedding_dim(), 65);
+    /// ```
+    #[must_use]
+    pub fn fused_conv1d(dim: usize, latent: usize) -> Self {
+        let levels = 6;
+        let mut len = dim.max(1);
+        for _ in 0..levels {
+            len = len.div_ceil(2);
+        }
+        let c = latent.div_ceil(len).max(1);
+        Self {
+            cols: dim,
+            channels: vec![64, 32, 16, 8, 8, c],
+            ..Self::published_1d()
+        }
+    }
+
+    /// The smallest second stage that does the job: one dense layer from the fused vector of
+    /// `dim` values to `latent` ELU units (the final vector), one dense hidden layer of `latent`
+    /// units and a linear dense output back to `dim` values, with mean squared error. It is a
+    /// [`Geometry::Time1d`] model over a `[dim, 1]` input with kernel 1 and no pooling, so
+    /// every layer is the finite-difference-checked convolution; parameters:
+    /// `2·dim·latent + latent² + 2·latent + dim` (43,569 for `dim = 305, latent = 64`).
+    ///
+    /// # Examples
+    /// ```
+    /// use sonority_autoencoders::{ConvAeConfig, ConvAutoencoder};
+    /// let m = ConvAutoencoder::seeded(&ConvAeConfig::fused_dense(305, 64), 0)?;
+    /// assert_eq!((m.n_params(), m.config().embedding_dim()), (43_569, 64));
+    /// # Ok::<(), sonority_autoencoders::Error>(())
+    /// ```
+    #[must_use]
+    pub fn fused_dense(dim: usize, latent: usize) -> Self {
+        Self {
+            geometry: Geometry::Time1d,
+            rows: dim,
+            cols: 1,
+            channels: vec![latent],
+            kernel: 1,
+            pool: 1,
+            activation: Activation::Elu { alpha: 1.0 },
+            output: OutputLoss::Mse,
+            embedding: Embedding::Flatten,
+        }
+    }
+
+    /// The `[rows, cols]` shape of one input of this model when it takes a vector of `dim`
+    /// values: `[1, dim]` for a 1-D convolution along the vector, `[dim, 1]` for the dense
+    /// preset. `None` when the model does not take `dim` values.
+    #[must_use]
+    pub fn vector_shape(&self, dim: usize) -> Option<[usize; 2]> {
+        match (self.geometry, self.rows, self.cols) {
+            (Geometry::Time1d, 1, c) if c == dim => Some([1, dim]),
+            (Geometry::Time1d, r, 1) if r == dim => Some([dim, 1]),
+            _ => None,
+        }
+    }
+
     /// Sets [`geometry`](Self::geometry).
     #[must_use]
     pub fn with_geometry(mut self, geometry: Geometry) -> Self {

@@ -281,9 +281,12 @@ impl ConvAutoencoder {
         Ok(match self.cfg.output {
             OutputLoss::Mse => (logits - x)?.sqr()?.mean_all()?,
             OutputLoss::SigmoidBce => {
-                // max(l, 0) - l y + log(1 + exp(-|l|))
+                // max(l, 0) - l y + log(1 + exp(-|l|)), with the target clipped to [0, 1]: a
+                // value outside (music louder or quieter than the training set's range) would
+                // make the loss unbounded below.
+                let y = x.clamp(0.0, 1.0)?;
                 let soft = (logits.abs()?.neg()?.exp()? + 1.0)?.log()?;
-                ((logits.relu()? - (&logits * x)?)? + soft)?.mean_all()?
+                ((logits.relu()? - (&logits * &y)?)? + soft)?.mean_all()?
             }
         })
     }
@@ -508,6 +511,24 @@ mod tests {
             let err = check(&refs, f, 25);
             assert!(err < 1e-5, "case {ci}: worst relative error {err}");
         }
+    }
+
+    #[test]
+    fn bce_clips_targets_outside_the_unit_interval() {
+        let cfg = ConvAeConfig::published_2d()
+            .with_rows(8)
+            .with_cols(8)
+            .with_channels(vec![2]);
+        let m = ConvAutoencoder::seeded(&cfg, 1).unwrap();
+        let x = rand_tensor(&[2, 8, 8], 3).to_dtype(DType::F32).unwrap();
+        let wide = (&x * 3.0).unwrap();
+        let clipped = wide.clamp(0.0, 1.0).unwrap();
+        let (a, b) = (m.loss(&wide).unwrap(), m.loss(&clipped).unwrap());
+        let (a, b) = (a.to_scalar::<f32>().unwrap(), b.to_scalar::<f32>().unwrap());
+        // The encoder sees the unclipped input, so the losses differ, but both are binary
+        // cross-entropies of targets in [0, 1]: finite and not negative (an unclipped target
+        // of 3 would reward ever larger logits without bound).
+        assert!(a.is_finite() && a >= 0.0 && b >= 0.0, "{a} {b}");
     }
 
     #[test]
