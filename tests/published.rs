@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use sonority::autoencoders::{ConvAeConfig, ConvAutoencoder, Encoder};
+use sonority::store::VectorStore;
 use sonority::train::{
     ExtractOptions, FusionRecipe, TrackData, TrainOptions, extract_all, train_model,
 };
