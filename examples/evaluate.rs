@@ -50,7 +50,8 @@ struct Args {
     /// contrastive-vector-ae, contrastive-augment+stage2-conv1d,
     /// contrastive-augment+stage2-mlp (the learned second stage over all five standardised
     /// blocks, `TrainOptions::with_learned_stage`), contrastive-augment-2d (a small 2-D tile
-    /// encoder, `ConvAeConfig::small_2d`).
+    /// encoder, `ConvAeConfig::small_2d`), contrastive-augment-strided-2d (the CPU-shaped 2-D
+    /// tile encoder, `ConvAeConfig::strided_2d`).
     #[arg(long, default_value = "plain,contrastive,contrastive-augment")]
     candidates: String,
     /// Worker threads for analysis.
@@ -189,7 +190,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                     .iter()
                     .map(|t| embed_track_data(&model, t))
                     .collect::<Result<_, _>>()?;
-                push(&mut table, c, album_metrics(&vecs, &albums, &queries));
+                let m = album_metrics(&vecs, &albums, &queries);
+                eprintln!(
+                    "    final stage ({} values): P@10 {:.3} MAP {:.3}",
+                    model.output_dim(),
+                    m.p10,
+                    m.map
+                );
+                push(&mut table, c, m);
                 continue;
             }
             // Tile blocks once, then every weight setting through the fusion.
@@ -349,11 +357,15 @@ fn candidate(name: &str, epochs: usize, seed: u64) -> Option<TrainOptions> {
                 VectorArchitecture::Dense { latent: 64 }
             });
         }
-        "contrastive-augment-2d" => {
+        "contrastive-augment-2d" | "contrastive-augment-strided-2d" => {
             let mut t = tcfg;
             t.augment = shipped_augment();
             o.tile_training = t;
-            o.tile = ConvAeConfig::small_2d();
+            o.tile = if name.contains("strided") {
+                ConvAeConfig::strided_2d()
+            } else {
+                ConvAeConfig::small_2d()
+            };
         }
         _ => return None,
     }

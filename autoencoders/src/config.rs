@@ -14,6 +14,13 @@ pub enum Geometry {
     /// 2-D convolution over rows × columns with one input channel; pooling and upsampling act on
     /// both axes.
     Image2d,
+    /// A CPU-shaped 2-D model with one input channel: each encoder level is a `kernel × kernel`
+    /// 'same' convolution evaluated only at every `pool`-th row and column (a strided
+    /// convolution, no max-pool), so no convolution runs at full resolution; each decoder level
+    /// is a 1 × 1 convolution to `pool² ×` its channels rearranged into a `pool ×` larger map
+    /// (a transposed convolution with kernel and stride `pool`); the output layer is a
+    /// `kernel × kernel` 'same' convolution to one channel.
+    Strided2d,
 }
 
 /// `Activation` is the non-linearity after every hidden convolution.
@@ -169,6 +176,27 @@ impl ConvAeConfig {
             activation: Activation::Relu,
             output: OutputLoss::Mse,
             embedding: Embedding::MeanStdOverTime,
+        }
+    }
+
+    /// The CPU-shaped 2-D candidate for 128×128 standardised log-mel tiles
+    /// ([`Geometry::Strided2d`]): stride-2 3×3 convolutions with 16, 16, 16 and 8 channels
+    /// (128 → 64 → 32 → 16 → 8), stride-2 transposed convolutions back, MSE, and the mean and
+    /// std over time of the 8 × 8 × 8 encoder output (128 values). About 12 M multiply-adds
+    /// per tile forward, as many as the 1-D default, where [`small_2d`](Self::small_2d) runs
+    /// its first and last convolutions at full resolution.
+    ///
+    /// # Examples
+    /// ```
+    /// use sonority_autoencoders::ConvAeConfig;
+    /// assert_eq!(ConvAeConfig::strided_2d().embedding_dim(), 128);
+    /// ```
+    #[must_use]
+    pub fn strided_2d() -> Self {
+        Self {
+            geometry: Geometry::Strided2d,
+            channels: vec![16, 16, 16, 8],
+            ..Self::small_2d()
         }
     }
 
@@ -346,7 +374,7 @@ impl ConvAeConfig {
     pub(crate) fn input_hwc(&self) -> [usize; 3] {
         match self.geometry {
             Geometry::Time1d => [1, self.cols, self.rows],
-            Geometry::Image2d => [self.rows, self.cols, 1],
+            Geometry::Image2d | Geometry::Strided2d => [self.rows, self.cols, 1],
         }
     }
 
@@ -354,7 +382,7 @@ impl ConvAeConfig {
     pub(crate) fn pool_hw(&self) -> (usize, usize) {
         match self.geometry {
             Geometry::Time1d => (1, self.pool),
-            Geometry::Image2d => (self.pool, self.pool),
+            Geometry::Image2d | Geometry::Strided2d => (self.pool, self.pool),
         }
     }
 
@@ -362,7 +390,7 @@ impl ConvAeConfig {
     pub(crate) fn kernel_hw(&self) -> (usize, usize) {
         match self.geometry {
             Geometry::Time1d => (1, self.kernel),
-            Geometry::Image2d => (self.kernel, self.kernel),
+            Geometry::Image2d | Geometry::Strided2d => (self.kernel, self.kernel),
         }
     }
 
