@@ -494,6 +494,9 @@ mod tests {
         assert_eq!(s.n_params(), 9_025);
         let st = ConvAutoencoder::seeded(&ConvAeConfig::strided_2d(), 0).unwrap();
         assert_eq!(st.output_dim(), 2 * 8 * 8);
+        assert_eq!(st.n_params(), 9_145);
+        let fc = ConvAutoencoder::seeded(&ConvAeConfig::fused_conv1d(305, 64), 0).unwrap();
+        assert_eq!((fc.n_params(), fc.output_dim()), (18_310, 65));
         let x = Tensor::zeros((2, 128, 128), DType::F32, &Device::Cpu).unwrap();
         assert_eq!(st.encode_tensor(&x).unwrap().dims4().unwrap(), (2, 8, 8, 8));
         assert_eq!(st.reconstruct(&x).unwrap().dims3().unwrap(), (2, 128, 128));
