@@ -360,8 +360,11 @@ pub enum VectorTraining {
     Reconstruction,
     /// Reconstruction plus the same-track contrastive term
     /// ([`train_vector_views`]): `views` fused vectors per track (even, at least 2), made in
-    /// pairs whose tile blocks are pooled from the two halves of a random split of the track's
-    /// tiles; two views of one track are a positive pair.
+    /// pairs from the two halves of a random split of the track's tiles (each view's tile
+    /// block pooled from its half, its timbre block the MFCC statistics of its half's frames,
+    /// its key, tempo and roll-off with noise of 0.5 standard deviations, since those are
+    /// whole-track values that would otherwise identify a track by themselves); two views of
+    /// one track are a positive pair.
     SameTrackViews {
         /// Views per track.
         views: usize,
@@ -626,6 +629,113 @@ fn random_halves(n: usize, state: &mut u64) -> (Vec<usize>, Vec<usize>) {
     (idx, b)
 }
 
+/// A standard normal value (Box-Muller on two splitmix draws).
+fn normal(state: &mut u64) -> f32 {
+    let u1 = ((splitmix(state) >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+    let u2 = (splitmix(state) >> 11) as f64 / (1u64 << 53) as f64;
+    ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+}
+
+/// The frames `[start, end)` tile `i` of `n` covers in a track of `frames` frames, as the
+/// [`Tiler`](sonority_mfcc::Tiler) cuts them (the last tile aligned to the end; a track shorter
+/// than a tile is all one tile).
+fn tile_frames_of(i: usize, n: usize, frames: usize, tile: usize) -> (usize, usize) {
+    if frames <= tile {
+        (0, frames)
+    } else if i + 1 == n {
+        (frames - tile, frames)
+    } else {
+        (i * tile, ((i + 1) * tile).min(frames))
+    }
+}
+
+/// The `timbre` block (mean and std of 20 MFCCs, as [`sonority_fusion::TimbreSink`] computes
+/// them) over the frames of some of a track's tiles.
+fn timbre_of_tiles(t: &TrackData, dct: &[f32], tiles: &[usize], n: usize, tile: usize) -> Vec<f32> {
+    let n_mfcc = dct.len() / t.n_mels.max(1);
+    let mut sum = vec![0.0_f64; n_mfcc];
+    let mut sq = vec![0.0_f64; n_mfcc];
+    let mut count = 0.0_f64;
+    let mut mel = vec![0.0_f32; t.n_mels];
+    for &i in tiles {
+        let (a, b) = tile_frames_of(i, n, t.frames, tile);
+        for c in a..b {
+            for (k, m) in mel.iter_mut().enumerate() {
+                *m = t.logmel[k * t.frames + c].max(sonority_fusion::TIMBRE_DB_FLOOR);
+            }
+            for (k, (s, q)) in sum.iter_mut().zip(&mut sq).enumerate() {
+                let row = &dct[k * t.n_mels..(k + 1) * t.n_mels];
+                let v = f64::from(row.iter().zip(&mel).map(|(x, y)| x * y).sum::<f32>());
+                *s += v;
+                *q += v * v;
+            }
+            count += 1.0;
+        }
+    }
+    let count = count.max(1.0);
+    let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
+    let std = sq
+        .iter()
+        .zip(&mean)
+        .map(|(q, m)| (q / count - m * m).max(0.0).sqrt());
+    mean.iter().copied().chain(std).map(|x| x as f32).collect()
+}
+
+/// Standard deviation, in standardised units, of the noise added to each view's key, tempo
+/// and roll-off blocks: whole-track descriptors are the same in every view, so without it two
+/// views of one track would be told apart from the other tracks by those nine values alone,
+/// and the second stage would learn to identify tracks by them rather than by what their
+/// excerpts share.
+const VIEW_DESCRIPTOR_NOISE: f32 = 0.5;
+
+/// `views` fused vectors of one track for the learned second stage, appended to `out`: in
+/// pairs, the two halves of a random split of its tiles give each view its tile block (their
+/// pooled vectors) and its timbre block (MFCC statistics over their frames); key, tempo and
+/// roll-off get [`VIEW_DESCRIPTOR_NOISE`].
+#[allow(clippy::too_many_arguments)]
+fn track_views(
+    fusion: &Fusion,
+    t: &TrackData,
+    named: &[(&str, &[f32])],
+    tile_rows: &[f32],
+    tile_dim: usize,
+    tile_frames: usize,
+    views: usize,
+    state: &mut u64,
+    out: &mut Vec<f32>,
+) -> Result<()> {
+    let n = tile_rows.len() / tile_dim.max(1);
+    let dct = sonority_mfcc::dct_ortho_matrix(20, t.n_mels).into_vec();
+    for _ in 0..views / 2 {
+        let (a, b) = random_halves(n, state);
+        for half in [a, b] {
+            let pooled = pool_rows(tile_rows, tile_dim, &half);
+            let timbre = timbre_of_tiles(t, &dct, &half, n, tile_frames);
+            let blocks: Vec<(&str, &[f32])> = named
+                .iter()
+                .map(|&(name, v)| match name {
+                    "tiles" => (name, pooled.as_slice()),
+                    "timbre" if v.len() == timbre.len() => (name, timbre.as_slice()),
+                    _ => (name, v),
+                })
+                .collect();
+            let raw = fusion.concat_named(&in_layout(fusion, &blocks))?;
+            let mut fused = fusion.fuse_raw(&raw)?;
+            for block in &fusion.layout().blocks {
+                if matches!(block.name.as_str(), "key" | "tempo" | "rolloff") {
+                    let k =
+                        VIEW_DESCRIPTOR_NOISE * block.weight / (block.range.len() as f32).sqrt();
+                    for v in &mut fused[block.range.clone()] {
+                        *v += k * normal(state);
+                    }
+                }
+            }
+            out.extend(fused);
+        }
+    }
+    Ok(())
+}
+
 /// The fusion of a recipe, fitted on the raw vectors it returns (one per track).
 fn fit_fusion(
     recipe: FusionRecipe,
@@ -805,19 +915,17 @@ where
             let mut flat = Vec::with_capacity(tracks.len() * views * dim);
             let tile_dim = sonority_autoencoders::Encoder::output_dim(&model.tile);
             for (i, rows) in tile_rows.iter().enumerate() {
-                let n = rows.len() / tile_dim.max(1);
-                for _ in 0..views / 2 {
-                    let (a, b) = random_halves(n, &mut state);
-                    for half in [a, b] {
-                        let pooled = pool_rows(rows, tile_dim, &half);
-                        let mut blocks = named[i].clone();
-                        blocks[0] = ("tiles", pooled.as_slice());
-                        let raw = model
-                            .fusion
-                            .concat_named(&in_layout(&model.fusion, &blocks))?;
-                        flat.extend(model.fusion.fuse_raw(&raw)?);
-                    }
-                }
+                track_views(
+                    &model.fusion,
+                    tracks[i],
+                    &named[i],
+                    rows,
+                    tile_dim,
+                    tile_frames,
+                    views,
+                    &mut state,
+                    &mut flat,
+                )?;
             }
             train_vector_views(&cfg, &opts.vector.1, &flat, tracks.len(), views, |_| true)?
         } else {
@@ -864,4 +972,56 @@ pub fn embed_track_data(model: &Model, t: &TrackData) -> Result<Vec<f32>> {
     let mut blocks = t.named_blocks(&tiles);
     blocks.push((PUBLISHED_DESCRIPTORS, published.as_slice()));
     final_vector(model, &blocks)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use sonority_mfcc::SliceSource;
+
+    fn track(y: &[f32]) -> TrackData {
+        let settings = AnalysisSettings::default();
+        let pass = BlockPipeline::keeping_logmel(&settings, 512, usize::MAX / 513, 0)
+            .unwrap()
+            .run(&mut SliceSource::new(y, 22_050), &mut [])
+            .unwrap();
+        let m = pass.logmel.unwrap();
+        TrackData {
+            n_mels: m.rows(),
+            frames: m.cols(),
+            logmel: m.into_vec(),
+            blocks: pass.blocks,
+            settings,
+            descriptors: pass.descriptors,
+            duration_s: pass.duration_s,
+        }
+    }
+
+    /// The views' timbre over every tile of a track whose tiles do not overlap is the track's
+    /// timbre block, and a random split's halves are disjoint and cover every tile.
+    #[test]
+    fn view_timbre_over_all_tiles_is_the_track_timbre() {
+        // 1 + 39 hops = 40 frames: ten 4-frame tiles, none aligned to the end.
+        let y: Vec<f32> = (0..39 * 512)
+            .map(|i| (i as f32 * 0.031).sin() * 0.3 + (i as f32 * 0.17).sin() * 0.1)
+            .collect();
+        let t = track(&y);
+        assert_eq!(t.frames, 40);
+        let dct = sonority_mfcc::dct_ortho_matrix(20, t.n_mels).into_vec();
+        let all: Vec<usize> = (0..10).collect();
+        let got = timbre_of_tiles(&t, &dct, &all, 10, 4);
+        let want = t.block("timbre").unwrap();
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() <= 1e-3 * w.abs().max(1.0), "{g} vs {w}");
+        }
+        let mut state = 3;
+        let (a, b) = random_halves(10, &mut state);
+        let mut both: Vec<usize> = a.iter().chain(&b).copied().collect();
+        both.sort_unstable();
+        assert_eq!((a.len(), b.len(), both), (5, 5, all));
+        assert_eq!(tile_frames_of(9, 10, 42, 4), (38, 42));
+        assert_eq!(tile_frames_of(0, 1, 3, 4), (0, 3));
+    }
 }
