@@ -38,8 +38,8 @@ use sonority::eval::{
 };
 use sonority::fusion::{Fusion, published_descriptors};
 use sonority::train::{
-    ExtractOptions, TrackData, TrainOptions, continue_training, embed_track_data, extract_all,
-    shipped_augment, tile_block, train_model,
+    ExtractOptions, TrackData, TrainOptions, VectorArchitecture, continue_training,
+    embed_track_data, extract_all, shipped_augment, tile_block, train_model,
 };
 use sonority::{FinalStage, Model};
 
@@ -68,7 +68,12 @@ struct Args {
     #[arg(long, default_value = "150")]
     epochs: String,
     /// Comma-separated trainable candidates: plain, contrastive, contrastive-augment,
-    /// contrastive-augment-wide (encoder 256-128-64), contrastive-vector-ae.
+    /// contrastive-augment-wide (encoder 256-128-64), contrastive-vector-ae,
+    /// contrastive-augment+stage2-conv1d, contrastive-augment+stage2-mlp (the learned second
+    /// stage over all five standardised blocks, `TrainOptions::with_learned_stage`),
+    /// contrastive-augment-2d (a small 2-D tile encoder, `ConvAeConfig::small_2d`),
+    /// contrastive-augment-strided-2d (the CPU-shaped 2-D tile encoder,
+    /// `ConvAeConfig::strided_2d`).
     #[arg(long, default_value = "plain,contrastive,contrastive-augment")]
     candidates: String,
     /// Worker threads for analysis.
@@ -95,12 +100,12 @@ fn push(table: &mut Table, name: &str, m: Metrics) {
 /// Extracts every track of a manifest (whole tracks), skipping (and saying so) those that fail.
 fn extract_manifest(
     manifest: &std::path::Path,
+    opts: &ExtractOptions,
     threads: usize,
 ) -> Result<(Vec<TrackData>, Vec<String>), Box<dyn std::error::Error>> {
     let entries = read_manifest(manifest)?;
-    let opts = ExtractOptions::default().whole_track();
     let paths: Vec<PathBuf> = entries.iter().map(|e| e.path.clone()).collect();
-    let slots: Vec<Option<(TrackData, String)>> = extract_all(&paths, &opts, threads, |_, e| {
+    let slots: Vec<Option<(TrackData, String)>> = extract_all(&paths, opts, threads, |_, e| {
         if let Some(e) = e {
             eprintln!("skipping: {e}");
         }
@@ -134,10 +139,17 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         return Err("--epochs: positive and increasing, e.g. 60,120".into());
     }
     let t0 = Instant::now();
-    let (mut tracks, mut albums) = extract_manifest(&args.manifest, args.threads)?;
+    // A model is evaluated on tracks analysed with its own settings (the published preset's
+    // 256 mel bands, say).
+    let model = args.model.as_deref().map(Model::load).transpose()?;
+    let mut opts = ExtractOptions::default().whole_track();
+    if let Some(m) = &model {
+        opts.settings = m.header.settings();
+    }
+    let (mut tracks, mut albums) = extract_manifest(&args.manifest, &opts, args.threads)?;
     let n_first = tracks.len();
     if let Some(m) = &args.train_manifest {
-        let (t, a) = extract_manifest(m, args.threads)?;
+        let (t, a) = extract_manifest(m, &opts, args.threads)?;
         if a.iter().any(|x| albums.contains(x)) {
             return Err("the two manifests share an album name".into());
         }
@@ -160,8 +172,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         t0.elapsed().as_secs_f64()
     );
 
-    if let Some(dir) = &args.model {
-        let model = Model::load(dir)?;
+    if let (Some(dir), Some(model)) = (&args.model, model) {
         let vecs: Vec<Vec<f32>> = pool
             .iter()
             .map(|&i| &tracks[i])
@@ -263,7 +274,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                         .iter()
                         .map(|t| embed_track_data(&model, t))
                         .collect::<Result<_, _>>()?;
-                    push(&mut table, c, album_metrics(&vecs, albums, &queries));
+                    let m = album_metrics(&vecs, albums, &queries);
+                    eprintln!(
+                        "    final stage ({} values): P@10 {:.3} MAP {:.3}",
+                        model.output_dim(),
+                        m.p10,
+                        m.map
+                    );
+                    push(&mut table, c, m);
                     cost.entry(c.to_string()).or_default().push(train_s);
                     prev = Some((model, e));
                     continue;
@@ -448,6 +466,26 @@ fn candidate(name: &str, epochs: usize, seed: u64) -> Option<TrainOptions> {
         "contrastive-vector-ae" => {
             o.tile_training = tcfg;
             o.final_stage = FinalStage::VectorAutoencoder;
+        }
+        "contrastive-augment+stage2-conv1d" | "contrastive-augment+stage2-mlp" => {
+            let mut t = tcfg;
+            t.augment = shipped_augment();
+            o.tile_training = t;
+            o = o.with_learned_stage(if name.ends_with("conv1d") {
+                VectorArchitecture::Conv1d { latent: 64 }
+            } else {
+                VectorArchitecture::Dense { latent: 64 }
+            });
+        }
+        "contrastive-augment-2d" | "contrastive-augment-strided-2d" => {
+            let mut t = tcfg;
+            t.augment = shipped_augment();
+            o.tile_training = t;
+            o.tile = if name.contains("strided") {
+                ConvAeConfig::strided_2d()
+            } else {
+                ConvAeConfig::small_2d()
+            };
         }
         _ => return None,
     }

@@ -3,10 +3,9 @@
 //! ```text
 //! cargo run --release --example train -- ~/Music --out my-model [--epochs 150] [--seed 0]
 //! cargo run --release --example train -- --manifest corpus/manifest.tsv --out models/default
+//! cargo run --release --example train -- ~/Music --preset published --out published [--budget-s 600] [--resume]
 //! cargo run --release --example train -- --manifest dev/manifest.tsv --manifest train/manifest.tsv \
-//!     --whole-track --epochs 60 --out stage1
-//! cargo run --release --example train -- --manifest dev/manifest.tsv --manifest train/manifest.tsv \
-//!     --whole-track --continue-from stage1 --epochs 60 --seed 1000 --out stage2
+//!     --whole-track --epochs 60 --out both
 //! ```
 //!
 //! Every track is decoded once; a uniform sample of up to eight 12-second excerpts per track is
@@ -14,21 +13,63 @@
 //! random tiles with the same-track contrastive term, then the fusion statistics are fitted on
 //! every track's blocks. The model directory it writes is what `recommend --model` and
 //! `index --model` take.
+//!
+//! `--preset published` trains the published system instead (`TrainOptions::published`): 256
+//! mel bands, 256 × 256 tiles scaled to [0, 1], the published Conv2D autoencoder (51,673
+//! parameters), its flattened latent fused with roll-off, tempo and key by the published ÷255
+//! fusion (`--fusion standardised` for z-scored blocks instead), then the published Conv1D
+//! autoencoder (17,401 parameters) over the fused vector, whose latent is the final vector.
+//! `--stage2 conv1d|dense` gives the default preset the learned second stage
+//! (`TrainOptions::with_learned_stage`). Ctrl-C or `--budget-s` stop the tile training early
+//! and still write the model; `--resume` continues training the tile autoencoder of the model
+//! already in `--out` (the optimiser state starts afresh).
 
 mod common;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use sonority::Model;
 use sonority::autoencoders::{ContrastiveConfig, TrainConfig};
 use sonority::eval::read_manifest;
 use sonority::train::{
-    ExtractOptions, TrackData, TrainOptions, audio_files, continue_training, extract_all,
-    shipped_augment, train_model,
+    ExtractOptions, FusionRecipe, TrackData, TrainOptions, VectorArchitecture, audio_files,
+    extract_all, shipped_augment, train_model,
 };
+
+/// What to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Preset {
+    /// The shipped recipe: 1-D tile autoencoder with the contrastive term, standardised fusion.
+    Default,
+    /// The published system: Conv2D over 256 × 256 tiles, ÷255 fusion, Conv1D over the fused
+    /// vector.
+    Published,
+}
+
+/// The published preset's fusion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FusionArg {
+    /// Tiles, roll-off Hz, BPM and key label concatenated and divided by 255 (as published).
+    Published,
+    /// Tiles, key, tempo and roll-off blocks z-scored and given equal shares.
+    Standardised,
+}
+
+/// A learned second stage over the standardised fused vector (default preset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Stage2 {
+    /// None: the fused vector is the final vector.
+    None,
+    /// The published Conv1D levels, a latent of at least 64 values.
+    Conv1d,
+    /// One dense layer to 64 units and back.
+    Dense,
+}
 
 /// Train a sonority model on a folder or a manifest.
 #[derive(Parser, Debug)]
@@ -39,29 +80,38 @@ struct Args {
     /// A manifest (`path<TAB>album...`) instead of a folder; repeat it to train on several.
     #[arg(long)]
     manifest: Vec<PathBuf>,
-    /// Continue training this model directory's tile autoencoder for `--epochs` more epochs
-    /// (its architecture and band statistics are kept; give another `--seed` than its first
-    /// run's, or the same tile positions are replayed).
-    #[arg(long)]
-    continue_from: Option<PathBuf>,
     /// Where to write the model directory.
     #[arg(long)]
     out: PathBuf,
+    /// What to train.
+    #[arg(long, value_enum, default_value_t = Preset::Default)]
+    preset: Preset,
+    /// The published preset's fusion.
+    #[arg(long, value_enum, default_value_t = FusionArg::Published)]
+    fusion: FusionArg,
+    /// A learned second stage over the fused vector (default preset only).
+    #[arg(long, value_enum, default_value_t = Stage2::None)]
+    stage2: Stage2,
+    /// Continue training the tile autoencoder of the model in --out (same preset).
+    #[arg(long)]
+    resume: bool,
     /// Training epochs (each gives every track 4 pairs of random tiles).
     #[arg(long, default_value_t = 150)]
     epochs: usize,
-    /// Stop training after this many seconds, whatever the epoch.
+    /// Stop training after this many seconds, whatever the epoch (nine tenths for the tile
+    /// autoencoder, one tenth for a fused-vector autoencoder; the analysis is not counted).
     #[arg(long)]
     budget_s: Option<f64>,
-    /// Weight of the same-track contrastive term (0 = plain autoencoder).
+    /// Weight of the same-track contrastive term (0 = plain autoencoder; default preset).
     #[arg(long, default_value_t = 0.1)]
     contrastive: f64,
     /// Seed of everything random.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Model name (the embedding's name in databases).
-    #[arg(long, default_value = "sonority-default-v2")]
-    name: String,
+    /// Model name (the embedding's name in databases). Default: `sonority-default-v2`, or
+    /// `sonority-published` with `--preset published`.
+    #[arg(long)]
+    name: Option<String>,
     /// Worker threads for analysis.
     #[arg(long)]
     threads: Option<usize>,
@@ -70,8 +120,8 @@ struct Args {
     /// audio, 80 MB per hour), so keep it for small training sets like the dev corpus.
     #[arg(long)]
     whole_track: bool,
-    /// No training augmentation (the default applies `sonority::train::shipped_augment`: small
-    /// gain offsets, time shifts and noise on each tile).
+    /// No training augmentation (the default preset applies `sonority::train::shipped_augment`:
+    /// small gain offsets, time shifts and noise on each tile).
     #[arg(long)]
     no_augment: bool,
 }
@@ -103,10 +153,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         "analysing {bar:30} {pos}/{len} files (ETA {eta})",
     )?);
     let mut tracks: Vec<TrackData> = Vec::new();
+    let base = match args.preset {
+        Preset::Default => ExtractOptions::default(),
+        Preset::Published => ExtractOptions::published(),
+    };
     let opts = if args.whole_track {
-        ExtractOptions::default().with_seed(args.seed).whole_track()
+        base.with_seed(args.seed).whole_track()
     } else {
-        ExtractOptions::default().with_seed(args.seed)
+        base.with_seed(args.seed)
     };
     let results = extract_all(&paths, &opts, threads, |_, e| {
         bar.inc(1);
@@ -129,6 +183,81 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         t0.elapsed().as_secs_f64()
     );
 
+    let mut opts = match args.preset {
+        Preset::Default => default_options(&args, tracks.len()),
+        Preset::Published => published_options(&args),
+    };
+    if args.resume {
+        let previous = Model::load(&args.out)?;
+        println!(
+            "resuming from {} (its tile autoencoder; the optimiser starts afresh)",
+            args.out.display()
+        );
+        opts = opts.resuming(Some(previous.tile));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let handler_stop = Arc::clone(&stop);
+    ctrlc::set_handler(move || handler_stop.store(true, Ordering::SeqCst))?;
+    let bar = ProgressBar::new(opts.tile_training.max_epochs as u64);
+    bar.set_style(ProgressStyle::with_template(
+        "training {bar:30} epoch {pos}/{len} {msg} (ETA {eta}; Ctrl-C stops and saves)",
+    )?);
+    let t = Instant::now();
+    let refs: Vec<&TrackData> = tracks.iter().collect();
+    let mut model = train_model(&refs, &opts, |p| {
+        bar.set_position(p.epoch as u64);
+        bar.set_message(format!(
+            "step {} ({:.3} steps/s), loss {:.4} (reconstruction {:.4}, contrastive {:.4})",
+            p.step,
+            p.step as f64 / p.elapsed_s.max(1e-9),
+            p.loss,
+            p.recon_loss,
+            p.contrastive_loss
+        ));
+        !stop.load(Ordering::SeqCst)
+    })?;
+    bar.finish_and_clear();
+    model.header.provenance["command"] = serde_json::json!(std::env::args().collect::<Vec<_>>());
+    model.header.provenance["training_seconds"] = serde_json::json!(t.elapsed().as_secs_f64());
+    model.save(&args.out)?;
+    let tile = &model.header.provenance["tile_training"];
+    let last = tile["history"]
+        .as_array()
+        .and_then(|h| h.last())
+        .cloned()
+        .unwrap_or_default();
+    let steps = tile["steps"].as_f64().unwrap_or(0.0);
+    let tile_s = tile["elapsed_s"].as_f64().unwrap_or(0.0);
+    println!(
+        "trained in {:.0} s: tile autoencoder ({} parameters) {steps} steps in {tile_s:.0} s \
+         ({:.3} steps/s, stopped by {}), final epoch: {last}\nfinal vector: {} values\nwrote {}",
+        t.elapsed().as_secs_f64(),
+        model.tile.n_params(),
+        steps / tile_s.max(1e-9),
+        tile["stop_reason"],
+        model.output_dim(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// The published preset, with the command line's choices.
+fn published_options(args: &Args) -> TrainOptions {
+    let mut opts = TrainOptions::published().with_budget_s(args.budget_s);
+    opts.tile_training.seed = args.seed;
+    opts.tile_training.max_epochs = args.epochs;
+    opts.vector.1.seed = args.seed;
+    if args.fusion == FusionArg::Standardised {
+        opts.fusion = FusionRecipe::PublishedBlocksStandardized;
+    }
+    if let Some(n) = &args.name {
+        opts.name.clone_from(n);
+    }
+    opts
+}
+
+/// The shipped recipe, with the command line's choices.
+fn default_options(args: &Args, n_tracks: usize) -> TrainOptions {
     let mut tcfg = TrainConfig::default()
         .with_seed(args.seed)
         .with_max_epochs(args.epochs)
@@ -138,56 +267,31 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .with_time_budget_s(args.budget_s)
         .with_contrastive(ContrastiveConfig::default().with_weight(args.contrastive))
         .with_data_description(format!(
-            "{} tracks; 128 log-mel bands, 22050 Hz, hop 512",
-            tracks.len()
+            "{n_tracks} tracks; 128 log-mel bands, 22050 Hz, hop 512"
         ));
     tcfg.restore_best = false;
     if !args.no_augment {
         tcfg.augment = shipped_augment();
     }
     let mut opts = TrainOptions::default();
-    opts.name = args.name.clone();
+    opts.name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| "sonority-default-v2".into());
     opts.tile_training = tcfg;
     opts.weights = DEFAULT_WEIGHTS
         .iter()
         .map(|(n, w)| (n.to_string(), *w))
         .collect();
-    let bar = ProgressBar::new(args.epochs as u64);
-    bar.set_style(ProgressStyle::with_template(
-        "training {bar:30} epoch {pos}/{len} {msg} (ETA {eta})",
-    )?);
-    let t = Instant::now();
-    let refs: Vec<&TrackData> = tracks.iter().collect();
-    let init = args.continue_from.as_deref().map(Model::load).transpose()?;
-    let progress = |p: &sonority::autoencoders::Progress| {
-        bar.set_position(p.epoch as u64);
-        bar.set_message(format!(
-            "loss {:.4} (reconstruction {:.4}, contrastive {:.4})",
-            p.loss, p.recon_loss, p.contrastive_loss
-        ));
-        true
-    };
-    let mut model = match &init {
-        Some(m) => continue_training(m, &refs, &opts, progress)?,
-        None => train_model(&refs, &opts, progress)?,
-    };
-    bar.finish_and_clear();
-    model.header.provenance["command"] = serde_json::json!(std::env::args().collect::<Vec<_>>());
-    model.header.provenance["training_seconds"] = serde_json::json!(t.elapsed().as_secs_f64());
-    model.save(&args.out)?;
-    let hist = &model.header.provenance["tile_training"]["history"];
-    let last = hist
-        .as_array()
-        .and_then(|h| h.last())
-        .cloned()
-        .unwrap_or_default();
-    println!(
-        "trained in {:.0} s; final epoch: {}\nwrote {}",
-        t.elapsed().as_secs_f64(),
-        last,
-        args.out.display()
-    );
-    Ok(())
+    match args.stage2 {
+        Stage2::None => opts,
+        Stage2::Conv1d => opts
+            .with_learned_stage(VectorArchitecture::Conv1d { latent: 64 })
+            .with_budget_s(args.budget_s),
+        Stage2::Dense => opts
+            .with_learned_stage(VectorArchitecture::Dense { latent: 64 })
+            .with_budget_s(args.budget_s),
+    }
 }
 
 /// Block weights chosen by album cross-validation on the dev corpus (see the README).

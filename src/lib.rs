@@ -66,6 +66,8 @@ mod pipeline;
 mod pooler;
 #[cfg(feature = "full")]
 mod ranking;
+#[cfg(all(feature = "autoencoders", feature = "fusion"))]
+mod stage_explain;
 
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub use analyzer::{Analyzer, TrackAnalysis};
@@ -76,9 +78,11 @@ pub use library::{IndexOptions, IndexProgress, IndexReport, Library, Recommendat
 pub use model::{FinalStage, Model, ModelHeader};
 pub use parallel::StopFlag;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
-pub use pipeline::{AnalysisSettings, BLOCKS};
+pub use pipeline::{AnalysisSettings, BLOCKS, PUBLISHED_DESCRIPTORS};
 #[cfg(feature = "full")]
 pub use ranking::{Anchor, CatalogueIndex};
+#[cfg(all(feature = "autoencoders", feature = "fusion"))]
+pub use stage_explain::StageContribution;
 
 /// The traits of the pipeline's seams, and the entry points, in one import.
 ///

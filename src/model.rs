@@ -236,7 +236,12 @@ impl Model {
             fusion,
             vector,
         };
-        model.check()?;
+        model.check().map_err(|e| match e {
+            Error::Model { reason } => Error::Model {
+                reason: format!("{}: {reason}", files.path("").display()),
+            },
+            e => e,
+        })?;
         Ok(model)
     }
 
@@ -292,10 +297,29 @@ impl Model {
                 Some(_) => {}
             }
         }
-        if let Some(v) = &self.vector
-            && (v.config().rows != 1 || v.config().cols != self.fusion.dim())
-        {
-            return bad("vector autoencoder does not take the fused vector".into());
+        match (&self.vector, h.final_stage) {
+            (Some(v), FinalStage::VectorAutoencoder) => {
+                if v.config().vector_shape(self.fusion.dim()).is_none() {
+                    let c = v.config();
+                    return bad(format!(
+                        "vector.json: the vector autoencoder takes [{}, {}] inputs, the fusion (fusion.json) makes {} values",
+                        c.rows,
+                        c.cols,
+                        self.fusion.dim()
+                    ));
+                }
+            }
+            (None, FinalStage::Fused) => {}
+            (None, stage) => {
+                return bad(format!(
+                    "model.json: final stage {stage:?} needs vector.json and vector.safetensors"
+                ));
+            }
+            (Some(_), stage) => {
+                return bad(format!(
+                    "model.json: final stage {stage:?} has no use for a vector autoencoder"
+                ));
+            }
         }
         Ok(())
     }

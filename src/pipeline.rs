@@ -12,7 +12,10 @@
 //! | `rolloff` | [`Descriptors`] | spectral roll-off on a log-frequency scale, mean and spread |
 //!
 //! The descriptors always run (their values are stored with every track); the tile encoder and
-//! the timbre statistics run when the model's layout names their block.
+//! the timbre statistics run when the model's layout names their block. One more block exists
+//! for the published design only, made when a layout names it:
+//! [`PUBLISHED_DESCRIPTORS`] (`descriptors`: roll-off in Hz, tempo in BPM and the key's integer
+//! label, unscaled, as the published ÷255 fusion takes them).
 
 use serde::{Deserialize, Serialize};
 use sonority_fusion::{DescriptorSummary, Descriptors, FeatureExtractor, TimbreSink};
@@ -41,6 +44,11 @@ pub const BLOCKS: [(&str, &str); 5] = [
         "spectral roll-off on a log-frequency scale, mean and spread",
     ),
 ];
+
+/// The name of the published design's descriptor block: `[roll-off Hz, tempo BPM, key label
+/// 0..=23]` ([`sonority_fusion::published_descriptors`]), made only for a layout that names it
+/// (the published preset's ÷255 fusion, [`Fusion::published_design_named`](sonority_fusion::Fusion::published_design_named)).
+pub const PUBLISHED_DESCRIPTORS: &str = "descriptors";
 
 /// `AnalysisSettings` is the one source of truth for how audio is analysed: the decoding rate,
 /// the STFT, the mel bands and the roll-off. A model records them (in its header) and
@@ -107,7 +115,7 @@ impl AnalysisSettings {
     }
 
     /// The length of each model-independent block (every block but `tiles`), by name, in
-    /// [`BLOCKS`] order.
+    /// [`BLOCKS`] order, then [`PUBLISHED_DESCRIPTORS`].
     ///
     /// # Errors
     /// Invalid settings.
@@ -116,6 +124,7 @@ impl AnalysisSettings {
         let desc = Descriptors::with_rolloff_percent(self.rolloff_percent)?;
         let mut dims = vec![(timbre.name(), timbre.dim())];
         dims.extend(desc.block_dims());
+        dims.push((PUBLISHED_DESCRIPTORS, 3));
         Ok(dims)
     }
 }
@@ -136,6 +145,8 @@ pub(crate) struct BlockPipeline<'a> {
     tiles: Option<TileStage<'a>>,
     timbre: Option<TimbreSink>,
     descriptors: Descriptors,
+    /// Whether to add the [`PUBLISHED_DESCRIPTORS`] block.
+    published: bool,
 }
 
 /// What one pass gave.
@@ -180,6 +191,7 @@ impl<'a> BlockPipeline<'a> {
             cfg,
             tiles,
             timbre,
+            published: wants(PUBLISHED_DESCRIPTORS),
         })
     }
 
@@ -202,6 +214,7 @@ impl<'a> BlockPipeline<'a> {
             timbre: Some(TimbreSink::librosa_20(&cfg)?),
             descriptors: Descriptors::with_rolloff_percent(settings.rolloff_percent)?,
             cfg,
+            published: false,
         })
     }
 
@@ -216,6 +229,7 @@ impl<'a> BlockPipeline<'a> {
             mut tiles,
             mut timbre,
             mut descriptors,
+            published,
         } = self;
         // The order matters only for the shared mel stage: the first sink that names its mel
         // bands gives the pass's shared spectrum (the tiles' bands, which timbre reads too).
@@ -245,13 +259,22 @@ impl<'a> BlockPipeline<'a> {
             blocks.push((t.name(), t.block()?));
         }
         blocks.extend(descriptors.blocks()?);
+        let summary = descriptors.summary()?;
+        if published {
+            blocks.push((PUBLISHED_DESCRIPTORS, published_block(&summary).to_vec()));
+        }
         Ok(PassOutput {
             blocks,
-            descriptors: descriptors.summary()?,
+            descriptors: summary,
             logmel,
             duration_s: a.duration_s,
         })
     }
+}
+
+/// The [`PUBLISHED_DESCRIPTORS`] block of a track's descriptors.
+pub(crate) fn published_block(d: &DescriptorSummary) -> [f32; 3] {
+    sonority_fusion::published_descriptors(d.rolloff.mean_hz, d.tempo.bpm, d.key.key)
 }
 
 /// Standardises and weights named blocks with the model's fusion (blocks its layout does not
@@ -266,11 +289,28 @@ pub(crate) fn final_vector(model: &Model, blocks: &[(&str, &[f32])]) -> Result<V
         .filter(|(n, _)| layout.block(n).is_some())
         .copied()
         .collect();
-    let fused = model.fusion.fuse_named(&named)?;
+    final_stage(model, model.fusion.fuse_named(&named)?)
+}
+
+/// The model's final stage applied to a fused vector: the vector itself, or the latent of the
+/// fused-vector autoencoder.
+///
+/// # Errors
+/// A vector autoencoder that does not take the fused length; non-finite values.
+pub(crate) fn final_stage(model: &Model, fused: Vec<f32>) -> Result<Vec<f32>> {
     let v = match &model.vector {
         Some(ae) => {
             use sonority_autoencoders::Encoder;
-            ae.encode(&fused, [1, fused.len()])?
+            let shape = ae
+                .config()
+                .vector_shape(fused.len())
+                .ok_or_else(|| Error::Model {
+                    reason: format!(
+                        "the vector autoencoder does not take the {}-value fused vector",
+                        fused.len()
+                    ),
+                })?;
+            ae.encode(&fused, shape)?
         }
         None => fused,
     };

@@ -40,7 +40,14 @@ pub struct TilePooler<'a> {
     sum: Vec<f64>,
     sum_sq: Vec<f64>,
     tiles: usize,
+    /// Every tile vector, row-major, when kept (training's views of a track).
+    kept: Option<Vec<f32>>,
 }
+
+/// Values per encoded batch (tiles × bands × frames) above which the batch is made smaller:
+/// 16 tiles of 128 × 128, 4 of the published 256 × 256 (whose activations are 4 × larger per
+/// value too), so memory stays bounded for large tiles.
+const MAX_BATCH_VALUES: usize = 16 * 128 * 128;
 
 impl std::fmt::Debug for TilePooler<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -70,6 +77,7 @@ impl<'a> TilePooler<'a> {
             });
         }
         let d = encoder.output_dim();
+        let batch = batch.min((MAX_BATCH_VALUES / (n_mels * tile_frames)).max(1));
         Ok(Self {
             encoder,
             stats,
@@ -82,6 +90,7 @@ impl<'a> TilePooler<'a> {
             sum: vec![0.0; d],
             sum_sq: vec![0.0; d],
             tiles: 0,
+            kept: None,
         })
     }
 
@@ -141,6 +150,9 @@ impl<'a> TilePooler<'a> {
             [self.n_mels, self.tile_frames],
             &mut self.out[..k * d],
         )?;
+        if let Some(kept) = &mut self.kept {
+            kept.extend_from_slice(&self.out[..k * d]);
+        }
         for row in self.out[..k * d].chunks_exact(d) {
             for ((s, q), &v) in self.sum.iter_mut().zip(&mut self.sum_sq).zip(row) {
                 let v = f64::from(v);
@@ -152,6 +164,25 @@ impl<'a> TilePooler<'a> {
         self.pending.clear();
         self.n_pending = 0;
         Ok(())
+    }
+
+    /// Keeps every tile vector (memory grows with the track: for training, which pools
+    /// subsets of a track's tiles), returned by [`finish_with_tiles`](Self::finish_with_tiles).
+    #[must_use]
+    pub(crate) fn keeping_tiles(mut self) -> Self {
+        self.kept = Some(Vec::new());
+        self
+    }
+
+    /// As [`finish`](Self::finish), with the tile vectors (row-major `[tiles, dim]`) when they
+    /// were kept (else empty).
+    ///
+    /// # Errors
+    /// As [`finish`](Self::finish).
+    pub(crate) fn finish_with_tiles(mut self) -> Result<(Vec<f32>, Vec<f32>)> {
+        self.flush()?;
+        let kept = self.kept.take().unwrap_or_default();
+        Ok((self.finish()?, kept))
     }
 
     /// Encodes what is left and returns `[mean of each dimension..., std of each dimension...]`

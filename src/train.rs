@@ -5,14 +5,16 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sonority_autoencoders::{
-    Augment, ConvAeConfig, ConvAutoencoder, Embedding, Progress, TrackMatrix, TrainConfig,
-    fine_tune_tiles, train_tiles, train_vectors,
+    Augment, ContrastiveConfig, ConvAeConfig, ConvAutoencoder, Embedding, Progress, TrackMatrix,
+    TrainConfig, fine_tune_tiles, train_tiles, train_vector_views, train_vectors,
 };
 use sonority_fusion::{BlockScaling, BlockSpec, Fusion, Standardization};
 use sonority_mfcc::FileSource;
 
 use crate::model::{FinalStage, MODEL_FORMAT, MODEL_FORMAT_VERSION, Model, ModelHeader};
-use crate::pipeline::{AnalysisSettings, BLOCKS, BlockPipeline, final_vector};
+use crate::pipeline::{
+    AnalysisSettings, BLOCKS, BlockPipeline, PUBLISHED_DESCRIPTORS, final_vector, published_block,
+};
 use crate::pooler::{BandStats, TilePooler};
 use crate::{Error, Result};
 
@@ -70,6 +72,16 @@ impl ExtractOptions {
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
+    }
+
+    /// The published preset's analysis: 256 mel bands (else as the default), up to eight
+    /// 512-frame excerpts per track (two 256-frame tiles each).
+    #[must_use]
+    pub fn published() -> Self {
+        Self {
+            settings: AnalysisSettings::default().with_n_mels(256),
+            ..Self::default()
+        }
     }
 
     /// Keeps the whole track (for evaluation).
@@ -140,8 +152,17 @@ impl TrackData {
             .map(|(_, b)| b.as_slice())
     }
 
+    /// The published design's descriptor block ([`PUBLISHED_DESCRIPTORS`]): roll-off Hz,
+    /// tempo BPM, key label.
+    #[must_use]
+    pub fn published_descriptors(&self) -> [f32; 3] {
+        published_block(&self.descriptors)
+    }
+
     /// Every block by name, with `tiles` (the track's pooled tile vector under some model)
-    /// first: what [`Fusion::concat_named`] and [`Fusion::fuse_named`] take.
+    /// first: what [`Fusion::concat_named`] and [`Fusion::fuse_named`] take (the published
+    /// design's [`PUBLISHED_DESCRIPTORS`] block is not among them; see
+    /// [`published_descriptors`](Self::published_descriptors)).
     #[must_use]
     pub fn named_blocks<'a>(&'a self, tiles: &'a [f32]) -> Vec<(&'a str, &'a [f32])> {
         std::iter::once(("tiles", tiles))
@@ -243,6 +264,27 @@ pub fn fit_band_stats(tracks: &[&TrackData]) -> BandStats {
     }
 }
 
+/// One scale for all bands mapping the training frames' dB range to `[0, 1]`:
+/// `(dB − min) / (max − min)`, stored as a [`BandStats`] whose every band has mean `min` and
+/// std `max − min` (the published design's tiles are images in `[0, 1]`).
+#[must_use]
+pub fn fit_unit_range(tracks: &[&TrackData]) -> BandStats {
+    let n_mels = tracks.first().map_or(0, |t| t.n_mels);
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    for v in tracks.iter().flat_map(|t| t.logmel.iter()) {
+        lo = lo.min(*v);
+        hi = hi.max(*v);
+    }
+    if !(lo.is_finite() && hi.is_finite()) {
+        (lo, hi) = (0.0, 1.0);
+    }
+    let range = (hi - lo).max(1e-3);
+    BandStats {
+        mean: vec![lo; n_mels],
+        std: vec![range; n_mels],
+    }
+}
+
 fn standardised(t: &TrackData, stats: &BandStats) -> Vec<f32> {
     let mut out = t.logmel.clone();
     for (b, row) in out.chunks_exact_mut(t.frames.max(1)).enumerate() {
@@ -251,6 +293,82 @@ fn standardised(t: &TrackData, stats: &BandStats) -> Vec<f32> {
         }
     }
     out
+}
+
+/// How log-mel frames are scaled before the tile autoencoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TileScaling {
+    /// Each band z-scored with statistics of the training frames ([`fit_band_stats`]).
+    #[default]
+    PerBand,
+    /// One range for every band, the training frames' dB range mapped to `[0, 1]`
+    /// ([`fit_unit_range`]): what the published sigmoid output and binary cross-entropy take
+    /// (music outside the range is clipped by the loss, never by the encoder).
+    UnitRange,
+}
+
+/// Which blocks are fused, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FusionRecipe {
+    /// Every block of [`BLOCKS`] (tiles, timbre, key, tempo, roll-off): each dimension
+    /// z-scored on the training tracks, each block divided by `√dim` and weighted
+    /// ([`TrainOptions::weights`]).
+    #[default]
+    Standardized,
+    /// The published design's: the tile block and [`PUBLISHED_DESCRIPTORS`] (roll-off Hz,
+    /// tempo BPM, key label) concatenated and divided by 255, nothing else
+    /// ([`Fusion::published_design_named`]).
+    Published,
+    /// The published design's blocks (tiles, key, tempo, roll-off) fused as
+    /// [`Standardized`](Self::Standardized) fuses them.
+    PublishedBlocksStandardized,
+}
+
+/// The architecture of the fused-vector autoencoder, sized once the fused length is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum VectorArchitecture {
+    /// [`TrainOptions::vector`]'s configuration, its input length set to the fused vector's
+    /// (the published Conv1D, [`ConvAeConfig::published_1d`]).
+    #[default]
+    AsGiven,
+    /// [`ConvAeConfig::fused_conv1d`]: the published Conv1D levels with a latent of at least
+    /// `latent` values.
+    Conv1d {
+        /// Smallest latent length.
+        latent: usize,
+    },
+    /// [`ConvAeConfig::fused_dense`]: one dense layer to `latent` units and back.
+    Dense {
+        /// Latent length.
+        latent: usize,
+    },
+}
+
+/// How the fused-vector autoencoder is trained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum VectorTraining {
+    /// Reconstruction of each track's fused vector (the published design).
+    #[default]
+    Reconstruction,
+    /// Reconstruction plus the same-track contrastive term
+    /// ([`train_vector_views`]): `views` fused vectors per track (even, at least 2), made in
+    /// pairs from the two halves of a random split of the track's tiles (each view's tile
+    /// block pooled from its half, its timbre block the MFCC statistics of its half's frames,
+    /// its key, tempo and roll-off with noise of 0.5 standard deviations, since those are
+    /// whole-track values that would otherwise identify a track by themselves); two views of
+    /// one track are a positive pair.
+    SameTrackViews {
+        /// Views per track.
+        views: usize,
+    },
 }
 
 /// Everything [`train_model`] needs besides the data.
@@ -263,13 +381,32 @@ pub struct TrainOptions {
     pub tile: ConvAeConfig,
     /// How to train it.
     pub tile_training: TrainConfig,
-    /// Block weights, by block name; blocks not listed weigh 1.
+    /// How log-mel frames are scaled for it. Default: [`TileScaling::PerBand`].
+    #[serde(default)]
+    pub tile_scaling: TileScaling,
+    /// Which blocks are fused, and how. Default: [`FusionRecipe::Standardized`].
+    #[serde(default)]
+    pub fusion: FusionRecipe,
+    /// Block weights, by block name; blocks not listed weigh 1 (ignored by
+    /// [`FusionRecipe::Published`]).
     pub weights: Vec<(String, f32)>,
     /// Where the final vector comes from.
     pub final_stage: FinalStage,
-    /// The fused-vector autoencoder (its `cols` is set to the fused length) and its training,
-    /// used when [`final_stage`](Self::final_stage) is [`FinalStage::VectorAutoencoder`].
+    /// The fused-vector autoencoder (its input length is set to the fused length) and its
+    /// training, used when [`final_stage`](Self::final_stage) is
+    /// [`FinalStage::VectorAutoencoder`].
     pub vector: (ConvAeConfig, TrainConfig),
+    /// How the fused-vector autoencoder is sized. Default: [`VectorArchitecture::AsGiven`].
+    #[serde(default)]
+    pub vector_architecture: VectorArchitecture,
+    /// How it is trained. Default: [`VectorTraining::Reconstruction`].
+    #[serde(default)]
+    pub vector_training: VectorTraining,
+    /// A tile autoencoder to continue training (resuming an interrupted or budget-stopped
+    /// run) instead of fresh weights; its configuration must be [`tile`](Self::tile)'s with
+    /// the data's bands. The optimiser state starts afresh. Default: `None`.
+    #[serde(skip)]
+    pub resume_tile: Option<ConvAutoencoder>,
 }
 
 impl Default for TrainOptions {
@@ -278,13 +415,118 @@ impl Default for TrainOptions {
             name: "sonority-default".into(),
             tile: ConvAeConfig::default(),
             tile_training: TrainConfig::default(),
+            tile_scaling: TileScaling::PerBand,
+            fusion: FusionRecipe::Standardized,
             weights: Vec::new(),
             final_stage: FinalStage::Fused,
             vector: (
                 ConvAeConfig::published_1d().with_embedding(Embedding::Flatten),
                 TrainConfig::default(),
             ),
+            vector_architecture: VectorArchitecture::AsGiven,
+            vector_training: VectorTraining::Reconstruction,
+            resume_tile: None,
         }
+    }
+}
+
+impl TrainOptions {
+    /// The published system (analyse with [`ExtractOptions::published`]): 256 mel bands,
+    /// 256 × 256-frame tiles scaled to `[0, 1]` ([`TileScaling::UnitRange`]; the last partial
+    /// tile of a track is aligned to its end, a track shorter than a tile looped to fill it),
+    /// the published Conv2D autoencoder ([`ConvAeConfig::published_2d`], 51,673 parameters,
+    /// sigmoid output and binary cross-entropy, trained as a plain autoencoder), its 4 × 4 × 4
+    /// latent flattened (64 values per tile; the track's tile block is their mean and std over
+    /// the tiles, 128 values), fused with the published descriptors by the ÷255 fusion
+    /// ([`FusionRecipe::Published`], 131 values), then the published Conv1D autoencoder
+    /// ([`ConvAeConfig::published_1d`], 17,401 parameters whatever the input length) over the
+    /// fused vector: lengths 131 → 66 → 33 → 17 → 9 → 5 → 3, so its flattened latent, the final
+    /// vector, has 3 × 4 = 12 values (8 for the published 67-value input).
+    ///
+    /// Training: 4 tiles per step (2 tracks × 2 tiles: the 2-D model's activations are large),
+    /// AdamW as the default, no validation split, no augmentation; 150 epochs of 4 tile pairs
+    /// per track unless a budget stops it first ([`with_budget_s`](Self::with_budget_s)).
+    #[must_use]
+    pub fn published() -> Self {
+        let tile_training = TrainConfig::default()
+            .with_batch_size(4)
+            .with_max_epochs(150)
+            .with_samples_per_track(4)
+            .with_patience(None)
+            .with_validation_fraction(0.0)
+            .with_contrastive(ContrastiveConfig::default().with_weight(0.0));
+        let vector_training = TrainConfig::default()
+            .with_max_epochs(200)
+            .with_patience(None)
+            .with_validation_fraction(0.0);
+        Self {
+            name: "sonority-published".into(),
+            tile: ConvAeConfig::published_2d(),
+            tile_training,
+            tile_scaling: TileScaling::UnitRange,
+            fusion: FusionRecipe::Published,
+            weights: Vec::new(),
+            final_stage: FinalStage::VectorAutoencoder,
+            vector: (ConvAeConfig::published_1d(), vector_training),
+            vector_architecture: VectorArchitecture::AsGiven,
+            vector_training: VectorTraining::Reconstruction,
+            resume_tile: None,
+        }
+    }
+
+    /// The learned second stage over the standardised fused vector of every block (tiles,
+    /// timbre, key, tempo, roll-off at weight 1): `architecture`'s autoencoder trained with
+    /// reconstruction plus the same-track contrastive term on 8 views per track (tile blocks
+    /// pooled from the halves of random splits of the track's tiles), 300 epochs of batches of
+    /// 16 tracks × 2 views; its latent is the final vector. Only the final stage changes: the
+    /// tile autoencoder stays as set.
+    #[must_use]
+    pub fn with_learned_stage(mut self, architecture: VectorArchitecture) -> Self {
+        self.fusion = FusionRecipe::Standardized;
+        self.weights = BLOCKS.iter().map(|(n, _)| ((*n).to_owned(), 1.0)).collect();
+        self.final_stage = FinalStage::VectorAutoencoder;
+        self.vector_architecture = architecture;
+        self.vector_training = VectorTraining::SameTrackViews { views: 8 };
+        self.vector.1 = TrainConfig::default()
+            .with_seed(self.tile_training.seed)
+            .with_max_epochs(300)
+            .with_batch_size(32)
+            .with_samples_per_track(1)
+            .with_patience(None)
+            .with_validation_fraction(0.0)
+            .with_contrastive(ContrastiveConfig::default().with_weight(0.1));
+        self
+    }
+
+    /// Sets the training time budget, in seconds: nine tenths for the tile autoencoder (the
+    /// cost), one tenth for the fused-vector autoencoder. The analysis is not counted.
+    #[must_use]
+    pub fn with_budget_s(mut self, budget_s: Option<f64>) -> Self {
+        self.tile_training.time_budget_s = budget_s.map(|b| b * 0.9);
+        self.vector.1.time_budget_s = budget_s.map(|b| b * 0.1);
+        self
+    }
+
+    /// Sets [`resume_tile`](Self::resume_tile).
+    #[must_use]
+    pub fn resuming(mut self, tile: Option<ConvAutoencoder>) -> Self {
+        self.resume_tile = tile;
+        self
+    }
+}
+
+/// A track's data must have the bands the tile model's statistics have.
+fn check_bands(stats: &BandStats, t: &TrackData) -> Result<()> {
+    if stats.mean.len() == t.n_mels && t.logmel.len() == t.n_mels * t.frames {
+        Ok(())
+    } else {
+        Err(Error::Model {
+            reason: format!(
+                "the track was analysed with {} mel bands, the model takes {} (analyse with the model's settings)",
+                t.n_mels,
+                stats.mean.len()
+            ),
+        })
     }
 }
 
@@ -298,6 +540,7 @@ pub fn tile_block(
     tile_frames: usize,
     t: &TrackData,
 ) -> Result<Vec<f32>> {
+    check_bands(stats, t)?;
     let mut pooler = TilePooler::new(tile, stats, tile_frames, 16)?;
     let mut tiler = pooler.tiler()?;
     for c in 0..t.frames {
@@ -316,48 +559,254 @@ pub fn tile_block(
     pooler.finish()
 }
 
-/// Trains a model: the tile autoencoder on random tiles of `tracks` (standardised per band),
-/// then the fusion statistics on every track's blocks, then (optionally) the fused-vector
-/// autoencoder. `progress` receives the tile training's reports; return `false` to stop.
+/// The pooled tile vector of a track under a tile model, with every tile vector (row-major
+/// `[tiles, dim]`): what training pools subsets of.
+fn tile_block_and_tiles(
+    tile: &ConvAutoencoder,
+    stats: &BandStats,
+    tile_frames: usize,
+    t: &TrackData,
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    check_bands(stats, t)?;
+    let mut pooler = TilePooler::new(tile, stats, tile_frames, 16)?.keeping_tiles();
+    let mut tiler = pooler.tiler()?;
+    for c in 0..t.frames {
+        let column = |frame: &mut [f32]| {
+            for (b, f) in frame.iter_mut().enumerate() {
+                *f = t.logmel[b * t.frames + c];
+            }
+        };
+        if let Some(tile) = tiler.push_frame(column) {
+            pooler.push_tile(tile.data)?;
+        }
+    }
+    if let Some(tile) = tiler.finish() {
+        pooler.push_tile(tile.data)?;
+    }
+    pooler.finish_with_tiles()
+}
+
+/// Mean and standard deviation (over the chosen rows) of each dimension of row-major
+/// `[n, dim]` vectors, as [`TilePooler::finish`] pools a track's tiles.
+fn pool_rows(rows: &[f32], dim: usize, chosen: &[usize]) -> Vec<f32> {
+    let n = chosen.len().max(1) as f64;
+    let mut sum = vec![0.0_f64; dim];
+    let mut sq = vec![0.0_f64; dim];
+    for &i in chosen {
+        for (k, &v) in rows[i * dim..(i + 1) * dim].iter().enumerate() {
+            sum[k] += f64::from(v);
+            sq[k] += f64::from(v) * f64::from(v);
+        }
+    }
+    let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+    let std = sq
+        .iter()
+        .zip(&mean)
+        .map(|(q, m)| (q / n - m * m).max(0.0).sqrt());
+    mean.iter().copied().chain(std).map(|x| x as f32).collect()
+}
+
+/// splitmix64: the views' tile splits (deterministic from the seed).
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The two halves of a random split of `0..n` (both the whole set when `n < 2`).
+fn random_halves(n: usize, state: &mut u64) -> (Vec<usize>, Vec<usize>) {
+    let mut idx: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = (splitmix(state) % (i as u64 + 1)) as usize;
+        idx.swap(i, j);
+    }
+    if n < 2 {
+        return (idx.clone(), idx);
+    }
+    let b = idx.split_off(n / 2);
+    (idx, b)
+}
+
+/// A standard normal value (Box-Muller on two splitmix draws).
+fn normal(state: &mut u64) -> f32 {
+    let u1 = ((splitmix(state) >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+    let u2 = (splitmix(state) >> 11) as f64 / (1u64 << 53) as f64;
+    ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+}
+
+/// The frames `[start, end)` tile `i` of `n` covers in a track of `frames` frames, as the
+/// [`Tiler`](sonority_mfcc::Tiler) cuts them (the last tile aligned to the end; a track shorter
+/// than a tile is all one tile).
+fn tile_frames_of(i: usize, n: usize, frames: usize, tile: usize) -> (usize, usize) {
+    if frames <= tile {
+        (0, frames)
+    } else if i + 1 == n {
+        (frames - tile, frames)
+    } else {
+        (i * tile, ((i + 1) * tile).min(frames))
+    }
+}
+
+/// The `timbre` block (mean and std of 20 MFCCs, as [`sonority_fusion::TimbreSink`] computes
+/// them) over the frames of some of a track's tiles.
+fn timbre_of_tiles(t: &TrackData, dct: &[f32], tiles: &[usize], n: usize, tile: usize) -> Vec<f32> {
+    let n_mfcc = dct.len() / t.n_mels.max(1);
+    let mut sum = vec![0.0_f64; n_mfcc];
+    let mut sq = vec![0.0_f64; n_mfcc];
+    let mut count = 0.0_f64;
+    let mut mel = vec![0.0_f32; t.n_mels];
+    for &i in tiles {
+        let (a, b) = tile_frames_of(i, n, t.frames, tile);
+        for c in a..b {
+            for (k, m) in mel.iter_mut().enumerate() {
+                *m = t.logmel[k * t.frames + c].max(sonority_fusion::TIMBRE_DB_FLOOR);
+            }
+            for (k, (s, q)) in sum.iter_mut().zip(&mut sq).enumerate() {
+                let row = &dct[k * t.n_mels..(k + 1) * t.n_mels];
+                let v = f64::from(row.iter().zip(&mel).map(|(x, y)| x * y).sum::<f32>());
+                *s += v;
+                *q += v * v;
+            }
+            count += 1.0;
+        }
+    }
+    let count = count.max(1.0);
+    let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
+    let std = sq
+        .iter()
+        .zip(&mean)
+        .map(|(q, m)| (q / count - m * m).max(0.0).sqrt());
+    mean.iter().copied().chain(std).map(|x| x as f32).collect()
+}
+
+/// Standard deviation, in standardised units, of the noise added to each view's key, tempo
+/// and roll-off blocks: whole-track descriptors are the same in every view, so without it two
+/// views of one track would be told apart from the other tracks by those nine values alone,
+/// and the second stage would learn to identify tracks by them rather than by what their
+/// excerpts share.
+const VIEW_DESCRIPTOR_NOISE: f32 = 0.5;
+
+/// `views` fused vectors of one track for the learned second stage, appended to `out`: in
+/// pairs, the two halves of a random split of its tiles give each view its tile block (their
+/// pooled vectors) and its timbre block (MFCC statistics over their frames); key, tempo and
+/// roll-off get [`VIEW_DESCRIPTOR_NOISE`].
+#[allow(clippy::too_many_arguments)]
+fn track_views(
+    fusion: &Fusion,
+    t: &TrackData,
+    named: &[(&str, &[f32])],
+    tile_rows: &[f32],
+    tile_dim: usize,
+    tile_frames: usize,
+    views: usize,
+    state: &mut u64,
+    out: &mut Vec<f32>,
+) -> Result<()> {
+    let n = tile_rows.len() / tile_dim.max(1);
+    let dct = sonority_mfcc::dct_ortho_matrix(20, t.n_mels).into_vec();
+    for _ in 0..views / 2 {
+        let (a, b) = random_halves(n, state);
+        for half in [a, b] {
+            let pooled = pool_rows(tile_rows, tile_dim, &half);
+            let timbre = timbre_of_tiles(t, &dct, &half, n, tile_frames);
+            let blocks: Vec<(&str, &[f32])> = named
+                .iter()
+                .map(|&(name, v)| match name {
+                    "tiles" => (name, pooled.as_slice()),
+                    "timbre" if v.len() == timbre.len() => (name, timbre.as_slice()),
+                    _ => (name, v),
+                })
+                .collect();
+            let raw = fusion.concat_named(&in_layout(fusion, &blocks))?;
+            let mut fused = fusion.fuse_raw(&raw)?;
+            for block in &fusion.layout().blocks {
+                if matches!(block.name.as_str(), "key" | "tempo" | "rolloff") {
+                    let k =
+                        VIEW_DESCRIPTOR_NOISE * block.weight / (block.range.len() as f32).sqrt();
+                    for v in &mut fused[block.range.clone()] {
+                        *v += k * normal(state);
+                    }
+                }
+            }
+            out.extend(fused);
+        }
+    }
+    Ok(())
+}
+
+/// The fusion of a recipe, fitted on the raw vectors it returns (one per track).
+fn fit_fusion(
+    recipe: FusionRecipe,
+    weights: &[(String, f32)],
+    named: &[Vec<(&str, &[f32])>],
+) -> Result<(Fusion, Vec<Vec<f32>>)> {
+    let first = named.first().ok_or(Error::NoSignal)?;
+    let mut fusion = match recipe {
+        FusionRecipe::Published => {
+            let tiles = first
+                .iter()
+                .find(|(n, _)| *n == "tiles")
+                .map_or(0, |(_, b)| b.len());
+            Fusion::published_design_named("tiles", tiles)?
+        }
+        FusionRecipe::Standardized | FusionRecipe::PublishedBlocksStandardized => {
+            let wanted =
+                |name: &str| recipe == FusionRecipe::Standardized || !matches!(name, "timbre");
+            // The blocks the pipeline makes, in BLOCKS order.
+            let specs: Vec<BlockSpec> = BLOCKS
+                .iter()
+                .filter(|(name, _)| wanted(name))
+                .filter_map(|(name, _)| first.iter().find(|(n, _)| n == name))
+                .map(|(name, b)| {
+                    let spec = BlockSpec::new(*name, b.len());
+                    // The key's circle-of-fifths geometry survives only with one scale for the
+                    // whole block.
+                    if *name == "key" {
+                        spec.with_scaling(BlockScaling::Pooled)
+                    } else {
+                        spec
+                    }
+                })
+                .collect();
+            Fusion::new(specs, Standardization::MeanStd)?
+        }
+    };
+    let raw: Vec<Vec<f32>> = named
+        .iter()
+        .map(|b| fusion.concat_named(&in_layout(&fusion, b)))
+        .collect::<std::result::Result<_, _>>()?;
+    fusion.fit(&raw)?;
+    if recipe != FusionRecipe::Published {
+        for (name, w) in weights {
+            if fusion.layout().block(name).is_some() {
+                fusion.set_weight(name, *w)?;
+            }
+        }
+    }
+    Ok((fusion, raw))
+}
+
+/// The blocks of `blocks` that `fusion`'s layout names.
+fn in_layout<'a>(fusion: &Fusion, blocks: &[(&'a str, &'a [f32])]) -> Vec<(&'a str, &'a [f32])> {
+    blocks
+        .iter()
+        .filter(|(n, _)| fusion.layout().block(n).is_some())
+        .copied()
+        .collect()
+}
+
+/// Trains a model: the tile autoencoder on random tiles of `tracks` (scaled as
+/// [`TrainOptions::tile_scaling`] says), then the fusion statistics on every track's blocks,
+/// then (optionally) the fused-vector autoencoder. `progress` receives the tile training's
+/// reports; return `false` to stop it (the model is still made, from the weights so far).
 ///
 /// # Errors
-/// Fewer than two tracks, training errors, non-finite features.
+/// Fewer than two tracks, training errors, non-finite features, a
+/// [`resume_tile`](TrainOptions::resume_tile) of another configuration.
+#[allow(clippy::too_many_lines)]
 pub fn train_model<F>(tracks: &[&TrackData], opts: &TrainOptions, progress: F) -> Result<Model>
-where
-    F: FnMut(&Progress) -> bool,
-{
-    train_inner(None, tracks, opts, progress)
-}
-
-/// Trains `init`'s tile autoencoder further on `tracks` for `opts.tile_training`'s epochs
-/// (its band statistics are kept; the optimiser and the contrastive projection head start
-/// afresh), then refits the fusion statistics and the optional final stage as
-/// [`train_model`] does. `opts.tile` is ignored: the architecture is `init`'s.
-///
-/// Evaluation uses it to score one training run at several lengths (train for E₁ epochs,
-/// score, continue for E₂ − E₁, score). Give the continuation another seed than the first
-/// run, or it replays the same tile positions.
-///
-/// # Errors
-/// As [`train_model`]; tracks analysed with other settings than `init`'s.
-pub fn continue_training<F>(
-    init: &Model,
-    tracks: &[&TrackData],
-    opts: &TrainOptions,
-    progress: F,
-) -> Result<Model>
-where
-    F: FnMut(&Progress) -> bool,
-{
-    train_inner(Some(init), tracks, opts, progress)
-}
-
-fn train_inner<F>(
-    init: Option<&Model>,
-    tracks: &[&TrackData],
-    opts: &TrainOptions,
-    progress: F,
-) -> Result<Model>
 where
     F: FnMut(&Progress) -> bool,
 {
@@ -367,82 +816,70 @@ where
         });
     }
     let n_mels = tracks[0].n_mels;
-    if let Some(m) = init
-        && (m.header.n_mels != n_mels || m.header.settings() != tracks[0].settings)
-    {
-        return Err(Error::Model {
-            reason: format!(
-                "model {} was trained on features analysed with other settings than these tracks'",
-                m.name()
-            ),
-        });
-    }
-    let band_stats = match init {
-        Some(m) => m.header.band_stats.clone(),
-        None => fit_band_stats(tracks),
-    };
-    let data: Vec<TrackMatrix> = tracks
-        .iter()
-        .map(|t| TrackMatrix::new(standardised(t, &band_stats), n_mels, t.frames))
-        .collect::<std::result::Result<_, _>>()?;
-    let (trained, tile_cfg) = match init {
-        Some(m) => (
-            fine_tune_tiles(&m.tile, &opts.tile_training, &data, progress)?,
-            m.tile.config().clone(),
-        ),
-        None => {
-            let cfg = opts.tile.clone().with_rows(n_mels);
-            (
-                train_tiles(&cfg, &opts.tile_training, &data, progress)?,
-                cfg,
-            )
-        }
-    };
-    drop(data);
-    let tile = trained.model;
-    let tile_frames = tile_cfg.cols;
-    let continued_from = init.map(|m| m.header.provenance["tile_training"].clone());
-
     let settings = tracks[0].settings.clone();
     if tracks.iter().any(|t| t.settings != settings) {
         return Err(Error::Model {
             reason: "the tracks were analysed with different settings".into(),
         });
     }
-    let tiles: Vec<Vec<f32>> = tracks
+    // (A resumed run refits the scaling on its tracks: the same numbers for the same tracks.)
+    let band_stats = match opts.tile_scaling {
+        TileScaling::UnitRange => fit_unit_range(tracks),
+        TileScaling::PerBand => fit_band_stats(tracks),
+    };
+    let data: Vec<TrackMatrix> = tracks
         .iter()
-        .map(|t| tile_block(&tile, &band_stats, tile_frames, t))
-        .collect::<Result<_>>()?;
+        .map(|t| TrackMatrix::new(standardised(t, &band_stats), n_mels, t.frames))
+        .collect::<std::result::Result<_, _>>()?;
+    let tile_cfg = opts.tile.clone().with_rows(n_mels);
+    let trained = match &opts.resume_tile {
+        Some(init) if *init.config() != tile_cfg => {
+            return Err(Error::Model {
+                reason: "the tile model to resume has another configuration than the preset".into(),
+            });
+        }
+        Some(init) => fine_tune_tiles(init, &opts.tile_training, &data, progress)?,
+        None => train_tiles(&tile_cfg, &opts.tile_training, &data, progress)?,
+    };
+    drop(data);
+    let tile = trained.model;
+    let tile_frames = tile_cfg.cols;
+
+    let views = match (opts.final_stage, opts.vector_training) {
+        (FinalStage::VectorAutoencoder, VectorTraining::SameTrackViews { views }) => {
+            if views < 2 || views % 2 != 0 {
+                return Err(Error::Model {
+                    reason: format!("views per track must be even and at least 2, not {views}"),
+                });
+            }
+            views
+        }
+        _ => 0,
+    };
+    let mut tiles = Vec::with_capacity(tracks.len());
+    let mut tile_rows = Vec::new();
+    for t in tracks {
+        if views > 0 {
+            let (pooled, rows) = tile_block_and_tiles(&tile, &band_stats, tile_frames, t)?;
+            tiles.push(pooled);
+            tile_rows.push(rows);
+        } else {
+            tiles.push(tile_block(&tile, &band_stats, tile_frames, t)?);
+        }
+    }
+    let published: Vec<[f32; 3]> = tracks.iter().map(|t| t.published_descriptors()).collect();
     let named: Vec<Vec<(&str, &[f32])>> = tracks
         .iter()
         .zip(&tiles)
-        .map(|(t, tb)| t.named_blocks(tb))
-        .collect();
-    // Every block the pipeline makes, in BLOCKS order.
-    let specs: Vec<BlockSpec> = BLOCKS
-        .iter()
-        .filter_map(|(name, _)| named[0].iter().find(|(n, _)| n == name))
-        .map(|(name, b)| {
-            let spec = BlockSpec::new(*name, b.len());
-            // The key's circle-of-fifths geometry survives only with one scale for the whole
-            // block.
-            if *name == "key" {
-                spec.with_scaling(BlockScaling::Pooled)
-            } else {
-                spec
-            }
+        .zip(&published)
+        .map(|((t, tb), pd)| {
+            let mut v = t.named_blocks(tb);
+            v.push((PUBLISHED_DESCRIPTORS, pd.as_slice()));
+            v
         })
         .collect();
-    let mut fusion = Fusion::new(specs, Standardization::MeanStd)?;
-    let raw: Vec<Vec<f32>> = named
-        .iter()
-        .map(|b| fusion.concat_named(b))
-        .collect::<std::result::Result<_, _>>()?;
-    fusion.fit(&raw)?;
-    for (name, w) in &opts.weights {
-        fusion.set_weight(name, *w)?;
-    }
-    let mut header = ModelHeader {
+    let (fusion, raw) = fit_fusion(opts.fusion, &opts.weights, &named)?;
+    let header = ModelHeader {
         format: MODEL_FORMAT.into(),
         format_version: MODEL_FORMAT_VERSION,
         name: opts.name.clone(),
@@ -460,9 +897,6 @@ where
             "tracks": tracks.len(),
         }),
     };
-    if let Some(prev) = continued_from {
-        header.provenance["continued_from"] = prev;
-    }
     let mut model = Model {
         header,
         tile,
@@ -470,14 +904,38 @@ where
         vector: None,
     };
     if opts.final_stage == FinalStage::VectorAutoencoder {
-        let fused: Vec<Vec<f32>> = raw
-            .iter()
-            .map(|r| model.fusion.fuse_raw(r))
-            .collect::<std::result::Result<_, _>>()?;
         let dim = model.fusion.dim();
-        let cfg = opts.vector.0.clone().with_rows(1).with_cols(dim);
-        let flat: Vec<f32> = fused.concat();
-        let v = train_vectors(&cfg, &opts.vector.1, &flat, fused.len(), |_| true)?;
+        let cfg = match opts.vector_architecture {
+            VectorArchitecture::AsGiven => opts.vector.0.clone().with_rows(1).with_cols(dim),
+            VectorArchitecture::Conv1d { latent } => ConvAeConfig::fused_conv1d(dim, latent),
+            VectorArchitecture::Dense { latent } => ConvAeConfig::fused_dense(dim, latent),
+        };
+        let v = if views > 0 {
+            let mut state = opts.vector.1.seed ^ 0x5EC0_4D57_A6E5;
+            let mut flat = Vec::with_capacity(tracks.len() * views * dim);
+            let tile_dim = sonority_autoencoders::Encoder::output_dim(&model.tile);
+            for (i, rows) in tile_rows.iter().enumerate() {
+                track_views(
+                    &model.fusion,
+                    tracks[i],
+                    &named[i],
+                    rows,
+                    tile_dim,
+                    tile_frames,
+                    views,
+                    &mut state,
+                    &mut flat,
+                )?;
+            }
+            train_vector_views(&cfg, &opts.vector.1, &flat, tracks.len(), views, |_| true)?
+        } else {
+            let fused: Vec<Vec<f32>> = raw
+                .iter()
+                .map(|r| model.fusion.fuse_raw(r))
+                .collect::<std::result::Result<_, _>>()?;
+            let flat: Vec<f32> = fused.concat();
+            train_vectors(&cfg, &opts.vector.1, &flat, fused.len(), |_| true)?
+        };
         model.vector = Some(v.model);
         model.header.final_stage = FinalStage::VectorAutoencoder;
         model.header.provenance["vector_training"] =
@@ -489,17 +947,111 @@ where
     Ok(model)
 }
 
+/// Trains `init`'s tile autoencoder further on `tracks` for `opts.tile_training`'s epochs
+/// (the optimiser and the contrastive projection head start afresh), then refits the fusion
+/// statistics and the optional final stage as [`train_model`] does: [`train_model`] with
+/// [`resume_tile`](TrainOptions::resume_tile) set to `init`'s tile model and `opts.tile` to
+/// its architecture. The band statistics are refitted on `tracks`, so continue on the tracks
+/// the first run trained on to keep them.
+///
+/// Evaluation uses it to score one training run at several lengths (train for E₁ epochs,
+/// score, continue for E₂ − E₁, score). Give the continuation another seed than the first
+/// run, or it replays the same tile positions.
+///
+/// # Errors
+/// As [`train_model`].
+pub fn continue_training<F>(
+    init: &Model,
+    tracks: &[&TrackData],
+    opts: &TrainOptions,
+    progress: F,
+) -> Result<Model>
+where
+    F: FnMut(&Progress) -> bool,
+{
+    let mut o = opts.clone();
+    o.tile = init.tile.config().clone();
+    o.resume_tile = Some(init.tile.clone());
+    let mut model = train_model(tracks, &o, progress)?;
+    model.header.provenance["continued_from"] = init.header.provenance["tile_training"].clone();
+    Ok(model)
+}
+
 /// The final vector of a track under `model`, from its extracted data (the same computation
 /// as [`Analyzer`](crate::Analyzer) on the file, when the data holds the whole track).
 ///
 /// # Errors
 /// Wrong block sizes, non-finite values, model errors.
 pub fn embed_track_data(model: &Model, t: &TrackData) -> Result<Vec<f32>> {
+    if t.settings != model.header.settings() {
+        return Err(Error::Model {
+            reason: format!(
+                "the track was analysed with other settings ({:?}) than the model's ({:?})",
+                t.settings,
+                model.header.settings()
+            ),
+        });
+    }
     let tiles = tile_block(
         &model.tile,
         &model.header.band_stats,
         model.header.tile_frames,
         t,
     )?;
-    final_vector(model, &t.named_blocks(&tiles))
+    let published = t.published_descriptors();
+    let mut blocks = t.named_blocks(&tiles);
+    blocks.push((PUBLISHED_DESCRIPTORS, published.as_slice()));
+    final_vector(model, &blocks)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use sonority_mfcc::SliceSource;
+
+    fn track(y: &[f32]) -> TrackData {
+        let settings = AnalysisSettings::default();
+        let pass = BlockPipeline::keeping_logmel(&settings, 512, usize::MAX / 513, 0)
+            .unwrap()
+            .run(&mut SliceSource::new(y, 22_050))
+            .unwrap();
+        let m = pass.logmel.unwrap();
+        TrackData {
+            n_mels: m.rows(),
+            frames: m.cols(),
+            logmel: m.into_vec(),
+            blocks: pass.blocks,
+            settings,
+            descriptors: pass.descriptors,
+            duration_s: pass.duration_s,
+        }
+    }
+
+    /// The views' timbre over every tile of a track whose tiles do not overlap is the track's
+    /// timbre block, and a random split's halves are disjoint and cover every tile.
+    #[test]
+    fn view_timbre_over_all_tiles_is_the_track_timbre() {
+        // 1 + 39 hops = 40 frames: ten 4-frame tiles, none aligned to the end.
+        let y: Vec<f32> = (0..39 * 512)
+            .map(|i| (i as f32 * 0.031).sin() * 0.3 + (i as f32 * 0.17).sin() * 0.1)
+            .collect();
+        let t = track(&y);
+        assert_eq!(t.frames, 40);
+        let dct = sonority_mfcc::dct_ortho_matrix(20, t.n_mels).into_vec();
+        let all: Vec<usize> = (0..10).collect();
+        let got = timbre_of_tiles(&t, &dct, &all, 10, 4);
+        let want = t.block("timbre").unwrap();
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() <= 1e-3 * w.abs().max(1.0), "{g} vs {w}");
+        }
+        let mut state = 3;
+        let (a, b) = random_halves(10, &mut state);
+        let mut both: Vec<usize> = a.iter().chain(&b).copied().collect();
+        both.sort_unstable();
+        assert_eq!((a.len(), b.len(), both), (5, 5, all));
+        assert_eq!(tile_frames_of(9, 10, 42, 4), (38, 42));
+        assert_eq!(tile_frames_of(0, 1, 3, 4), (0, 3));
+    }
 }

@@ -14,6 +14,13 @@ pub enum Geometry {
     /// 2-D convolution over rows × columns with one input channel; pooling and upsampling act on
     /// both axes.
     Image2d,
+    /// A CPU-shaped 2-D model with one input channel: each encoder level is a `kernel × kernel`
+    /// 'same' convolution evaluated only at every `pool`-th row and column (a strided
+    /// convolution, no max-pool), so no convolution runs at full resolution; each decoder level
+    /// is a 1 × 1 convolution to `pool² ×` its channels rearranged into a `pool ×` larger map
+    /// (a transposed convolution with kernel and stride `pool`); the output layer is a
+    /// `kernel × kernel` 'same' convolution to one channel.
+    Strided2d,
 }
 
 /// `Activation` is the non-linearity after every hidden convolution.
@@ -172,6 +179,97 @@ impl ConvAeConfig {
         }
     }
 
+    /// The CPU-shaped 2-D candidate for 128×128 standardised log-mel tiles
+    /// ([`Geometry::Strided2d`]): stride-2 3×3 convolutions with 16, 16, 16 and 8 channels
+    /// (128 → 64 → 32 → 16 → 8), stride-2 transposed convolutions back, MSE, and the mean and
+    /// std over time of the 8 × 8 × 8 encoder output (128 values), 9,145 parameters. Its
+    /// encoder (what indexing runs) costs 3.6 M multiply-adds per tile, against 10 M for the
+    /// 1-D default and 13 M for [`small_2d`](Self::small_2d), which convolves at full
+    /// resolution before each max-pool and upsamples before each decoder convolution.
+    ///
+    /// # Examples
+    /// ```
+    /// use sonority_autoencoders::ConvAeConfig;
+    /// assert_eq!(ConvAeConfig::strided_2d().embedding_dim(), 128);
+    /// ```
+    #[must_use]
+    pub fn strided_2d() -> Self {
+        Self {
+            geometry: Geometry::Strided2d,
+            channels: vec![16, 16, 16, 8],
+            ..Self::small_2d()
+        }
+    }
+
+    /// The learned second stage over a fused vector of `dim` values, in the published Conv1D
+    /// style: six levels of kernel-3 'same' convolutions with 64, 32, 16, 8, 8 and `c` filters,
+    /// ReLU and 'same' max-pool 2, a mirrored decoder, a linear output and mean squared error;
+    /// the latent is the flattened encoder output (`⌈…⌈dim / 2⌉… / 2⌉ × c` values, six halvings),
+    /// with `c` the smallest channel count that gives at least `latent` values. For
+    /// `dim = 305` (the five blocks of the default analysis) and `latent = 64`: length 5,
+    /// `c = 13`, a 65-value latent.
+    ///
+    /// # Examples
+    /// ```
+    /// use sonority_autoencoders::ConvAeConfig;
+    /// assert_eq!(ConvAeConfig::fused_conv1d(305, 64).embedding_dim(), 65);
+    /// ```
+    #[must_use]
+    pub fn fused_conv1d(dim: usize, latent: usize) -> Self {
+        let levels = 6;
+        let mut len = dim.max(1);
+        for _ in 0..levels {
+            len = len.div_ceil(2);
+        }
+        let c = latent.div_ceil(len).max(1);
+        Self {
+            cols: dim,
+            channels: vec![64, 32, 16, 8, 8, c],
+            ..Self::published_1d()
+        }
+    }
+
+    /// The smallest second stage that does the job: one dense layer from the fused vector of
+    /// `dim` values to `latent` ELU units (the final vector), one dense hidden layer of `latent`
+    /// units and a linear dense output back to `dim` values, with mean squared error. It is a
+    /// [`Geometry::Time1d`] model over a `[dim, 1]` input with kernel 1 and no pooling, so
+    /// every layer is the finite-difference-checked convolution; parameters:
+    /// `2·dim·latent + latent² + 2·latent + dim` (43,569 for `dim = 305, latent = 64`).
+    ///
+    /// # Examples
+    /// ```
+    /// use sonority_autoencoders::{ConvAeConfig, ConvAutoencoder};
+    /// let m = ConvAutoencoder::seeded(&ConvAeConfig::fused_dense(305, 64), 0)?;
+    /// assert_eq!((m.n_params(), m.config().embedding_dim()), (43_569, 64));
+    /// # Ok::<(), sonority_autoencoders::Error>(())
+    /// ```
+    #[must_use]
+    pub fn fused_dense(dim: usize, latent: usize) -> Self {
+        Self {
+            geometry: Geometry::Time1d,
+            rows: dim,
+            cols: 1,
+            channels: vec![latent],
+            kernel: 1,
+            pool: 1,
+            activation: Activation::Elu { alpha: 1.0 },
+            output: OutputLoss::Mse,
+            embedding: Embedding::Flatten,
+        }
+    }
+
+    /// The `[rows, cols]` shape of one input of this model when it takes a vector of `dim`
+    /// values: `[1, dim]` for a 1-D convolution along the vector, `[dim, 1]` for the dense
+    /// preset. `None` when the model does not take `dim` values.
+    #[must_use]
+    pub fn vector_shape(&self, dim: usize) -> Option<[usize; 2]> {
+        match (self.geometry, self.rows, self.cols) {
+            (Geometry::Time1d, 1, c) if c == dim => Some([1, dim]),
+            (Geometry::Time1d, r, 1) if r == dim => Some([dim, 1]),
+            _ => None,
+        }
+    }
+
     /// Sets [`geometry`](Self::geometry).
     #[must_use]
     pub fn with_geometry(mut self, geometry: Geometry) -> Self {
@@ -277,7 +375,7 @@ impl ConvAeConfig {
     pub(crate) fn input_hwc(&self) -> [usize; 3] {
         match self.geometry {
             Geometry::Time1d => [1, self.cols, self.rows],
-            Geometry::Image2d => [self.rows, self.cols, 1],
+            Geometry::Image2d | Geometry::Strided2d => [self.rows, self.cols, 1],
         }
     }
 
@@ -285,7 +383,7 @@ impl ConvAeConfig {
     pub(crate) fn pool_hw(&self) -> (usize, usize) {
         match self.geometry {
             Geometry::Time1d => (1, self.pool),
-            Geometry::Image2d => (self.pool, self.pool),
+            Geometry::Image2d | Geometry::Strided2d => (self.pool, self.pool),
         }
     }
 
@@ -293,7 +391,7 @@ impl ConvAeConfig {
     pub(crate) fn kernel_hw(&self) -> (usize, usize) {
         match self.geometry {
             Geometry::Time1d => (1, self.kernel),
-            Geometry::Image2d => (self.kernel, self.kernel),
+            Geometry::Image2d | Geometry::Strided2d => (self.kernel, self.kernel),
         }
     }
 

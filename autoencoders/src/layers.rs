@@ -70,6 +70,39 @@ impl Conv {
         self.forward_impl(x, true)
     }
 
+    /// The 'same' convolution (with the ReLU when `relu`) evaluated at rows `0, sh, 2sh, …`
+    /// and columns `0, sw, 2sw, …` only: `[B, ⌈H/sh⌉, ⌈W/sw⌉, C_out]`. The patches are cut
+    /// at full resolution (a copy) but multiplied only where the output is kept.
+    pub(crate) fn forward_strided(
+        &self,
+        x: &Tensor,
+        sh: usize,
+        sw: usize,
+        relu: bool,
+    ) -> CResult<Tensor> {
+        let (b, h, w, c) = x.dims4()?;
+        if c != self.cin {
+            candle_core::bail!("conv: input has {c} channels, expected {}", self.cin)
+        }
+        let k = self.kh * self.kw * self.cin;
+        let rows: Vec<u32> = (0..h as u32).step_by(sh.max(1)).collect();
+        let cols: Vec<u32> = (0..w as u32).step_by(sw.max(1)).collect();
+        let (ho, wo) = (rows.len(), cols.len());
+        let rows = Tensor::new(rows.as_slice(), x.device())?;
+        let cols = Tensor::new(cols.as_slice(), x.device())?;
+        let patches = im2col_t(x, self.kh, self.kw)?
+            .index_select(&rows, 1)?
+            .index_select(&cols, 2)?
+            .reshape((b * ho * wo, k))?;
+        let y = patches.matmul(&self.weight.reshape((k, self.cout))?)?;
+        let y = if relu {
+            bias_relu_t(&y, &self.bias)?
+        } else {
+            y.broadcast_add(&self.bias)?
+        };
+        y.reshape((b, ho, wo, self.cout))
+    }
+
     fn forward_impl(&self, x: &Tensor, relu: bool) -> CResult<Tensor> {
         let (b, h, w, c) = x.dims4()?;
         if c != self.cin {
@@ -210,6 +243,61 @@ mod tests {
             refs.push(&xv);
             let err = check(&refs, f, 40);
             assert!(err < 1e-6, "{kh}x{kw} {cin}->{cout}: {err}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod strided_tests {
+    use super::*;
+    use crate::gradcheck::{check, rand_tensor};
+    use crate::params::SeededBackend;
+    use candle_core::{DType, Device, Var};
+    use candle_nn::VarMap;
+
+    /// The strided convolution is the full convolution subsampled, and its gradients match
+    /// finite differences.
+    #[test]
+    fn strided_convolution_is_the_subsampled_full_one() {
+        for (h, w, sh, sw) in [(5, 6, 2, 2), (4, 7, 2, 3), (6, 6, 3, 1)] {
+            let map = VarMap::new();
+            let vb = VarBuilder::from_backend(
+                Box::new(SeededBackend::new(map.clone(), 2)),
+                DType::F64,
+                Device::Cpu,
+            );
+            let c = Conv::new(vb, (3, 3), 2, 3).unwrap();
+            let x = rand_tensor(&[2, h, w, 2], 5);
+            let full = c.forward(&x).unwrap();
+            let strided = c.forward_strided(&x, sh, sw, false).unwrap();
+            let (ho, wo) = (h.div_ceil(sh), w.div_ceil(sw));
+            assert_eq!(strided.dims4().unwrap(), (2, ho, wo, 3));
+            let fv = full.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            let sv = strided.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            for bi in 0..2 {
+                for y in 0..ho {
+                    for x in 0..wo {
+                        for o in 0..3 {
+                            let a = sv[((bi * ho + y) * wo + x) * 3 + o];
+                            let b = fv[((bi * h + y * sh) * w + x * sw) * 3 + o];
+                            assert!((a - b).abs() < 1e-12);
+                        }
+                    }
+                }
+            }
+            let xv = Var::from_tensor(&x).unwrap();
+            let r = rand_tensor(&[2, ho, wo, 3], 6);
+            let g = || {
+                (c.forward_strided(xv.as_tensor(), sh, sw, true).unwrap() * &r)
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+            };
+            let vars = crate::contrastive::sorted_vars(&map);
+            let mut refs: Vec<&Var> = vars.iter().collect();
+            refs.push(&xv);
+            let err = check(&refs, g, 40);
+            assert!(err < 1e-6, "{h}x{w} stride {sh}x{sw}: {err}");
         }
     }
 }

@@ -28,6 +28,6 @@ pub use gaussian::GaussianModel;
 pub use model::ConvAutoencoder;
 pub use optim::{Adadelta, OptimizerConfig, ParamsAdadelta};
 pub use persist::{FORMAT_NAME, FORMAT_VERSION};
-pub use train::{Trained, fine_tune_tiles, train_tiles, train_vectors};
+pub use train::{Trained, fine_tune_tiles, train_tiles, train_vector_views, train_vectors};
 pub use train_config::{EpochStats, Progress, ProgressKind, Provenance, StopReason, TrainConfig};
 pub use traits::{Autoencoder, Encoder};

@@ -76,9 +76,16 @@ impl ConvAutoencoder {
             c = out;
         }
         let mut decoder = Vec::new();
+        let strided = cfg.geometry == Geometry::Strided2d;
+        let (ph, pw) = cfg.pool_hw();
         for (i, &out) in cfg.channels.iter().rev().enumerate() {
             let name = format!("decoder.conv{i}");
-            let conv = Conv::new(vb.pp(&name), (kh, kw), c, out)?;
+            let conv = if strided {
+                // 1 × 1 to pool² × out channels, rearranged into a pool × larger map.
+                Conv::new(vb.pp(&name), (1, 1), c, out * ph * pw)?
+            } else {
+                Conv::new(vb.pp(&name), (kh, kw), c, out)?
+            };
             record(name, &conv);
             decoder.push(conv);
             c = out;
@@ -221,6 +228,21 @@ impl ConvAutoencoder {
         }
     }
 
+    /// A hidden convolution and its activation, evaluated at every `ph`-th row and `pw`-th
+    /// column only.
+    fn strided_conv_act(
+        &self,
+        conv: &Conv,
+        x: &Tensor,
+        ph: usize,
+        pw: usize,
+    ) -> candle_core::Result<Tensor> {
+        match self.cfg.activation {
+            Activation::Relu => conv.forward_strided(x, ph, pw, true),
+            Activation::Elu { alpha } => conv.forward_strided(x, ph, pw, false)?.elu(alpha),
+        }
+    }
+
     /// `[B, rows, cols]` → channels-last `[B, H, W, C]`.
     pub(crate) fn to_internal(&self, x: &Tensor) -> Result<Tensor> {
         let (b, r, c) = x.dims3()?;
@@ -234,7 +256,7 @@ impl ConvAutoencoder {
         let x = x.to_dtype(self.dtype)?;
         Ok(match self.cfg.geometry {
             Geometry::Time1d => x.transpose(1, 2)?.contiguous()?.reshape((b, 1, c, r))?,
-            Geometry::Image2d => x.reshape((b, r, c, 1))?,
+            Geometry::Image2d | Geometry::Strided2d => x.reshape((b, r, c, 1))?,
         })
     }
 
@@ -243,7 +265,7 @@ impl ConvAutoencoder {
         let (b, h, w, c) = y.dims4()?;
         Ok(match self.cfg.geometry {
             Geometry::Time1d => y.reshape((b, w, c))?.transpose(1, 2)?.contiguous()?,
-            Geometry::Image2d => y.reshape((b, h, w))?,
+            Geometry::Image2d | Geometry::Strided2d => y.reshape((b, h, w))?,
         })
     }
 
@@ -252,7 +274,11 @@ impl ConvAutoencoder {
         let (ph, pw) = self.cfg.pool_hw();
         let mut h = x.clone();
         for conv in &self.encoder {
-            h = max_pool_t(&self.conv_act(conv, &h)?, ph, pw)?;
+            h = if self.cfg.geometry == Geometry::Strided2d {
+                self.strided_conv_act(conv, &h, ph, pw)?
+            } else {
+                max_pool_t(&self.conv_act(conv, &h)?, ph, pw)?
+            };
         }
         Ok(h)
     }
@@ -262,7 +288,11 @@ impl ConvAutoencoder {
         let (ph, pw) = self.cfg.pool_hw();
         let mut h = z.clone();
         for conv in &self.decoder {
-            h = upsample_t(&self.conv_act(conv, &h)?, ph, pw)?;
+            h = if self.cfg.geometry == Geometry::Strided2d {
+                depth_to_space(&self.conv_act(conv, &h)?, ph, pw)?
+            } else {
+                upsample_t(&self.conv_act(conv, &h)?, ph, pw)?
+            };
         }
         let [ih, iw, _] = self.cfg.input_hwc();
         let (_, hh, hw, _) = h.dims4()?;
@@ -281,9 +311,12 @@ impl ConvAutoencoder {
         Ok(match self.cfg.output {
             OutputLoss::Mse => (logits - x)?.sqr()?.mean_all()?,
             OutputLoss::SigmoidBce => {
-                // max(l, 0) - l y + log(1 + exp(-|l|))
+                // max(l, 0) - l y + log(1 + exp(-|l|)), with the target clipped to [0, 1]: a
+                // value outside (music louder or quieter than the training set's range) would
+                // make the loss unbounded below.
+                let y = x.clamp(0.0, 1.0)?;
                 let soft = (logits.abs()?.neg()?.exp()? + 1.0)?.log()?;
-                ((logits.relu()? - (&logits * x)?)? + soft)?.mean_all()?
+                ((logits.relu()? - (&logits * &y)?)? + soft)?.mean_all()?
             }
         })
     }
@@ -360,6 +393,17 @@ impl ConvAutoencoder {
         }
         Ok(())
     }
+}
+
+/// `[B, H, W, ph·pw·C]` → `[B, H·ph, W·pw, C]`: channel block `(i, j)` of a pixel becomes
+/// the pixel at offset `(i, j)` of its `ph × pw` cell.
+fn depth_to_space(x: &Tensor, ph: usize, pw: usize) -> candle_core::Result<Tensor> {
+    let (b, h, w, k) = x.dims4()?;
+    let c = k / (ph * pw);
+    x.reshape((b, h, w, ph, pw, c))?
+        .permute((0, 1, 3, 2, 4, 5))?
+        .contiguous()?
+        .reshape((b, h * ph, w * pw, c))
 }
 
 impl Encoder for ConvAutoencoder {
@@ -448,7 +492,15 @@ mod tests {
         let s = ConvAutoencoder::seeded(&ConvAeConfig::small_2d(), 0).unwrap();
         assert_eq!(s.output_dim(), 2 * 8 * 8);
         assert_eq!(s.n_params(), 9_025);
-        for m in [&m, &s] {
+        let st = ConvAutoencoder::seeded(&ConvAeConfig::strided_2d(), 0).unwrap();
+        assert_eq!(st.output_dim(), 2 * 8 * 8);
+        assert_eq!(st.n_params(), 9_145);
+        let fc = ConvAutoencoder::seeded(&ConvAeConfig::fused_conv1d(305, 64), 0).unwrap();
+        assert_eq!((fc.n_params(), fc.output_dim()), (18_310, 65));
+        let x = Tensor::zeros((2, 128, 128), DType::F32, &Device::Cpu).unwrap();
+        assert_eq!(st.encode_tensor(&x).unwrap().dims4().unwrap(), (2, 8, 8, 8));
+        assert_eq!(st.reconstruct(&x).unwrap().dims3().unwrap(), (2, 128, 128));
+        for m in [&m, &s, &st] {
             let shapes: Vec<(String, Vec<usize>)> = m
                 .named_params()
                 .iter()
@@ -479,6 +531,15 @@ mod tests {
                 .with_rows(8)
                 .with_cols(8)
                 .with_channels(vec![3, 2]),
+            ConvAeConfig::strided_2d()
+                .with_rows(7)
+                .with_cols(6)
+                .with_channels(vec![3, 2]),
+            ConvAeConfig::strided_2d()
+                .with_rows(8)
+                .with_cols(5)
+                .with_channels(vec![2])
+                .with_activation(Activation::Elu { alpha: 1.0 }),
             ConvAeConfig::default()
                 .with_rows(3)
                 .with_cols(8)
@@ -508,6 +569,24 @@ mod tests {
             let err = check(&refs, f, 25);
             assert!(err < 1e-5, "case {ci}: worst relative error {err}");
         }
+    }
+
+    #[test]
+    fn bce_clips_targets_outside_the_unit_interval() {
+        let cfg = ConvAeConfig::published_2d()
+            .with_rows(8)
+            .with_cols(8)
+            .with_channels(vec![2]);
+        let m = ConvAutoencoder::seeded(&cfg, 1).unwrap();
+        let x = rand_tensor(&[2, 8, 8], 3).to_dtype(DType::F32).unwrap();
+        let wide = (&x * 3.0).unwrap();
+        let clipped = wide.clamp(0.0, 1.0).unwrap();
+        let (a, b) = (m.loss(&wide).unwrap(), m.loss(&clipped).unwrap());
+        let (a, b) = (a.to_scalar::<f32>().unwrap(), b.to_scalar::<f32>().unwrap());
+        // The encoder sees the unclipped input, so the losses differ, but both are binary
+        // cross-entropies of targets in [0, 1]: finite and not negative (an unclipped target
+        // of 3 would reward ever larger logits without bound).
+        assert!(a.is_finite() && a >= 0.0 && b >= 0.0, "{a} {b}");
     }
 
     #[test]

@@ -271,6 +271,12 @@ impl ConvAutoencoder {
 }
 
 /// Every parameter's name and shape for a configuration, without building the model.
+/// Adds a layer's weight and bias shapes.
+fn push_shape(out: &mut Vec<(String, Vec<usize>)>, name: &str, weight: Vec<usize>, bias: usize) {
+    out.push((format!("{name}.weight"), weight));
+    out.push((format!("{name}.bias"), vec![bias]));
+}
+
 pub(crate) fn param_shapes(cfg: &ConvAeConfig) -> Vec<(String, Vec<usize>)> {
     let (kh, kw) = cfg.kernel_hw();
     let in_c = cfg.input_hwc()[2];
@@ -282,20 +288,26 @@ pub(crate) fn param_shapes(cfg: &ConvAeConfig) -> Vec<(String, Vec<usize>)> {
         }
     };
     let mut out = Vec::new();
-    let mut push = |name: String, cin: usize, cout: usize| {
-        out.push((format!("{name}.weight"), wshape(cin, cout)));
-        out.push((format!("{name}.bias"), vec![cout]));
+    let push = |out: &mut Vec<(String, Vec<usize>)>, name: String, cin: usize, cout: usize| {
+        push_shape(out, &name, wshape(cin, cout), cout);
     };
     let mut c = in_c;
     for (i, &o) in cfg.channels.iter().enumerate() {
-        push(format!("encoder.conv{i}"), c, o);
+        push(&mut out, format!("encoder.conv{i}"), c, o);
         c = o;
     }
+    let (ph, pw) = cfg.pool_hw();
     for (i, &o) in cfg.channels.iter().rev().enumerate() {
-        push(format!("decoder.conv{i}"), c, o);
+        if cfg.geometry == crate::config::Geometry::Strided2d {
+            // A 1 × 1 convolution to pool² × o channels (Conv1D layout, kernel 1).
+            let name = format!("decoder.conv{i}");
+            push_shape(&mut out, &name, vec![1, c, o * ph * pw], o * ph * pw);
+        } else {
+            push(&mut out, format!("decoder.conv{i}"), c, o);
+        }
         c = o;
     }
-    push("output".into(), c, in_c);
+    push(&mut out, "output".into(), c, in_c);
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }

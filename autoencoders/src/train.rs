@@ -98,10 +98,11 @@ impl Sampler for TileSampler<'_> {
     }
 }
 
-/// Rows of a matrix.
+/// Rows of a matrix, each one `[rows, cols]` input.
 struct RowSampler<'a> {
     data: &'a [f32],
-    dim: usize,
+    rows: usize,
+    cols: usize,
     train: Vec<usize>,
     group: usize,
 }
@@ -114,19 +115,73 @@ impl Sampler for RowSampler<'_> {
     }
 
     fn batch(&self, group: &[usize], _rng: &mut Rng, _augment: bool) -> Result<Tensor> {
-        let mut buf = Vec::with_capacity(group.len() * self.dim);
+        let dim = self.rows * self.cols;
+        let mut buf = Vec::with_capacity(group.len() * dim);
         for &i in group {
-            buf.extend_from_slice(&self.data[i * self.dim..(i + 1) * self.dim]);
+            buf.extend_from_slice(&self.data[i * dim..(i + 1) * dim]);
         }
         Ok(Tensor::from_vec(
             buf,
-            (group.len(), 1, self.dim),
+            (group.len(), self.rows, self.cols),
             &Device::Cpu,
         )?)
     }
 
     fn paired(&self) -> bool {
         false
+    }
+}
+
+/// Views of tracks (`n_views` vectors of `rows × cols` values per track, e.g. fused vectors
+/// pooled from different sets of a track's tiles): two different views of each track per batch.
+struct ViewSampler<'a> {
+    views: &'a [f32],
+    n_views: usize,
+    rows: usize,
+    cols: usize,
+    train: Vec<usize>,
+    group: usize,
+    rounds: usize,
+}
+
+impl Sampler for ViewSampler<'_> {
+    fn plan_epoch(&self, rng: &mut Rng) -> Vec<Vec<usize>> {
+        let mut plan = Vec::new();
+        for _ in 0..self.rounds {
+            let mut order = self.train.clone();
+            rng.shuffle(&mut order);
+            plan.extend(
+                order
+                    .chunks(self.group)
+                    .filter(|g| g.len() >= 2)
+                    .map(<[usize]>::to_vec),
+            );
+        }
+        plan
+    }
+
+    fn batch(&self, group: &[usize], rng: &mut Rng, _augment: bool) -> Result<Tensor> {
+        let (g, len) = (group.len(), self.rows * self.cols);
+        let mut buf = vec![0f32; 2 * g * len];
+        for (k, &i) in group.iter().enumerate() {
+            // Two different views of track i.
+            let a = rng.below(self.n_views);
+            let b = (a + 1 + rng.below(self.n_views - 1)) % self.n_views;
+            for (view, v) in [a, b].into_iter().enumerate() {
+                let at = (i * self.n_views + v) * len;
+                buf[(view * g + k) * len..(view * g + k + 1) * len]
+                    .copy_from_slice(&self.views[at..at + len]);
+            }
+        }
+        Ok(Tensor::from_vec(
+            buf,
+            (2 * g, self.rows, self.cols),
+            &Device::Cpu,
+        )?)
+    }
+
+    fn paired(&self) -> bool {
+        true
     }
 }
 
@@ -275,14 +330,15 @@ where
     run(cfg, init, tcfg, &sampler, &val_batches, n, rng, progress)
 }
 
-/// Trains an autoencoder on the rows of a row-major `[n_rows, cfg.cols]` matrix (for the fused
-/// 1-D preset: one 67-value fused vector per row). `cfg.rows` must be 1. The contrastive term and
-/// augmentations do not apply.
+/// Trains an autoencoder on the rows of a row-major `[n_rows, cfg.rows × cfg.cols]` matrix (for
+/// the fused 1-D preset: one 67-value fused vector per row, `cfg.rows = 1`; for
+/// [`ConvAeConfig::fused_dense`], `cfg.cols = 1`). The contrastive term and augmentations do not
+/// apply.
 ///
 /// # Errors
 ///
-/// As [`train_tiles`]; [`Error::ShapeMismatch`] when `data.len() != n_rows × cfg.cols` or
-/// `cfg.rows != 1`, [`Error::NonFinite`] for non-finite data.
+/// As [`train_tiles`]; [`Error::ShapeMismatch`] when `data.len() != n_rows × cfg.rows ×
+/// cfg.cols`, [`Error::NonFinite`] for non-finite data.
 ///
 /// # Examples
 ///
@@ -308,11 +364,11 @@ where
 {
     cfg.validate()?;
     tcfg.validate()?;
-    if cfg.rows != 1 || data.len() != n_rows * cfg.cols {
+    if data.len() != n_rows * cfg.rows * cfg.cols {
         return Err(Error::ShapeMismatch {
             what: "vector matrix".into(),
-            expected: vec![n_rows, 1, cfg.cols],
-            actual: vec![data.len(), cfg.rows],
+            expected: vec![n_rows, cfg.rows, cfg.cols],
+            actual: vec![data.len()],
         });
     }
     if n_rows < 2 {
@@ -329,7 +385,8 @@ where
     let (train, val) = split(n_rows, tcfg.validation_fraction, &mut rng);
     let sampler = RowSampler {
         data,
-        dim: cfg.cols,
+        rows: cfg.rows,
+        cols: cfg.cols,
         train,
         group: tcfg.batch_size,
     };
@@ -342,6 +399,93 @@ where
     let mut tcfg = tcfg.clone();
     tcfg.contrastive.weight = 0.0;
     run(cfg, None, &tcfg, &sampler, &val_batches, n, rng, progress)
+}
+
+/// Trains an autoencoder on several views of each track with reconstruction plus the
+/// same-track contrastive term: two different views of one track are a positive pair, the
+/// other tracks' views in the batch negatives. For the learned second stage, a view is a
+/// track's fused vector with its tile block pooled from one random half of its tiles, so that
+/// the latent keeps what the whole track shares and drops what one excerpt happens to hold.
+///
+/// `views` is row-major `[n_tracks, n_views, cfg.rows × cfg.cols]` (a fused vector of `d`
+/// values is `rows = 1, cols = d` for a 1-D convolution, or `rows = d, cols = 1` for the dense
+/// preset [`ConvAeConfig::fused_dense`]). Each epoch shuffles the training tracks
+/// `samples_per_track` times and groups them `batch_size / 2` at a time; augmentation does not
+/// apply.
+///
+/// # Errors
+///
+/// As [`train_tiles`]; [`Error::ShapeMismatch`] when `views.len()` is not
+/// `n_tracks × n_views × rows × cols`, [`Error::InvalidConfig`] for fewer than two views,
+/// [`Error::NonFinite`] for non-finite data.
+///
+/// # Examples
+///
+/// ```
+/// use sonority_autoencoders::{ConvAeConfig, TrainConfig, train_vector_views};
+///
+/// let cfg = ConvAeConfig::fused_dense(12, 4);
+/// let views: Vec<f32> = (0..10 * 3 * 12).map(|i| (i as f32 * 0.37).sin()).collect();
+/// let tcfg = TrainConfig::default().with_max_epochs(2).with_batch_size(8);
+/// let trained = train_vector_views(&cfg, &tcfg, &views, 10, 3, |_| true)?;
+/// assert!(trained.provenance.history[0].contrastive_loss > 0.0);
+/// # Ok::<(), sonority_autoencoders::Error>(())
+/// ```
+pub fn train_vector_views<F>(
+    cfg: &ConvAeConfig,
+    tcfg: &TrainConfig,
+    views: &[f32],
+    n_tracks: usize,
+    n_views: usize,
+    progress: F,
+) -> Result<Trained>
+where
+    F: FnMut(&Progress) -> bool,
+{
+    cfg.validate()?;
+    tcfg.validate()?;
+    let len = cfg.rows * cfg.cols;
+    if views.len() != n_tracks * n_views * len {
+        return Err(Error::ShapeMismatch {
+            what: "track views".into(),
+            expected: vec![n_tracks, n_views, len],
+            actual: vec![views.len()],
+        });
+    }
+    if n_views < 2 {
+        return Err(Error::InvalidConfig {
+            field: "n_views",
+            reason: "a positive pair needs at least two views per track".into(),
+        });
+    }
+    if n_tracks < 2 {
+        return Err(Error::Empty {
+            what: "training tracks (need at least two)",
+        });
+    }
+    if views.iter().any(|x| !x.is_finite()) {
+        return Err(Error::NonFinite {
+            what: "training views",
+        });
+    }
+    let mut rng = Rng::new(tcfg.seed);
+    let (train, val) = split(n_tracks, tcfg.validation_fraction, &mut rng);
+    let sampler = ViewSampler {
+        views,
+        n_views,
+        rows: cfg.rows,
+        cols: cfg.cols,
+        train,
+        group: (tcfg.batch_size / 2).max(2),
+        rounds: tcfg.samples_per_track,
+    };
+    let mut val_rng = Rng::new(tcfg.seed ^ 0x005E_ED0F_7A11);
+    let mut val_batches = Vec::new();
+    for g in val.chunks(sampler.group).filter(|g| g.len() >= 2) {
+        val_batches.push(sampler.batch(g, &mut val_rng, false)?);
+    }
+    let n = (sampler.train.len(), val.len());
+    run(cfg, None, tcfg, &sampler, &val_batches, n, rng, progress)
 }
 
 fn snapshot(vars: &[Var]) -> Result<Vec<Tensor>> {
@@ -598,6 +742,102 @@ mod tests {
         let refs: Vec<&Var> = vars.iter().collect();
         let err = check(&refs, || nce(&m2), 20);
         assert!(err < 1e-5, "{err}");
+    }
+
+    /// The learned second stage: both presets over a fused vector, with the same-track
+    /// contrastive term on batches of two views per track, every parameter (model and head).
+    #[test]
+    fn fused_vector_stage_gradients_with_contrastive_term_match_finite_differences() {
+        let dim = 13;
+        let cases = [
+            ConvAeConfig::fused_conv1d(dim, 6),
+            ConvAeConfig::fused_dense(dim, 5),
+        ];
+        let ccfg = ContrastiveConfig::default()
+            .with_hidden(5)
+            .with_projection_dim(4);
+        let tcfg = TrainConfig::default().with_contrastive(ccfg.clone());
+        let (n_tracks, n_views) = (4, 3);
+        let views: Vec<f32> = crate::gradcheck::rand_tensor(&[n_tracks * n_views * dim], 11)
+            .to_vec1::<f64>()
+            .unwrap()
+            .into_iter()
+            .map(|v| v as f32)
+            .collect();
+        for (ci, cfg) in cases.iter().enumerate() {
+            let [rows, cols] = cfg.vector_shape(dim).unwrap();
+            let sampler = ViewSampler {
+                views: &views,
+                n_views,
+                rows,
+                cols,
+                train: (0..n_tracks).collect(),
+                group: 4,
+                rounds: 1,
+            };
+            let x = sampler
+                .batch(&[0, 1, 2, 3], &mut Rng::new(ci as u64), false)
+                .unwrap()
+                .to_dtype(DType::F64)
+                .unwrap();
+            // The two halves are two different views of the same tracks.
+            let (a, b) = (x.narrow(0, 0, 4).unwrap(), x.narrow(0, 4, 4).unwrap());
+            assert!(
+                (a - b)
+                    .unwrap()
+                    .abs()
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+                    .to_scalar::<f64>()
+                    .unwrap()
+                    > 0.0
+            );
+            let (model, map) =
+                ConvAutoencoder::seeded_with_dtype(cfg, 7 + ci as u64, DType::F64).unwrap();
+            let head = ProjectionHead::seeded(cfg.embedding_dim(), &ccfg, 8, DType::F64).unwrap();
+            let mut vars = sorted_vars(&map);
+            vars.extend(head.vars.iter().cloned());
+            let refs: Vec<&Var> = vars.iter().collect();
+            let f = || {
+                let (loss, _, c) = batch_loss(&model, Some(&head), &x, true, &tcfg).unwrap();
+                assert!(c > 0.0);
+                loss
+            };
+            let err = check(&refs, f, 15);
+            assert!(err < 1e-5, "case {ci}: {err}");
+        }
+    }
+
+    #[test]
+    fn vector_views_training_is_deterministic_and_rejects_bad_input() {
+        let cfg = ConvAeConfig::fused_dense(6, 3);
+        let views: Vec<f32> = (0..8 * 2 * 6).map(|i| (i as f32 * 0.71).sin()).collect();
+        let tcfg = TrainConfig::default().with_max_epochs(2).with_batch_size(4);
+        let a = train_vector_views(&cfg, &tcfg, &views, 8, 2, |_| true).unwrap();
+        let b = train_vector_views(&cfg, &tcfg, &views, 8, 2, |_| true).unwrap();
+        let bytes = |m: &ConvAutoencoder| m.to_bytes("w.safetensors").unwrap().1;
+        assert_eq!(bytes(&a.model), bytes(&b.model));
+        assert!(
+            a.provenance
+                .history
+                .iter()
+                .all(|h| h.contrastive_loss > 0.0)
+        );
+        assert!(matches!(
+            train_vector_views(&cfg, &tcfg, &views[1..], 8, 2, |_| true),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        assert!(matches!(
+            train_vector_views(&cfg, &tcfg, &views, 16, 1, |_| true),
+            Err(Error::InvalidConfig { .. })
+        ));
+        let mut bad = views.clone();
+        bad[5] = f32::NAN;
+        assert!(matches!(
+            train_vector_views(&cfg, &tcfg, &bad, 8, 2, |_| true),
+            Err(Error::NonFinite { .. })
+        ));
     }
 
     #[test]

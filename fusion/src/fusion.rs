@@ -262,9 +262,19 @@ impl Fusion {
     /// # Errors
     /// [`Error::InvalidConfig`] if `latent_dim` is 0.
     pub fn published_design(latent_dim: usize) -> Result<Self> {
+        Self::published_design_named("latent", latent_dim)
+    }
+
+    /// [`published_design`](Self::published_design) with the latent block called
+    /// `latent_name` (a model's pipeline calls its tile block `"tiles"`); the descriptor block
+    /// is `"descriptors"`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] if `latent_dim` is 0 or `latent_name` is `"descriptors"`.
+    pub fn published_design_named(latent_name: &str, latent_dim: usize) -> Result<Self> {
         let mut f = Self::new(
             vec![
-                BlockSpec::new("latent", latent_dim),
+                BlockSpec::new(latent_name, latent_dim),
                 BlockSpec::new("descriptors", 3),
             ],
             Standardization::None,
