@@ -31,5 +31,5 @@ pub use mfcc::{MfccSink, dct_ortho_matrix, mfcc_from_mel};
 pub use sink::{Frame, FrameCounter, FrameSink, StftSpec};
 pub use source::{AudioSource, SliceSource, SourceSpec};
 pub use stft::{Stft, hann_periodic};
-pub use tags::Tags;
+pub use tags::{MAX_EXTRA_TAGS, MAX_TAG_CHARS, Tags};
 pub use tiles::{PartialTile, Tile, TileSink, Tiler};

@@ -82,7 +82,7 @@ impl<K> PlaylistConfig<K> {
 
 /// `Seeds` is what a playlist is made from: tracks of the index by id, and vectors of tracks
 /// outside it.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Seeds<K> {
     /// Seeds in the index: never in the playlist, nor any track with the same content.
@@ -90,6 +90,15 @@ pub struct Seeds<K> {
     /// Vectors of seeds outside the index (put their content labels in
     /// [`Rules::exclude_content`] to keep copies of them out).
     pub vectors: Vec<Vec<f32>>,
+}
+
+impl<K> Default for Seeds<K> {
+    fn default() -> Self {
+        Self {
+            ids: Vec::new(),
+            vectors: Vec::new(),
+        }
+    }
 }
 
 impl<K> Seeds<K> {
