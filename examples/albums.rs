@@ -71,7 +71,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             ))
         })?;
         let albums = index.albums()?;
-        let row = index.row_of(id).ok_or_else(|| query("track not ranked".into()))?;
+        let row = index
+            .row_of(id)
+            .ok_or_else(|| query("track not ranked".into()))?;
         let album = albums
             .album_of_row(row)
             .ok_or_else(|| query("the track has no album (nor folder)".into()))?;
@@ -120,14 +122,21 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         common::print_json(&doc);
         return Ok(());
     }
-    println!("\nAlbums most like that of {} ({:.0} ms):", args.album_track.display(), secs * 1e3);
+    println!(
+        "\nAlbums most like that of {} ({:.0} ms):",
+        args.album_track.display(),
+        secs * 1e3
+    );
     for (i, h) in hits.iter().enumerate() {
         println!(
             "{:>2}. {:>5.1}  {}{}  ({} tracks)",
             i + 1,
             sonority::similarity::similarity_0_100(h.score),
             h.name.as_deref().unwrap_or("?"),
-            h.artist.as_deref().map(|a| format!(" — {a}")).unwrap_or_default(),
+            h.artist
+                .as_deref()
+                .map(|a| format!(" — {a}"))
+                .unwrap_or_default(),
             h.tracks.len()
         );
     }

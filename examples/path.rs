@@ -75,7 +75,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let ends = [args.from.clone(), args.to.clone()];
     if args.json {
-        common::print_json(&common::document("path", &ends, secs, common::tracks_json(&list)));
+        common::print_json(&common::document(
+            "path",
+            &ends,
+            secs,
+            common::tracks_json(&list),
+        ));
     } else {
         common::print_list(
             &format!("A path of {} tracks ({:.0} ms):", list.len(), secs * 1e3),

@@ -80,7 +80,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|e| sonority::Error::Query {
                 reason: e.to_string(),
             })?;
-        let cfg = PlaylistConfig::new(args.n).with_mode(mode).with_rules(rules);
+        let cfg = PlaylistConfig::new(args.n)
+            .with_mode(mode)
+            .with_rules(rules);
         index.playlist(&anchors, &cfg)
     })?;
     let secs = t.elapsed().as_secs_f64();
@@ -99,7 +101,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             &format!(
                 "{} tracks {} from {} seed(s) ({:.0} ms):",
                 list.len(),
-                if args.walk { "walking" } else { "close to the seeds" },
+                if args.walk {
+                    "walking"
+                } else {
+                    "close to the seeds"
+                },
                 seeds.len(),
                 secs * 1e3
             ),

@@ -64,10 +64,10 @@ pub mod m3u;
 pub mod model;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 mod pipeline;
-#[cfg(feature = "autoencoders")]
-mod pooler;
 #[cfg(feature = "full")]
 mod playlists;
+#[cfg(feature = "autoencoders")]
+mod pooler;
 #[cfg(feature = "full")]
 mod ranking;
 

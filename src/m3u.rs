@@ -168,7 +168,11 @@ pub fn read_path_list(list: &Path, max_entries: usize) -> Result<Vec<PathBuf>> {
             });
         }
         let p = Path::new(line);
-        out.push(if p.is_absolute() { p.to_path_buf() } else { dir.join(p) });
+        out.push(if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            dir.join(p)
+        });
     }
     Ok(out)
 }
@@ -182,8 +186,14 @@ mod tests {
         let dir = std::env::temp_dir();
         let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
         let list = dir.join("x.m3u8");
-        assert_eq!(m3u_path(&list, &dir.join("a/b.ogg")), PathBuf::from("a/b.ogg"));
-        assert_eq!(m3u_path(&list, Path::new("/elsewhere/b.ogg")), PathBuf::from("/elsewhere/b.ogg"));
+        assert_eq!(
+            m3u_path(&list, &dir.join("a/b.ogg")),
+            PathBuf::from("a/b.ogg")
+        );
+        assert_eq!(
+            m3u_path(&list, Path::new("/elsewhere/b.ogg")),
+            PathBuf::from("/elsewhere/b.ogg")
+        );
         let text = m3u8_string(
             &list,
             &[M3uEntry {

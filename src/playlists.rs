@@ -127,9 +127,7 @@ impl CatalogueIndex {
     /// The tracks of index rows, in the order given, with a score each.
     #[must_use]
     pub fn tracks_of_rows(&self, rows: &[(usize, f32)]) -> Vec<PlaylistTrack> {
-        rows.iter()
-            .filter_map(|&(r, s)| self.entry(r, s))
-            .collect()
+        rows.iter().filter_map(|&(r, s)| self.entry(r, s)).collect()
     }
 
     /// The row of a track id, if ranked.

@@ -68,7 +68,12 @@ impl CatalogueIndex {
         let tracks: HashMap<TrackId, TrackInfo> = tracks.into_iter().map(|t| (t.id, t)).collect();
         let meta: Vec<TrackMeta> = ids
             .iter()
-            .map(|id| tracks.get(id).map(crate::playlists::meta_of).unwrap_or_default())
+            .map(|id| {
+                tracks
+                    .get(id)
+                    .map(crate::playlists::meta_of)
+                    .unwrap_or_default()
+            })
             .collect();
         let content: Vec<Option<u64>> = meta.iter().map(|m| m.content).collect();
         // The album as playlists count it: tag and album artist, else the folder, so that an

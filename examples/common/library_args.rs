@@ -115,7 +115,10 @@ pub struct RuleArgs {
 
 impl RuleArgs {
     /// The rules, with the exclusion list resolved to the catalogue's ids.
-    pub fn rules(&self, index: &CatalogueIndex) -> Result<Rules<TrackId>, Box<dyn std::error::Error>> {
+    pub fn rules(
+        &self,
+        index: &CatalogueIndex,
+    ) -> Result<Rules<TrackId>, Box<dyn std::error::Error>> {
         let mut rules = Rules::default().with_min_artist_gap(self.min_artist_gap);
         rules.max_per_artist = self.max_per_artist;
         rules.max_per_album = self.max_per_album;

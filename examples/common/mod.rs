@@ -3,7 +3,10 @@
 
 mod library_args;
 mod output;
+// Not every example uses every helper.
+#[allow(unused_imports)]
 pub use library_args::*;
+#[allow(unused_imports)]
 pub use output::*;
 
 use std::path::PathBuf;

@@ -3,6 +3,7 @@
 
 mod analyze;
 mod config;
+mod cue;
 mod db;
 mod decode;
 mod error;
@@ -19,6 +20,7 @@ mod tiles;
 
 pub use analyze::{Analysis, analyze};
 pub use config::MfccConfig;
+pub use cue::{CueSheet, CueTrack, MAX_CUE_BYTES, MAX_CUE_TRACKS};
 pub use db::{DbRef, power_to_db};
 pub use decode::{DecodeOptions, FileSource, load, mfcc_file};
 pub use error::{Error, Result};

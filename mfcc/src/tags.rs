@@ -107,17 +107,31 @@ impl Tags {
         let mut t = Self::default();
         // The primary tag first, then the others for what it lacks.
         let mut tags: Vec<&lofty::tag::Tag> = file.primary_tag().into_iter().collect();
-        tags.extend(file.tags().iter().filter(|x| Some(x.tag_type()) != file.primary_tag().map(|p| p.tag_type())));
+        tags.extend(
+            file.tags()
+                .iter()
+                .filter(|x| Some(x.tag_type()) != file.primary_tag().map(|p| p.tag_type())),
+        );
         for tag in tags {
             let text = |k: ItemKey| tag.get_string(k).and_then(clean);
-            t.title = t.title.take().or_else(|| tag.title().as_deref().and_then(clean));
-            t.artist = t.artist.take().or_else(|| tag.artist().as_deref().and_then(clean));
-            t.album = t.album.take().or_else(|| tag.album().as_deref().and_then(clean));
+            t.title = t
+                .title
+                .take()
+                .or_else(|| tag.title().as_deref().and_then(clean));
+            t.artist = t
+                .artist
+                .take()
+                .or_else(|| tag.artist().as_deref().and_then(clean));
+            t.album = t
+                .album
+                .take()
+                .or_else(|| tag.album().as_deref().and_then(clean));
             t.album_artist = t.album_artist.take().or_else(|| text(ItemKey::AlbumArtist));
             t.track_number = t.track_number.or_else(|| tag.track());
             t.disc_number = t.disc_number.or_else(|| tag.disk());
             if t.genre.is_none() {
-                let genres: Vec<String> = tag.get_strings(ItemKey::Genre).filter_map(clean).collect();
+                let genres: Vec<String> =
+                    tag.get_strings(ItemKey::Genre).filter_map(clean).collect();
                 t.genre = (!genres.is_empty()).then(|| genres.join("; "));
             }
             t.year = t.year.or_else(|| {
@@ -125,7 +139,11 @@ impl Tags {
                     .map(|d| i32::from(d.year))
                     .or_else(|| text(ItemKey::Year).as_deref().and_then(year_of))
                     .or_else(|| text(ItemKey::RecordingDate).as_deref().and_then(year_of))
-                    .or_else(|| text(ItemKey::OriginalReleaseDate).as_deref().and_then(year_of))
+                    .or_else(|| {
+                        text(ItemKey::OriginalReleaseDate)
+                            .as_deref()
+                            .and_then(year_of)
+                    })
             });
             for item in tag.items() {
                 let key = item.key();

@@ -178,7 +178,9 @@ impl SqliteStore {
                 .prepare_cached("DELETE FROM track_tags WHERE track_id = ?1")
                 .map_err(sql)?;
             let mut ins_tag = tx
-                .prepare_cached("INSERT OR REPLACE INTO track_tags (track_id, name, value) VALUES (?1, ?2, ?3)")
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO track_tags (track_id, name, value) VALUES (?1, ?2, ?3)",
+                )
                 .map_err(sql)?;
             let mut clear_tiles = tx
                 .prepare_cached("DELETE FROM embedding_tiles WHERE track_id = ?1")
