@@ -66,7 +66,7 @@ impl CatalogueIndex {
         }
         let (ids, data, dim) = matrix.into_parts();
         let tracks: HashMap<TrackId, TrackInfo> = tracks.into_iter().map(|t| (t.id, t)).collect();
-        let meta: Vec<TrackMeta> = ids
+        let mut meta: Vec<TrackMeta> = ids
             .iter()
             .map(|id| {
                 tracks
@@ -75,6 +75,7 @@ impl CatalogueIndex {
                     .unwrap_or_default()
             })
             .collect();
+        crate::playlists::adopt_folder_albums(&mut meta);
         let content: Vec<Option<u64>> = meta.iter().map(|m| m.content).collect();
         // The album as playlists count it: tag and album artist, else the folder, so that an
         // untagged anchor's album is excluded too.

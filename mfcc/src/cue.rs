@@ -62,6 +62,9 @@ impl CueTrack {
     }
 }
 
+/// A track being read: its line, number, title, performer and start.
+type OpenTrack = (usize, u32, Option<String>, Option<String>, Option<f64>);
+
 /// Splits a sheet line into words, a double-quoted string being one word.
 fn words(line: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -163,9 +166,9 @@ impl CueSheet {
         let mut sheet = Self::default();
         let mut file: Option<PathBuf> = None;
         // The track being read: its line, number, title, performer and start.
-        let mut open: Option<(usize, u32, Option<String>, Option<String>, Option<f64>)> = None;
+        let mut open: Option<OpenTrack> = None;
         let mut tracks: Vec<CueTrack> = Vec::new();
-        let close = |open: Option<(usize, u32, Option<String>, Option<String>, Option<f64>)>,
+        let close = |open: Option<OpenTrack>,
                      file: &Option<PathBuf>,
                      tracks: &mut Vec<CueTrack>|
          -> Result<()> {
