@@ -9,7 +9,7 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct M3uEntry {
-    /// The track's file (or `SHEET.cue/trackNNNN` name).
+    /// The track's file.
     pub path: PathBuf,
     /// Duration in seconds (written rounded; `-1` when unknown, as the format says).
     pub duration_s: Option<f64>,
