@@ -1,7 +1,7 @@
 //! Songs that sound like this one: index a folder (if new or changed) and recommend.
 //!
 //! ```text
-//! cargo run --release --example recommend -- ~/Music ~/Music/song.flac [more anchors...] [-k 10]
+//! cargo run --release --example recommend -- ~/Music ~/Music/song.flac [more anchors...] [-k 10] [--m3u OUT.m3u8] [--json]
 //! ```
 //!
 //! Uses the shipped default model and an embedded SQLite database (default
@@ -52,6 +52,12 @@ struct Args {
     /// Skip the indexing step and rank what the database holds.
     #[arg(long)]
     no_index: bool,
+    /// Write the recommendations as extended M3U8 to this file.
+    #[arg(long, value_name = "OUT.m3u8")]
+    m3u: Option<PathBuf>,
+    /// Print one JSON document (schema in examples/README.md) instead of the list.
+    #[arg(long)]
+    json: bool,
     /// PostgreSQL: where this machine mounts each root (`music=/mnt/music`), to name anchors
     /// by their local path.
     #[arg(long, default_value = "")]
@@ -93,12 +99,37 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         })?;
         bar.finish_and_clear();
         if report.analysed + report.failed.len() > 0 {
-            common::print_summary(&report);
+            if args.json {
+                common::print_summary_to_stderr(&report);
+            } else {
+                common::print_summary(&report);
+            }
         }
     }
     let t = Instant::now();
     let recs = lib.recommend(&args.anchors, args.k, args.exclude_album)?;
-    print_recommendations(&args.anchors, &recs, t.elapsed().as_secs_f64());
+    output(&args, &recs, t.elapsed().as_secs_f64())
+}
+
+/// The recommendations as `--m3u`, `--json` or the printed list ask.
+fn output(
+    args: &Args,
+    recs: &[sonority::Recommendation],
+    secs: f64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(out) = &args.m3u {
+        common::write_m3u(out, &recs.iter().map(|r| &r.track).collect::<Vec<_>>())?;
+    }
+    if args.json {
+        let tracks = recs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| common::track_json(i + 1, &r.track, r.score))
+            .collect();
+        common::print_json(&common::document("recommend", &args.anchors, secs, tracks));
+    } else {
+        print_recommendations(&args.anchors, recs, secs);
+    }
     Ok(())
 }
 
@@ -211,7 +242,7 @@ fn distributed(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             args.exclude_album,
             model.layout().as_deref(),
         )?;
-        print_recommendations(&anchors, &recs, t.elapsed().as_secs_f64());
+        output(args, &recs, t.elapsed().as_secs_f64())?;
     }
     Ok(())
 }

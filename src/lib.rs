@@ -58,10 +58,14 @@ mod fingerprint;
 mod indexer;
 #[cfg(feature = "full")]
 mod library;
+#[cfg(feature = "full")]
+pub mod m3u;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub mod model;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 mod pipeline;
+#[cfg(feature = "full")]
+mod playlists;
 #[cfg(feature = "autoencoders")]
 mod pooler;
 #[cfg(feature = "full")]
@@ -79,6 +83,8 @@ pub use model::{FinalStage, Model, ModelHeader};
 pub use parallel::StopFlag;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub use pipeline::{AnalysisSettings, BLOCKS, PUBLISHED_DESCRIPTORS};
+#[cfg(feature = "full")]
+pub use playlists::{PlaylistTrack, meta_of};
 #[cfg(feature = "full")]
 pub use ranking::{Anchor, CatalogueIndex};
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]

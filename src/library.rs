@@ -145,6 +145,11 @@ pub(crate) fn record_of(
     tags.artist = a.tags.artist.clone();
     tags.album = a.tags.album.clone();
     tags.track_number = a.tags.track_number;
+    tags.album_artist = a.tags.album_artist.clone();
+    tags.disc_number = a.tags.disc_number;
+    tags.genre = a.tags.genre.clone();
+    tags.year = a.tags.year;
+    tags.extra = a.tags.extra.clone();
     let mut r = TrackRecord::new(file)
         .with_duration_s(a.duration_s)
         .with_sample_rate_hz(a.sample_rate_hz)
@@ -340,13 +345,41 @@ impl<'m> Library<'m> {
         k: usize,
         exclude_album: bool,
     ) -> Result<Vec<Recommendation>> {
-        let mut cache = self.index.lock().unwrap_or_else(PoisonError::into_inner);
-        let index = &self.current_index(&mut cache)?.index;
-        // Stored paths are canonical (the indexed root is canonicalised first).
-        let key_of = |a: &Path| Some(std::fs::canonicalize(a).unwrap_or_else(|_| a.to_path_buf()));
-        let anchors = Analyzer::new(self.model).resolve_anchors(index, anchors, &key_of)?;
-        index.rank(&anchors, k, exclude_album, self.model.layout().as_deref())
+        self.with_catalogue(|index| {
+            let anchors = self.anchors(index, anchors)?;
+            index.rank(&anchors, k, exclude_album, self.model.layout().as_deref())
+        })
     }
+
+    /// Runs `f` on the catalogue loaded for ranking: loaded once, then kept current by
+    /// applying only what changed (the store's change log) after any write.
+    ///
+    /// # Errors
+    /// [`Error::Query`] when the library has no analysed track; store errors; `f`'s errors.
+    pub fn with_catalogue<T>(&self, f: impl FnOnce(&CatalogueIndex) -> Result<T>) -> Result<T> {
+        let mut cache = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&self.current_index(&mut cache)?.index)
+    }
+
+    /// Resolves files for ranking, playlists and paths: a file of the library by its id, any
+    /// other analysed on the spot.
+    ///
+    /// # Errors
+    /// Analysis errors for a file outside the library that cannot be analysed.
+    pub fn anchors(&self, index: &CatalogueIndex, files: &[PathBuf]) -> Result<Vec<Anchor>> {
+        Analyzer::new(self.model).resolve_anchors(index, files, &|a| Some(canonical(a)))
+    }
+
+    /// The id of a file of the library (any spelling of its path), if it is ranked.
+    #[must_use]
+    pub fn track_id(index: &CatalogueIndex, file: &Path) -> Option<sonority_store::TrackId> {
+        index.id_of_path(&canonical(file))
+    }
+}
+
+/// Stored paths are canonical (the indexed root is canonicalised first).
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 impl Library<'_> {

@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use sonority_similarity::{
-    AnchorMode, CosineRanker, Query, RankOptions, Ranker, VectorIndex, explain,
+    AnchorMode, CosineRanker, Query, RankOptions, Ranker, TrackMeta, VectorIndex, explain,
 };
 use sonority_store::{ContentHash, TrackId, TrackInfo, VectorMatrix};
 
@@ -38,12 +38,14 @@ pub enum Anchor {
 /// queries.
 #[derive(Debug, Clone)]
 pub struct CatalogueIndex {
-    index: VectorIndex<TrackId>,
-    tracks: HashMap<TrackId, TrackInfo>,
+    pub(crate) index: VectorIndex<TrackId>,
+    pub(crate) tracks: HashMap<TrackId, TrackInfo>,
     by_path: HashMap<PathBuf, TrackId>,
+    /// The playlist metadata of each row, in row order.
+    pub(crate) meta: Vec<TrackMeta>,
 }
 
-fn fnv(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
     })
@@ -64,23 +66,22 @@ impl CatalogueIndex {
         }
         let (ids, data, dim) = matrix.into_parts();
         let tracks: HashMap<TrackId, TrackInfo> = tracks.into_iter().map(|t| (t.id, t)).collect();
-        let content: Vec<Option<u64>> = ids
+        let mut meta: Vec<TrackMeta> = ids
             .iter()
             .map(|id| {
                 tracks
                     .get(id)
-                    .and_then(|t| t.record.content_hash)
-                    .map(|h| fnv(&h.0))
+                    .map(crate::playlists::meta_of)
+                    .unwrap_or_default()
             })
             .collect();
-        let albums: Vec<Option<u64>> = ids
+        crate::playlists::adopt_folder_albums(&mut meta);
+        let content: Vec<Option<u64>> = meta.iter().map(|m| m.content).collect();
+        // The album as playlists count it: tag and album artist, else the folder, so that an
+        // untagged anchor's album is excluded too.
+        let albums: Vec<Option<u64>> = meta
             .iter()
-            .map(|id| {
-                tracks
-                    .get(id)
-                    .and_then(|t| t.record.tags.album.as_ref())
-                    .map(|a| fnv(a.as_bytes()))
-            })
+            .map(|m| m.album_key().map(|k| fnv(k.as_bytes())))
             .collect();
         let by_path = tracks
             .values()
@@ -93,6 +94,7 @@ impl CatalogueIndex {
             index,
             tracks,
             by_path,
+            meta,
         })
     }
 

@@ -1,6 +1,14 @@
 //! Helpers shared by the examples: default paths, the model, the progress bar.
 #![allow(dead_code)]
 
+mod library_args;
+mod output;
+// Not every example uses every helper.
+#[allow(unused_imports)]
+pub use library_args::*;
+#[allow(unused_imports)]
+pub use output::*;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -111,4 +119,19 @@ pub fn print_summary(r: &IndexReport) {
 pub fn is_postgres_url(db: &std::path::Path) -> bool {
     db.to_str()
         .is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
+/// [`print_summary`] on standard error, for commands whose standard output is a document.
+pub fn print_summary_to_stderr(r: &IndexReport) {
+    eprintln!(
+        "indexed {} new or changed files ({:.2} h of audio) in {:.1} s; {} unchanged, {} failed",
+        r.analysed,
+        r.audio_s / 3600.0,
+        r.elapsed_s,
+        r.unchanged,
+        r.failed.len()
+    );
+    for (path, reason) in &r.failed {
+        eprintln!("  failed: {}: {reason}", path.display());
+    }
 }

@@ -49,6 +49,17 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// A CUE sheet is malformed: a track before any file, a missing or out-of-order
+    /// `INDEX 01`, a timing that is not `mm:ss:ff`.
+    #[error("{}:{line}: invalid CUE sheet: {reason}", path.display())]
+    CueSheet {
+        /// The sheet.
+        path: PathBuf,
+        /// The line (from 1; 0 for the whole sheet).
+        line: usize,
+        /// Why, in a few words.
+        reason: String,
+    },
     /// Untrusted input exceeded a configured limit (duration, channels, sample rate).
     #[error("{}: limit exceeded: {reason}", path.display())]
     Limit {

@@ -3,6 +3,7 @@
 
 mod analyze;
 mod config;
+mod cue;
 mod db;
 mod decode;
 mod error;
@@ -19,6 +20,7 @@ mod tiles;
 
 pub use analyze::{Analysis, analyze};
 pub use config::MfccConfig;
+pub use cue::{CueSheet, CueTrack, MAX_CUE_BYTES, MAX_CUE_TRACKS};
 pub use db::{DbRef, power_to_db};
 pub use decode::{DecodeOptions, FileSource, load, mfcc_file};
 pub use error::{Error, Result};
@@ -31,5 +33,5 @@ pub use mfcc::{MfccSink, dct_ortho_matrix, mfcc_from_mel};
 pub use sink::{Frame, FrameCounter, FrameSink, StftSpec};
 pub use source::{AudioSource, SliceSource, SourceSpec};
 pub use stft::{Stft, hann_periodic};
-pub use tags::Tags;
+pub use tags::{MAX_EXTRA_TAGS, MAX_TAG_CHARS, Tags};
 pub use tiles::{PartialTile, Tile, TileSink, Tiler};

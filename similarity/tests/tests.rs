@@ -5,5 +5,6 @@
 
 mod exclusions;
 mod hubness;
+mod playlist_props;
 mod rank_props;
 mod testutil;

@@ -79,6 +79,8 @@ fn track_from_row(r: &postgres::Row) -> TrackInfo {
                 track_number: r
                     .get::<_, Option<i64>>(11)
                     .and_then(|v| u32::try_from(v).ok()),
+                // Not kept by the PostgreSQL catalogue yet.
+                ..TrackTags::default()
             },
         },
         indexed_at_s: r.get(12),

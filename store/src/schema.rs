@@ -137,6 +137,21 @@ const MIGRATIONS: &[&str] = &[
         INSERT INTO embedding_changes (model_id, track_id) VALUES (OLD.model_id, OLD.track_id);
     END;
     ",
+    // 2 -> 3: fuller tags for playlists (album artist, disc, genre, year) and any other tag
+    // by name, for "any tag" filters.
+    "
+    ALTER TABLE tracks ADD COLUMN album_artist TEXT;
+    ALTER TABLE tracks ADD COLUMN disc_number INTEGER;
+    ALTER TABLE tracks ADD COLUMN genre TEXT;
+    ALTER TABLE tracks ADD COLUMN year INTEGER;
+
+    CREATE TABLE track_tags (
+        track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+        name     TEXT NOT NULL,
+        value    TEXT NOT NULL,
+        PRIMARY KEY (track_id, name)
+    ) STRICT, WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this build writes and reads.

@@ -17,7 +17,8 @@ use crate::types::{
 };
 
 const TRACK_COLUMNS: &str = "id, path, content_hash, size_bytes, mtime_ns, duration_s, \
-     sample_rate_hz, channels, title, artist, album, track_number, indexed_at_s";
+     sample_rate_hz, channels, title, artist, album, track_number, indexed_at_s, \
+     album_artist, disc_number, genre, year";
 
 fn track_from_row(r: &Row<'_>) -> rusqlite::Result<TrackInfo> {
     let path = path_from_ref(r.get_ref(1)?).map_err(|e| {
@@ -38,6 +39,11 @@ fn track_from_row(r: &Row<'_>) -> rusqlite::Result<TrackInfo> {
                 artist: r.get(9)?,
                 album: r.get(10)?,
                 track_number: r.get(11)?,
+                album_artist: r.get(13)?,
+                disc_number: r.get(14)?,
+                genre: r.get(15)?,
+                year: r.get(16)?,
+                extra: std::collections::BTreeMap::new(),
             },
         },
         indexed_at_s: r.get(12)?,
@@ -145,14 +151,17 @@ impl SqliteStore {
             let mut up_track = tx
                 .prepare_cached(
                     "INSERT INTO tracks (path, content_hash, size_bytes, mtime_ns, duration_s,
-                        sample_rate_hz, channels, title, artist, album, track_number, indexed_at_s)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                        sample_rate_hz, channels, title, artist, album, track_number, indexed_at_s,
+                        album_artist, disc_number, genre, year)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
                      ON CONFLICT (path) DO UPDATE SET content_hash = excluded.content_hash,
                         size_bytes = excluded.size_bytes, mtime_ns = excluded.mtime_ns,
                         duration_s = excluded.duration_s, sample_rate_hz = excluded.sample_rate_hz,
                         channels = excluded.channels, title = excluded.title,
                         artist = excluded.artist, album = excluded.album,
-                        track_number = excluded.track_number, indexed_at_s = excluded.indexed_at_s
+                        track_number = excluded.track_number, indexed_at_s = excluded.indexed_at_s,
+                        album_artist = excluded.album_artist, disc_number = excluded.disc_number,
+                        genre = excluded.genre, year = excluded.year
                      RETURNING id",
                 )
                 .map_err(sql)?;
@@ -164,6 +173,14 @@ impl SqliteStore {
                 .map_err(sql)?;
             let mut clear_emb = tx
                 .prepare_cached("DELETE FROM embeddings WHERE track_id = ?1")
+                .map_err(sql)?;
+            let mut clear_tags = tx
+                .prepare_cached("DELETE FROM track_tags WHERE track_id = ?1")
+                .map_err(sql)?;
+            let mut ins_tag = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO track_tags (track_id, name, value) VALUES (?1, ?2, ?3)",
+                )
                 .map_err(sql)?;
             let mut clear_tiles = tx
                 .prepare_cached("DELETE FROM embedding_tiles WHERE track_id = ?1")
@@ -215,15 +232,23 @@ impl SqliteStore {
                             t.tags.artist,
                             t.tags.album,
                             t.tags.track_number,
-                            now
+                            now,
+                            t.tags.album_artist,
+                            t.tags.disc_number,
+                            t.tags.genre,
+                            t.tags.year
                         ],
                         |r| r.get(0),
                     )
                     .map_err(sql)?;
                 if existed {
+                    clear_tags.execute([id]).map_err(sql)?;
                     clear_desc.execute([id]).map_err(sql)?;
                     clear_emb.execute([id]).map_err(sql)?;
                     clear_tiles.execute([id]).map_err(sql)?;
+                }
+                for (name, value) in &t.tags.extra {
+                    ins_tag.execute(params![id, name, value]).map_err(sql)?;
                 }
                 let a = item.analysis;
                 ins_analysis
@@ -283,7 +308,42 @@ impl SqliteStore {
             .prepare_cached(&format!("SELECT {TRACK_COLUMNS} FROM tracks ORDER BY id"))
             .map_err(|e| self.sql(e))?;
         let rows = st.query_map([], track_from_row).map_err(|e| self.sql(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+        let mut tracks: Vec<TrackInfo> = rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))?;
+        let mut extra: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT track_id, name, value FROM track_tags")
+            .map_err(|e| self.sql(e))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(|e| self.sql(e))?;
+        for row in rows {
+            let (id, name, value) = row.map_err(|e| self.sql(e))?;
+            extra.entry(id).or_default().push((name, value));
+        }
+        for t in &mut tracks {
+            if let Some(tags) = extra.remove(&t.id.0) {
+                t.record.tags.extra.extend(tags);
+            }
+        }
+        Ok(tracks)
+    }
+
+    /// Fills a track's other tags from `track_tags`.
+    fn with_extra_tags(&self, t: Option<TrackInfo>) -> Result<Option<TrackInfo>> {
+        let Some(mut t) = t else { return Ok(None) };
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT name, value FROM track_tags WHERE track_id = ?1")
+            .map_err(|e| self.sql(e))?;
+        let rows = st
+            .query_map([t.id.0], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.sql(e))?;
+        for row in rows {
+            let (name, value): (String, String) = row.map_err(|e| self.sql(e))?;
+            t.record.tags.extra.insert(name, value);
+        }
+        Ok(Some(t))
     }
 
     /// Number of tracks.
@@ -305,6 +365,7 @@ impl SqliteStore {
             .prepare_cached(&format!("SELECT {TRACK_COLUMNS} FROM tracks WHERE id = ?1"))
             .and_then(|mut st| st.query_row([id.0], track_from_row).optional())
             .map_err(|e| self.sql(e))
+            .and_then(|t| self.with_extra_tags(t))
     }
 
     /// The track stored under this path, if any.
@@ -319,6 +380,7 @@ impl SqliteStore {
             ))
             .and_then(|mut st| st.query_row([p], track_from_row).optional())
             .map_err(|e| self.sql(e))
+            .and_then(|t| self.with_extra_tags(t))
     }
 
     /// The analysis of a track (descriptors sorted by name), if any.

@@ -90,8 +90,18 @@ pub struct TrackTags {
     pub artist: Option<String>,
     /// Album.
     pub album: Option<String>,
-    /// Track number on the album.
+    /// Track number on its disc.
     pub track_number: Option<u32>,
+    /// Album artist.
+    pub album_artist: Option<String>,
+    /// Disc number, from 1.
+    pub disc_number: Option<u32>,
+    /// Genre (several may be joined by `; `).
+    pub genre: Option<String>,
+    /// Year of release (or recording, when that is all the file has).
+    pub year: Option<i32>,
+    /// Any other tags by lower-case name (`composer`, `mood`, `comment`, ...), sorted.
+    pub extra: std::collections::BTreeMap<String, String>,
 }
 
 impl TrackTags {
@@ -117,6 +127,36 @@ impl TrackTags {
     #[must_use]
     pub fn with_track_number(mut self, v: u32) -> Self {
         self.track_number = Some(v);
+        self
+    }
+    /// Sets the album artist.
+    #[must_use]
+    pub fn with_album_artist(mut self, v: impl Into<String>) -> Self {
+        self.album_artist = Some(v.into());
+        self
+    }
+    /// Sets the disc number.
+    #[must_use]
+    pub fn with_disc_number(mut self, v: u32) -> Self {
+        self.disc_number = Some(v);
+        self
+    }
+    /// Sets the genre.
+    #[must_use]
+    pub fn with_genre(mut self, v: impl Into<String>) -> Self {
+        self.genre = Some(v.into());
+        self
+    }
+    /// Sets the year.
+    #[must_use]
+    pub fn with_year(mut self, v: i32) -> Self {
+        self.year = Some(v);
+        self
+    }
+    /// Adds another tag (its name lower-cased).
+    #[must_use]
+    pub fn with_extra(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.extra.insert(name.to_lowercase(), value.into());
         self
     }
 }

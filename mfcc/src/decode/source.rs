@@ -183,6 +183,11 @@ impl FileSource {
         })?
         .map_err(|e| map_symphonia(path, e))?;
         let tags = guarded(path, "metadata", || Tags::read_from(format.as_mut()))?;
+        // lofty reads what symphonia's metadata misses (disc, genre, year, album artist in
+        // more containers); a panic there costs the tags, never the track.
+        let tags = std::panic::catch_unwind(|| Tags::read_path(path))
+            .unwrap_or_default()
+            .or(tags);
 
         let mut src = Self {
             path: path.to_path_buf(),
