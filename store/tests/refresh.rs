@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 
 use sonority_store::{
-    Catalogue, FileFacts, MatrixDelta, ModelInfo, SqliteStore, TrackId, TrackRecord, VectorStore,
-    Watermark,
+    FileFacts, MatrixDelta, ModelInfo, SqliteStore, TrackId, TrackRecord, VectorStore, Watermark,
 };
 use sonority_testkit::Rng;
 
