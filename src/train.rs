@@ -542,6 +542,13 @@ pub fn tile_block(
 ) -> Result<Vec<f32>> {
     check_bands(stats, t)?;
     let mut pooler = TilePooler::new(tile, stats, tile_frames, 16)?;
+    feed_tiles(&mut pooler, t)?;
+    pooler.finish()
+}
+
+/// Streams a track's frames through the pooler's tiler into the pooler (the pipeline's one
+/// tiling rule).
+fn feed_tiles(pooler: &mut TilePooler<'_>, t: &TrackData) -> Result<()> {
     let mut tiler = pooler.tiler()?;
     for c in 0..t.frames {
         let column = |frame: &mut [f32]| {
@@ -556,7 +563,7 @@ pub fn tile_block(
     if let Some(tile) = tiler.finish() {
         pooler.push_tile(tile.data)?;
     }
-    pooler.finish()
+    Ok(())
 }
 
 /// The pooled tile vector of a track under a tile model, with every tile vector (row-major
@@ -569,20 +576,7 @@ fn tile_block_and_tiles(
 ) -> Result<(Vec<f32>, Vec<f32>)> {
     check_bands(stats, t)?;
     let mut pooler = TilePooler::new(tile, stats, tile_frames, 16)?.keeping_tiles();
-    let mut tiler = pooler.tiler()?;
-    for c in 0..t.frames {
-        let column = |frame: &mut [f32]| {
-            for (b, f) in frame.iter_mut().enumerate() {
-                *f = t.logmel[b * t.frames + c];
-            }
-        };
-        if let Some(tile) = tiler.push_frame(column) {
-            pooler.push_tile(tile.data)?;
-        }
-    }
-    if let Some(tile) = tiler.finish() {
-        pooler.push_tile(tile.data)?;
-    }
+    feed_tiles(&mut pooler, t)?;
     pooler.finish_with_tiles()
 }
 
