@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
+use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, TrackType};
 use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
+use symphonia::core::units::{Time, TimeBase};
 
 use super::downmix::downmix;
 use super::errors::{decode_err, guarded, map_symphonia, unsupported};
@@ -100,6 +101,13 @@ pub struct FileSource {
     skipped_packets: u64,
     truncated: bool,
     done: bool,
+    /// Frames still to drop before the span starts (at the original rate).
+    skip_frames: u64,
+    /// After a seek: the span's first frame and the track's time base, to place the first
+    /// decoded packet by its timestamp (a decoder may hold back a packet after a reset).
+    seek_target: Option<(u64, TimeBase)>,
+    /// Frames of the span still to deliver (at the original rate); `None`: to the end.
+    remaining_frames: Option<u64>,
 }
 
 impl std::fmt::Debug for FileSource {
@@ -211,6 +219,9 @@ impl FileSource {
             skipped_packets: 0,
             truncated: false,
             done: false,
+            skip_frames: 0,
+            seek_target: None,
+            remaining_frames: None,
         };
         // Decode the first packet: it tells the real rate and channels, whatever the header says.
         let Some((rate, channels)) = src.decode_next()? else {
@@ -235,6 +246,144 @@ impl FileSource {
         src.resampler = Some(StreamResampler::new(rate, opts.sample_rate)?);
         src.primed = true;
         Ok(src)
+    }
+
+    /// Opens `path` like [`open`](Self::open) and restricts it to the span from `start_s` to
+    /// `end_s` seconds (`None`: to the end of the file): one track of a CUE sheet. The span is
+    /// cut at the original rate, before resampling, to the nearest frame.
+    ///
+    /// The reader seeks to the start where the container allows it (WAV, FLAC, Ogg, MP4...);
+    /// when a seek fails or lands after the start, the file is opened again and decoded from
+    /// the beginning, dropping the frames before the start, so a span never starts late. A
+    /// span beyond the end of the file delivers no samples.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open); [`Error::InvalidConfig`] for a negative or non-finite start or
+    /// an end not after the start.
+    ///
+    /// # Examples
+    /// ```
+    /// use sonority_mfcc::{AudioSource, DecodeOptions, FileSource};
+    /// # let dir = std::env::temp_dir().join(format!("sonority-span-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// # let path = dir.join("three-seconds.wav");
+    /// # let spec = hound::WavSpec { channels: 1, sample_rate: 22_050, bits_per_sample: 16,
+    /// #     sample_format: hound::SampleFormat::Int };
+    /// # let mut w = hound::WavWriter::create(&path, spec)?;
+    /// # for i in 0..3 * 22_050 { w.write_sample(((i as f32 * 0.05).sin() * 8000.0) as i16)?; }
+    /// # w.finalize()?;
+    /// let mut src = FileSource::open_span(&path, &DecodeOptions::default(), 1.0, Some(2.5))?;
+    /// let mut n = 0;
+    /// while let Some(chunk) = src.next_chunk()? {
+    ///     n += chunk.len();
+    /// }
+    /// assert_eq!(n, 33_075); // 1.5 s at 22050 Hz
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_span(
+        path: impl AsRef<Path>,
+        opts: &DecodeOptions,
+        start_s: f64,
+        end_s: Option<f64>,
+    ) -> Result<Self> {
+        let path = path.as_ref();
+        if !(start_s.is_finite() && start_s >= 0.0) {
+            return Err(Error::InvalidConfig {
+                field: "start_s",
+                reason: format!("span start {start_s} s is not a finite time from 0"),
+            });
+        }
+        if let Some(end) = end_s
+            && !(end.is_finite() && end > start_s)
+        {
+            return Err(Error::InvalidConfig {
+                field: "end_s",
+                reason: format!("span end {end} s is not after its start {start_s} s"),
+            });
+        }
+        let mut src = Self::open(path, opts)?;
+        let rate = f64::from(src.spec.original_sample_rate);
+        // Rounded frame positions; the float casts saturate and the limits bound them anyway.
+        let start = (start_s * rate).round() as u64;
+        src.remaining_frames = end_s.map(|e| ((e * rate).round() as u64).saturating_sub(start));
+        if start == 0 {
+            return Ok(src);
+        }
+        match src.seek_to(start) {
+            Some(at) => {
+                src.skip_frames = start - at;
+                Ok(src)
+            }
+            None => {
+                // The reader's state after a failed seek is unknown: start again, and drop
+                // the frames before the span (the first packet, decoded by `open`, included).
+                let remaining = src.remaining_frames;
+                drop(src);
+                let mut src = Self::open(path, opts)?;
+                src.remaining_frames = remaining;
+                src.skip_frames = start;
+                Ok(src)
+            }
+        }
+    }
+
+    /// Seeks to frame `start` (at the original rate): the frame position where decoding
+    /// resumes, at or before `start`; `None` when the container cannot seek there.
+    fn seek_to(&mut self, start: u64) -> Option<u64> {
+        let rate = f64::from(self.spec.original_sample_rate);
+        let time = Time::try_from_secs_f64(start as f64 / rate)?;
+        let track_id = self.track_id;
+        let format = &mut self.format;
+        let seeked = guarded(&self.path, "seek", || {
+            format.seek(
+                SeekMode::Accurate,
+                SeekTo::Time {
+                    time,
+                    track_id: Some(track_id),
+                },
+            )
+        })
+        .ok()?
+        .ok()?;
+        let tb = self
+            .format
+            .tracks()
+            .iter()
+            .find(|t| t.id == track_id)?
+            .time_base?;
+        let at_s = tb.calc_time(seeked.actual_ts)?.as_secs_f64();
+        let at = (at_s * rate).round();
+        if !(0.0..=start as f64).contains(&at) {
+            return None;
+        }
+        let decoder = &mut self.decoder;
+        guarded(&self.path, "decoder reset", || decoder.reset()).ok()?;
+        self.primed = false;
+        self.mono.clear();
+        let at = at as u64;
+        self.seek_target = Some((start, tb));
+        self.declared_frames = self.declared_frames.map(|d| d.saturating_sub(at));
+        Some(at)
+    }
+
+    /// Cuts `self.mono` to the span: drops what comes before its start and what comes after
+    /// its end.
+    fn clip_to_span(&mut self) {
+        if self.skip_frames > 0 {
+            let n = usize::try_from(self.skip_frames)
+                .unwrap_or(usize::MAX)
+                .min(self.mono.len());
+            self.mono.drain(..n);
+            self.skip_frames -= n as u64;
+        }
+        if let Some(left) = self.remaining_frames.as_mut() {
+            let n = usize::try_from(*left)
+                .unwrap_or(usize::MAX)
+                .min(self.mono.len());
+            self.mono.truncate(n);
+            *left -= n as u64;
+        }
     }
 
     /// The tags read from the file (empty fields where it has none).
@@ -333,6 +482,15 @@ impl FileSource {
                     if self.mono.iter().any(|s| !s.is_finite()) {
                         return Err(decode_err(&self.path, "NaN or infinite sample"));
                     }
+                    if let Some((target, tb)) = self.seek_target.take() {
+                        // The first samples after a seek: where they lie, by their packet's
+                        // timestamp, tells how many come before the span.
+                        let rate = f64::from(rate);
+                        if let Some(t) = tb.calc_time(packet.pts) {
+                            let first = (t.as_secs_f64() * rate).round().max(0.0) as u64;
+                            self.skip_frames = target.saturating_sub(first);
+                        }
+                    }
                     self.frames_decoded += self.mono.len() as u64;
                     return Ok(Some((rate, channels)));
                 }
@@ -383,14 +541,22 @@ impl FileSource {
             if self.done {
                 return Ok(false);
             }
-            let Some(resampler) = self.resampler.as_mut() else {
+            if self.resampler.is_none() {
                 return Ok(false);
-            };
+            }
             if self.primed {
                 self.primed = false;
-                resampler.process(&self.mono, &mut self.out)?;
+                self.clip_to_span();
+                if let Some(r) = self.resampler.as_mut() {
+                    r.process(&self.mono, &mut self.out)?;
+                }
             } else {
-                match self.decode_next()? {
+                let next = if self.remaining_frames == Some(0) {
+                    None // the span is complete
+                } else {
+                    self.decode_next()?
+                };
+                match next {
                     Some((rate, _)) => {
                         check_rate_in(&self.path, rate, self.rate_range)?;
                         if rate != self.spec.original_sample_rate {
@@ -403,6 +569,7 @@ impl FileSource {
                             ));
                         }
                         self.check_duration()?;
+                        self.clip_to_span();
                         if let Some(r) = self.resampler.as_mut() {
                             r.process(&self.mono, &mut self.out)?;
                         }
