@@ -107,15 +107,28 @@ impl<'m> Analyzer<'m> {
         self.model
     }
 
-    /// Decodes and analyses a file.
+    /// Decodes and analyses a file, or one track of a CUE sheet named `DIR/SHEET.cue/trackNNNN`
+    /// (only its span of the audio file is decoded; its tags come from the sheet, then from the
+    /// audio file for what the sheet lacks).
     ///
     /// # Errors
+    /// For a sheet track: the sheet cannot be read or parsed, has no such track, or its audio
+    /// file cannot be found ([`Error::Query`] or [`sonority_mfcc::Error::CueSheet`], naming it).
     /// Decoding errors naming the file, [`Error::Timeout`], [`Error::NoSignal`] for a file with
     /// no frames, model errors.
     pub fn analyze_file(&self, path: &Path) -> Result<TrackAnalysis> {
         let start = Instant::now();
-        let mut src = FileSource::open(path, &self.decode)?;
-        let tags = src.tags().clone();
+        let sheet = crate::sheets::resolve(path)?;
+        let mut src = match &sheet {
+            None => FileSource::open(path, &self.decode)?,
+            Some(t) => {
+                FileSource::open_span(&t.audio, &self.decode, t.track.start_s, t.track.end_s)?
+            }
+        };
+        let tags = match &sheet {
+            None => src.tags().clone(),
+            Some(t) => t.tags(src.tags()),
+        };
         let spec = src.source_spec();
         let mut timed = UntilDeadline {
             inner: &mut src,

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use sonority_store::{
     AnalysedTrack, Catalogue, ContentHash, Job, MatrixDelta, ModelVector, PgStore, QueueProgress,
-    QueuedFile, RootMap, VectorMatrix, Watermark, content_hash,
+    QueuedFile, RootMap, VectorMatrix, Watermark,
 };
 
 use crate::indexer::{self, Analysed, JobSource, OutcomeSink};
@@ -84,7 +84,9 @@ pub fn enqueue_folder(
         path: dir.to_path_buf(),
         source,
     })?;
-    let scan = scan_folder(&root);
+    let mut scan = scan_folder(&root);
+    let sheets = crate::sheets::expand(&mut scan.files, &scan.sheets);
+    scan.skipped.extend(sheets.failed);
     let mut report = EnqueueReport {
         found: scan.files.len(),
         skipped: scan.skipped,
@@ -95,7 +97,7 @@ pub fn enqueue_folder(
     let work = |f: &crate::walk::FoundFile| -> Result<QueuedFile> {
         let facts = sonority_store::FileFacts::new(f.path.clone(), f.size, f.mtime_ns);
         let q = QueuedFile::from_facts(&root, &facts)?;
-        Ok(q.with_content_hash(content_hash(&f.path)?))
+        Ok(q.with_content_hash(crate::sheets::content_hash(&f.path)?))
     };
     for_each_parallel(
         scan.files,

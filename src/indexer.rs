@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use sonority_store::{ContentHash, content_hash};
+use sonority_store::ContentHash;
 
 use crate::parallel::{StopFlag, panic_message};
 use crate::{Analyzer, Error, Result, TrackAnalysis};
@@ -36,9 +36,10 @@ pub(crate) trait JobSource: Sync {
     /// The content hash of `job`'s file at `path`.
     ///
     /// # For implementors
-    /// The default hashes the file; a source that already knows the hash returns it.
+    /// The default hashes the file (a sheet track: its span of the audio file and its tags);
+    /// a source that already knows the hash returns it.
     fn content_hash(&self, _job: &Self::Job, path: &Path) -> Option<ContentHash> {
-        content_hash(path).ok()
+        crate::sheets::content_hash(path).ok()
     }
 }
 

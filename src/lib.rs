@@ -41,6 +41,8 @@
 mod error;
 pub mod eval;
 mod parallel;
+#[cfg(feature = "mfcc")]
+mod sheets;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub mod train;
 mod walk;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use sonority_store::{
     AnalysedTrack, Analysis, ContentHash, FileFacts, ModelInfo, ModelVector, SqliteStore,
-    TrackInfo, TrackRecord, VectorStore, Watermark, content_hash,
+    TrackInfo, TrackRecord, VectorStore, Watermark,
 };
 
 use crate::indexer::{self, Analysed, JobSource, OutcomeSink};
@@ -270,7 +270,8 @@ impl<'m> Library<'m> {
             path: root.to_path_buf(),
             source,
         })?;
-        let scan = scan_folder(&root);
+        let mut scan = scan_folder(&root);
+        let sheets = crate::sheets::expand(&mut scan.files, &scan.sheets);
         let mut report = IndexReport {
             found: scan.files.len(),
             skipped: scan.skipped,
@@ -279,11 +280,25 @@ impl<'m> Library<'m> {
         let mut plan = self
             .store
             .plan_scan_under(&root, scan.files.iter().map(facts))?;
-        self.store
-            .resolve_with_hashes(&mut plan, &mut |p| content_hash(p))?;
+        self.store.resolve_with_hashes(
+            &mut plan,
+            &mut |p| match crate::sheets::content_hash(p) {
+                Ok(h) => Ok(h),
+                Err(Error::Store(e)) => Err(e),
+                Err(e) => Err(sonority_store::Error::Io {
+                    path: p.to_path_buf(),
+                    source: std::io::Error::other(e.to_string()),
+                }),
+            },
+        )?;
         report.unchanged = plan.unchanged.len();
         report.moved = plan.moved.len();
         report.pruned = self.store.prune_gone(&plan)?;
+        // A sheet that cannot be used fails alone; its audio file stays a whole track.
+        for f in sheets.failed {
+            self.store.record_error(&f.path, &f.reason)?;
+            report.failed.push((f.path, f.reason));
+        }
         // A file whose stored vector is missing for this model is analysed again.
         let mut todo: Vec<FileFacts> = plan.new.clone();
         todo.extend(plan.retry.iter().cloned());
@@ -377,9 +392,16 @@ impl<'m> Library<'m> {
     }
 }
 
-/// Stored paths are canonical (the indexed root is canonicalised first).
+/// Stored paths are canonical (the indexed root is canonicalised first); a sheet track's is
+/// its canonical sheet's path and its `trackNNNN`.
 fn canonical(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+    std::fs::canonicalize(p).unwrap_or_else(|_| {
+        match (crate::sheets::parse_track_name(p), p.file_name()) {
+            (Some((sheet, _)), Some(name)) => std::fs::canonicalize(&sheet)
+                .map_or_else(|_| p.to_path_buf(), |sheet| sheet.join(name)),
+            _ => p.to_path_buf(),
+        }
+    })
 }
 
 impl Library<'_> {
@@ -437,7 +459,7 @@ impl Analyzer<'_> {
                 Some(id) => Ok(Anchor::Stored(id)),
                 None => Ok(Anchor::Unstored {
                     vector: self.analyze_file(a)?.vector,
-                    content: content_hash(a).ok(),
+                    content: crate::sheets::content_hash(a).ok(),
                 }),
             })
             .collect()

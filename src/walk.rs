@@ -45,6 +45,8 @@ pub struct ScanResult {
     /// Entries that look like audio but cannot be analysed (FIFOs, directories, broken links),
     /// and unreadable directories. Files with other extensions are not listed.
     pub skipped: Vec<SkippedEntry>,
+    /// CUE sheets (`.cue` files), sorted by path: not read by the walk.
+    pub sheets: Vec<FoundFile>,
 }
 
 /// Whether `path` has an audio extension.
@@ -53,6 +55,14 @@ pub fn has_audio_extension(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| AUDIO_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(e)))
+}
+
+/// Whether `path` is named like a CUE sheet (`.cue`, any case).
+#[must_use]
+pub fn is_sheet_name(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("cue"))
 }
 
 /// The facts of one path if it is a regular file, or why not. Follows symlinks.
@@ -119,6 +129,14 @@ pub fn scan_folder(root: &Path) -> ScanResult {
         match entry {
             Ok(e) => {
                 let path = e.path();
+                if e.depth() > 0
+                    && e.file_type().is_file()
+                    && is_sheet_name(path)
+                    && let Ok(f) = file_facts(path)
+                {
+                    out.sheets.push(f);
+                    continue;
+                }
                 if e.depth() == 0 || !has_audio_extension(path) {
                     continue;
                 }
@@ -158,6 +176,7 @@ pub fn scan_folder(root: &Path) -> ScanResult {
         }
     }
     out.files.sort_by(|a, b| a.path.cmp(&b.path));
+    out.sheets.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }
 

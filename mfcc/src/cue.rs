@@ -138,6 +138,46 @@ impl CueSheet {
         Self::parse(path, &std::fs::read(path).map_err(io)?)
     }
 
+    /// The sheet embedded in a FLAC file as its `CUESHEET` Vorbis comment (as foobar2000 and
+    /// other rippers write it), every track of it in that file; `Ok(None)` when the file is not
+    /// a FLAC lofty can read or has no such comment. Only the metadata blocks are read.
+    ///
+    /// # Errors
+    /// [`Error::NotAFile`], [`Error::Io`] and [`Error::Empty`] for a path that is not a
+    /// readable regular file; [`Error::Limit`] for a comment over [`MAX_CUE_BYTES`];
+    /// [`Error::CueSheet`] as [`parse`](Self::parse), naming the FLAC file.
+    pub fn embedded(path: &Path) -> Result<Option<Self>> {
+        use lofty::config::ParseOptions;
+        use lofty::file::AudioFile;
+        use lofty::flac::FlacFile;
+
+        let mut file = crate::decode::open::open_regular_file(path)?;
+        let opts = ParseOptions::new()
+            .read_properties(false)
+            .read_cover_art(false);
+        let Ok(flac) = FlacFile::read_from(&mut file, opts) else {
+            return Ok(None);
+        };
+        let Some(text) = flac.vorbis_comments().and_then(|c| c.get("CUESHEET")) else {
+            return Ok(None);
+        };
+        if text.len() as u64 > MAX_CUE_BYTES {
+            return Err(Error::Limit {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "embedded CUE sheet of {} bytes (at most {MAX_CUE_BYTES})",
+                    text.len()
+                ),
+            });
+        }
+        let mut sheet = Self::parse(path, text.as_bytes())?;
+        let own = PathBuf::from(path.file_name().unwrap_or_default());
+        for t in &mut sheet.tracks {
+            t.file.clone_from(&own);
+        }
+        Ok(Some(sheet))
+    }
+
     /// Parses a sheet's bytes; `path` names it in errors.
     ///
     /// # Errors

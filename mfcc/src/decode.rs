@@ -8,7 +8,7 @@
 mod downmix;
 mod errors;
 mod limits;
-mod open;
+pub(crate) mod open;
 mod options;
 mod source;
 mod whole;

@@ -8,7 +8,7 @@ use crate::{Error, Result};
 
 /// Checks the file type without opening it, then opens it (non-blocking on Unix) and checks
 /// again.
-pub(super) fn open_regular_file(path: &Path) -> Result<File> {
+pub(crate) fn open_regular_file(path: &Path) -> Result<File> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
