@@ -28,6 +28,8 @@ use sonority::{IndexOptions, Library, Model};
 use pgcluster::cluster;
 
 const N_FILES: usize = 1000;
+/// The files and the three tracks of a CUE sheet (`write_sheet`).
+const N_TRACKS: usize = N_FILES + 3;
 const WORKERS: usize = 3;
 const WORKER_ENV: &str = "SONORITY_DIST_WORKER";
 const ROOTS_ENV: &str = "SONORITY_DIST_ROOTS";
@@ -63,6 +65,33 @@ fn write_wavs(dir: &Path, from: usize, n: usize, sample_rate: u32) {
         }
         w.finalize().unwrap();
     }
+}
+
+/// A 1.2 s WAV of three 0.4 s notes under `dir/live/`, cut by a CUE sheet into three tracks
+/// with titles and a genre.
+fn write_sheet(dir: &Path, sample_rate: u32) {
+    let sub = dir.join("live");
+    std::fs::create_dir_all(&sub).unwrap();
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(sub.join("live.wav"), spec).unwrap();
+    let len = (f64::from(sample_rate) * 1.2) as usize;
+    for s in 0..len {
+        let t = s as f64 / f64::from(sample_rate);
+        let f0 = [180.0, 520.0, 1400.0][((t / 0.4) as usize).min(2)];
+        w.write_sample(((std::f64::consts::TAU * f0 * t).sin() * 12_000.0) as i16)
+            .unwrap();
+    }
+    w.finalize().unwrap();
+    std::fs::write(
+        sub.join("live.cue"),
+        "REM GENRE Folk\nTITLE \"Live\"\nFILE \"live.wav\" WAVE\n TRACK 01 AUDIO\n  TITLE \"Low\"\n  INDEX 01 00:00:00\n TRACK 02 AUDIO\n  TITLE \"Mid\"\n  INDEX 01 00:00:30\n TRACK 03 AUDIO\n  TITLE \"High\"\n  INDEX 01 00:00:60\n",
+    )
+    .unwrap();
 }
 
 /// Logs every transition of a job to `done` in the completing transaction, so a job done
@@ -176,6 +205,7 @@ fn workers_index_like_a_single_process() {
     let tmp = tempfile::tempdir().unwrap();
     let music = tmp.path().join("music");
     write_wavs(&music, 0, N_FILES, model.header.sample_rate);
+    write_sheet(&music, model.header.sample_rate);
     let music = std::fs::canonicalize(&music).unwrap();
     let roots = format!("music={}", music.display());
 
@@ -189,9 +219,9 @@ fn workers_index_like_a_single_process() {
             |_| {},
         )
         .unwrap();
-    assert_eq!((report.analysed, report.failed.len()), (N_FILES, 0));
+    assert_eq!((report.analysed, report.failed.len()), (N_TRACKS, 0));
     let reference = sqlite_vectors(lib.store(), model.name(), &music);
-    assert_eq!(reference.len(), N_FILES);
+    assert_eq!(reference.len(), N_TRACKS);
     eprintln!("sqlite reference: {:.1} s", t0.elapsed().as_secs_f64());
 
     // The queue: enqueue once; enqueueing again queues nothing.
@@ -203,14 +233,14 @@ fn workers_index_like_a_single_process() {
         model_info(&model).unwrap().weights_hash
     );
     let e = enqueue_folder(&mut store, "music", &music, 2).unwrap();
-    assert_eq!((e.found, e.queued), (N_FILES, N_FILES));
+    assert_eq!((e.found, e.queued), (N_TRACKS, N_TRACKS));
     assert_eq!(
         enqueue_folder(&mut store, "music", &music, 2)
             .unwrap()
             .queued,
         0
     );
-    assert_eq!(queue_status(&store).unwrap().pending, N_FILES as u64);
+    assert_eq!(queue_status(&store).unwrap().pending, N_TRACKS as u64);
 
     // Several worker processes; one is SIGKILLed once it is under way.
     let t1 = Instant::now();
@@ -236,16 +266,31 @@ fn workers_index_like_a_single_process() {
     let p = queue_status(&store).unwrap();
     assert_eq!(
         (p.done, p.failed, p.pending, p.in_flight, p.expired),
-        (N_FILES as u64, 0, 0, 0, 0)
+        (N_TRACKS as u64, 0, 0, 0, 0)
     );
     let (distinct, transitions, workers) = audit(&conn);
-    assert_eq!((distinct, transitions), (N_FILES as i64, N_FILES as i64));
+    assert_eq!((distinct, transitions), (N_TRACKS as i64, N_TRACKS as i64));
     assert!(workers >= 2, "only {workers} worker processes did jobs");
-    assert_eq!(store.track_count().unwrap(), N_FILES);
+    assert_eq!(store.track_count().unwrap(), N_TRACKS);
+    // The sheet's tracks, with their tags, in the shared catalogue (its fuller tags columns).
+    let mid = store
+        .track_by_path(Path::new("music/live/live.cue/track0002"))
+        .unwrap()
+        .expect("the sheet's second track");
+    assert_eq!(
+        (
+            mid.record.tags.title.as_deref(),
+            mid.record.tags.album.as_deref(),
+            mid.record.tags.genre.as_deref(),
+            mid.record.tags.track_number
+        ),
+        (Some("Mid"), Some("Live"), Some("Folk"), Some(2))
+    );
+    assert!((mid.record.duration_s.unwrap() - 0.4).abs() < 1e-3);
 
     // Bit-identical vectors, keyed by root name and relative path.
     let m = store.load_matrix(model.name()).unwrap();
-    assert_eq!(m.len(), N_FILES);
+    assert_eq!(m.len(), N_TRACKS);
     let paths: HashMap<_, _> = store
         .tracks()
         .unwrap()
@@ -309,7 +354,7 @@ fn workers_index_like_a_single_process() {
     .unwrap();
     assert_eq!((r.done, r.failed.len(), r.lost), (5, 0, 0));
     assert_eq!(shared.refresh().unwrap(), (5, 0));
-    assert_eq!(shared.index().len(), N_FILES + 5);
+    assert_eq!(shared.index().len(), N_TRACKS + 5);
     assert!(
         shared
             .index()

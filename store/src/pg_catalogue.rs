@@ -52,7 +52,8 @@ fn hash_from(bytes: Option<Vec<u8>>) -> Option<ContentHash> {
 }
 
 const TRACK_COLUMNS: &str = "id, path, content_hash, size_bytes, mtime_ns, duration_s, \
-     sample_rate_hz, channels, title, artist, album, track_number, indexed_at_s";
+     sample_rate_hz, channels, title, artist, album, track_number, indexed_at_s, album_artist, \
+     disc_number, genre, year";
 
 fn track_from_row(r: &postgres::Row) -> TrackInfo {
     let size: i64 = r.get(3);
@@ -79,8 +80,14 @@ fn track_from_row(r: &postgres::Row) -> TrackInfo {
                 track_number: r
                     .get::<_, Option<i64>>(11)
                     .and_then(|v| u32::try_from(v).ok()),
-                // Not kept by the PostgreSQL catalogue yet.
-                ..TrackTags::default()
+                album_artist: r.get(13),
+                disc_number: r
+                    .get::<_, Option<i64>>(14)
+                    .and_then(|v| u32::try_from(v).ok()),
+                genre: r.get(15),
+                year: r.get(16),
+                // Filled from `track_tags` by the caller.
+                extra: std::collections::BTreeMap::new(),
             },
         },
         indexed_at_s: r.get(12),
@@ -182,25 +189,55 @@ pub(crate) fn write_analyses(
         .iter()
         .map(|t| t.track.tags.track_number.map(i64::from))
         .collect();
+    let album_artists: Vec<Option<&str>> = items
+        .iter()
+        .map(|t| t.track.tags.album_artist.as_deref())
+        .collect();
+    let discs: Vec<Option<i64>> = items
+        .iter()
+        .map(|t| t.track.tags.disc_number.map(i64::from))
+        .collect();
+    let genres: Vec<Option<&str>> = items
+        .iter()
+        .map(|t| t.track.tags.genre.as_deref())
+        .collect();
+    let years: Vec<Option<i32>> = items.iter().map(|t| t.track.tags.year).collect();
     let now = now_s();
-    let params: [&(dyn ToSql + Sync); 12] = [
-        &kpaths, &hashes, &sizes, &mtimes, &durs, &rates, &chans, &titles, &artists, &albums,
-        &numbers, &now,
+    let params: [&(dyn ToSql + Sync); 16] = [
+        &kpaths,
+        &hashes,
+        &sizes,
+        &mtimes,
+        &durs,
+        &rates,
+        &chans,
+        &titles,
+        &artists,
+        &albums,
+        &numbers,
+        &now,
+        &album_artists,
+        &discs,
+        &genres,
+        &years,
     ];
     let rows = tx
         .query(
             "INSERT INTO tracks (path, content_hash, size_bytes, mtime_ns, duration_s,
-                sample_rate_hz, channels, title, artist, album, track_number, indexed_at_s)
-             SELECT p, h, s, m, d, r, c, ti, ar, al, n, $12
+                sample_rate_hz, channels, title, artist, album, track_number, indexed_at_s,
+                album_artist, disc_number, genre, year)
+             SELECT p, h, s, m, d, r, c, ti, ar, al, n, $12, aa, dn, g, y
              FROM unnest($1::bytea[], $2::bytea[], $3::int8[], $4::int8[], $5::float8[],
-                         $6::int8[], $7::int4[], $8::text[], $9::text[], $10::text[], $11::int8[])
-                  AS u(p, h, s, m, d, r, c, ti, ar, al, n)
+                         $6::int8[], $7::int4[], $8::text[], $9::text[], $10::text[], $11::int8[],
+                         $13::text[], $14::int8[], $15::text[], $16::int4[])
+                  AS u(p, h, s, m, d, r, c, ti, ar, al, n, aa, dn, g, y)
              ON CONFLICT (path) DO UPDATE SET content_hash = excluded.content_hash,
                 size_bytes = excluded.size_bytes, mtime_ns = excluded.mtime_ns,
                 duration_s = excluded.duration_s, sample_rate_hz = excluded.sample_rate_hz,
                 channels = excluded.channels, title = excluded.title, artist = excluded.artist,
                 album = excluded.album, track_number = excluded.track_number,
-                indexed_at_s = excluded.indexed_at_s
+                indexed_at_s = excluded.indexed_at_s, album_artist = excluded.album_artist,
+                disc_number = excluded.disc_number, genre = excluded.genre, year = excluded.year
              RETURNING path, id",
             &params,
         )
@@ -216,11 +253,28 @@ pub(crate) fn write_analyses(
 
     // Replace everything stored for these tracks.
     for sql in [
+        "DELETE FROM track_tags WHERE track_id = ANY($1)",
         "DELETE FROM descriptors WHERE track_id = ANY($1)",
         "DELETE FROM embeddings WHERE track_id = ANY($1)",
         "DELETE FROM embedding_tiles WHERE track_id = ANY($1)",
     ] {
         tx.execute(sql, &[&ids]).map_err(pg)?;
+    }
+    let (mut tag_ids, mut tag_names, mut tag_values) = (Vec::new(), Vec::new(), Vec::new());
+    for (id, t) in ids.iter().zip(&items) {
+        for (name, value) in &t.track.tags.extra {
+            tag_ids.push(*id);
+            tag_names.push(name.as_str());
+            tag_values.push(value.as_str());
+        }
+    }
+    if !tag_ids.is_empty() {
+        tx.execute(
+            "INSERT INTO track_tags (track_id, name, value)
+             SELECT * FROM unnest($1::int8[], $2::text[], $3::text[])",
+            &[&tag_ids, &tag_names, &tag_values],
+        )
+        .map_err(pg)?;
     }
     let a = |f: fn(&Analysis) -> Option<f64>| -> Vec<Option<f64>> {
         items.iter().map(|t| f(t.analysis)).collect()
@@ -320,6 +374,21 @@ pub(crate) fn write_analyses(
 }
 
 impl PgStore {
+    /// Fills a track's other tags from `track_tags`.
+    fn with_extra_tags(&self, mut t: TrackInfo) -> Result<TrackInfo> {
+        for r in self
+            .client()?
+            .query(
+                "SELECT name, value FROM track_tags WHERE track_id = $1",
+                &[&t.id.0],
+            )
+            .map_err(|e| self.pg(e))?
+        {
+            t.record.tags.extra.insert(r.get(0), r.get(1));
+        }
+        Ok(t)
+    }
+
     /// Runs `f` in one transaction and commits it.
     pub(crate) fn in_tx<T>(
         &self,
@@ -395,14 +464,27 @@ impl Catalogue for PgStore {
     }
 
     fn tracks(&self) -> Result<Vec<TrackInfo>> {
-        let rows = self
-            .client()?
+        let mut client = self.client()?;
+        let rows = client
             .query(
                 &format!("SELECT {TRACK_COLUMNS} FROM tracks ORDER BY id"),
                 &[],
             )
             .map_err(|e| self.pg(e))?;
-        Ok(rows.iter().map(track_from_row).collect())
+        let mut tracks: Vec<TrackInfo> = rows.iter().map(track_from_row).collect();
+        let mut extra: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+        for r in client
+            .query("SELECT track_id, name, value FROM track_tags", &[])
+            .map_err(|e| self.pg(e))?
+        {
+            extra.entry(r.get(0)).or_default().push((r.get(1), r.get(2)));
+        }
+        for t in &mut tracks {
+            if let Some(tags) = extra.remove(&t.id.0) {
+                t.record.tags.extra.extend(tags);
+            }
+        }
+        Ok(tracks)
     }
 
     fn track_count(&self) -> Result<usize> {
@@ -422,7 +504,9 @@ impl Catalogue for PgStore {
                 &[&id.0],
             )
             .map_err(|e| self.pg(e))?;
-        Ok(r.as_ref().map(track_from_row))
+        r.as_ref()
+            .map(|r| self.with_extra_tags(track_from_row(r)))
+            .transpose()
     }
 
     fn track_by_path(&self, path: &Path) -> Result<Option<TrackInfo>> {
@@ -434,7 +518,9 @@ impl Catalogue for PgStore {
                 &[&p],
             )
             .map_err(|e| self.pg(e))?;
-        Ok(r.as_ref().map(track_from_row))
+        r.as_ref()
+            .map(|r| self.with_extra_tags(track_from_row(r)))
+            .transpose()
     }
 
     fn analysis(&self, id: TrackId) -> Result<Option<Analysis>> {

@@ -129,6 +129,21 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX jobs_open ON jobs (id) WHERE state IN ('pending', 'running');
     CREATE INDEX jobs_by_done_at ON jobs (done_at) WHERE done_at IS NOT NULL;
     ",
+    // 1 -> 2: the fuller tags, as SQLite's migration 2 -> 3: album artist, disc number, genre
+    // and year on the track, every other text tag in `track_tags`.
+    r"
+    ALTER TABLE tracks
+        ADD COLUMN album_artist text,
+        ADD COLUMN disc_number  bigint,
+        ADD COLUMN genre        text,
+        ADD COLUMN year         integer;
+    CREATE TABLE track_tags (
+        track_id bigint NOT NULL REFERENCES tracks (id) ON DELETE CASCADE,
+        name     text NOT NULL,
+        value    text NOT NULL,
+        PRIMARY KEY (track_id, name)
+    );
+    ",
 ];
 
 /// The PostgreSQL schema version this build writes and reads.

@@ -37,19 +37,25 @@ on_every_backend!(
     duplicate_paths_in_a_batch_keep_the_last,
 );
 
+/// A record with every tag, extra ones included: each backend keeps them all.
 fn record(path: &str) -> TrackRecord {
+    let mut tags = TrackTags::default()
+        .with_title("Blue in Green")
+        .with_artist("Miles Davis")
+        .with_album("Kind of Blue")
+        .with_track_number(3)
+        .with_album_artist("Miles Davis Sextet");
+    tags.disc_number = Some(1);
+    tags.genre = Some("Jazz; Modal".into());
+    tags.year = Some(1959);
+    tags.extra.insert("composer".into(), "Bill Evans".into());
+    tags.extra.insert("label".into(), "Columbia".into());
     TrackRecord::new(FileFacts::new(path, 5_000_000, 1_700_000_000_000_000_000))
         .with_content_hash(ContentHash([7; 16]))
         .with_duration_s(215.5)
         .with_sample_rate_hz(44_100)
         .with_channels(2)
-        .with_tags(
-            TrackTags::default()
-                .with_title("Blue in Green")
-                .with_artist("Miles Davis")
-                .with_album("Kind of Blue")
-                .with_track_number(3),
-        )
+        .with_tags(tags)
 }
 
 fn track_roundtrip_with_analysis_vectors_and_tiles<S: Catalogue>(mut s: S) {
@@ -114,6 +120,9 @@ fn reanalysis_keeps_id_and_replaces_everything<S: Catalogue>(mut s: S) {
     let mut r2 = r.clone();
     r2.file.size_bytes = 6_000_000;
     r2.tags.title = Some("New".into());
+    r2.tags.genre = None;
+    r2.tags.extra.remove("label");
+    r2.tags.extra.insert("mood".into(), "calm".into());
     let id2 = s
         .put_track_analysis(&r2, &Analysis::default(), &[ModelVector::new("m1", &[3.0])])
         .unwrap();

@@ -252,13 +252,13 @@ fn incremental_load_sees_late_commits_and_deletions() {
 const README_GRANTS: &str = "
     GRANT SELECT ON sonority_schema TO w, q, r;
     GRANT SELECT, INSERT, UPDATE ON tracks, analyses TO w;
-    GRANT SELECT, INSERT, UPDATE, DELETE ON descriptors, embeddings, embedding_tiles, file_errors TO w;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON descriptors, embeddings, embedding_tiles, file_errors, track_tags TO w;
     GRANT SELECT, INSERT ON models TO w;
     GRANT INSERT ON embedding_deletions TO w;
     GRANT SELECT, UPDATE ON jobs TO w;
     GRANT USAGE ON SEQUENCE job_lease_tokens TO w;
     GRANT SELECT, INSERT, UPDATE ON jobs TO q;
-    GRANT SELECT ON models, embeddings, embedding_deletions, tracks TO r;
+    GRANT SELECT ON models, embeddings, embedding_deletions, tracks, track_tags TO r;
 ";
 
 #[test]
