@@ -477,7 +477,10 @@ impl Catalogue for PgStore {
             .query("SELECT track_id, name, value FROM track_tags", &[])
             .map_err(|e| self.pg(e))?
         {
-            extra.entry(r.get(0)).or_default().push((r.get(1), r.get(2)));
+            extra
+                .entry(r.get(0))
+                .or_default()
+                .push((r.get(1), r.get(2)));
         }
         for t in &mut tracks {
             if let Some(tags) = extra.remove(&t.id.0) {
