@@ -177,7 +177,7 @@ pub(crate) struct Expanded {
 /// cannot be read or parsed, or names a file that cannot be found, fails alone.
 pub(crate) fn expand(files: &mut Vec<FoundFile>, sheets: &[FoundFile]) -> Expanded {
     let mut out = Expanded::default();
-    let mut cut: Vec<PathBuf> = Vec::new();
+    let mut cut: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     let mut added: Vec<FoundFile> = Vec::new();
     for s in sheets {
         let sheet = match CueSheet::read(&s.path) {
@@ -219,7 +219,7 @@ pub(crate) fn expand(files: &mut Vec<FoundFile>, sheets: &[FoundFile]) -> Expand
                 size: facts.size,
                 mtime_ns: facts.mtime_ns.max(s.mtime_ns),
             });
-            cut.push(audio);
+            cut.insert(audio);
         }
     }
     // FLAC files that embed a sheet, unless a `.cue` file already cuts them.
@@ -236,13 +236,21 @@ pub(crate) fn expand(files: &mut Vec<FoundFile>, sheets: &[FoundFile]) -> Expand
                         mtime_ns: f.mtime_ns,
                     });
                 }
-                cut.push(f.path.clone());
+                cut.insert(f.path.clone());
             }
             Ok(None) => {}
-            Err(e) => out.failed.push(SkippedEntry {
-                path: f.path.clone(),
-                reason: e.to_string(),
-            }),
+            // A broken embedded sheet fails alone: the file is indexed whole.
+            Err(
+                e @ (sonority_mfcc::Error::CueSheet { .. } | sonority_mfcc::Error::Limit { .. }),
+            ) => {
+                out.failed.push(SkippedEntry {
+                    path: f.path.clone(),
+                    reason: e.to_string(),
+                });
+            }
+            // A file that cannot be read at all is the file's failure, reported once, by its
+            // own analysis.
+            Err(_) => {}
         }
     }
     out.tracks = added.len();
