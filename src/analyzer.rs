@@ -26,10 +26,22 @@ pub struct TrackAnalysis {
     /// Key, tempo, roll-off.
     pub descriptors: DescriptorSummary,
     /// The raw blocks (before standardisation), by name, in [`BLOCKS`](crate::pipeline::BLOCKS)
-    /// order: those the model's layout names, and the descriptors.
+    /// order: those the model's layout names with a weight above 0 (a block of weight 0 is
+    /// zeros in the final vector and is not computed), and the descriptors.
     pub blocks: Vec<(&'static str, Vec<f32>)>,
     /// The final vector (finite).
     pub vector: Vec<f32>,
+}
+
+impl TrackAnalysis {
+    /// The raw block of this name, if the analysis computed it.
+    #[must_use]
+    pub fn block(&self, name: &str) -> Option<&[f32]> {
+        self.blocks
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| b.as_slice())
+    }
 }
 
 /// Analyses tracks with a [`Model`].

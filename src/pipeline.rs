@@ -12,7 +12,8 @@
 //! | `rolloff` | [`Descriptors`] | spectral roll-off on a log-frequency scale, mean and spread |
 //!
 //! The descriptors always run (their values are stored with every track); the tile encoder and
-//! the timbre statistics run when the model's layout names their block. One more block exists
+//! the timbre statistics run when the model's layout names their block with a weight above 0
+//! (a block of weight 0 is zeros in the final vector, so it is not computed). One more block exists
 //! for the published design only, made when a layout names it:
 //! [`PUBLISHED_DESCRIPTORS`] (`descriptors`: roll-off in Hz, tempo in BPM and the key's integer
 //! label, unscaled, as the published ÷255 fusion takes them).
@@ -163,13 +164,22 @@ pub(crate) struct PassOutput {
 }
 
 impl<'a> BlockPipeline<'a> {
-    /// The sinks for `model`: those its fusion layout names, and the descriptors.
+    /// The sinks for `model`: those its fusion layout names with a weight above 0, and the
+    /// descriptors.
     ///
     /// `batch` tiles are encoded at a time.
     pub(crate) fn for_model(model: &'a Model, batch: usize) -> Result<Self> {
         let settings = model.header.settings();
         let cfg = settings.mfcc_config();
-        let wants = |name: &str| model.fusion.layout().block(name).is_some();
+        // A block of weight 0 is zeros in the fused vector whatever its values
+        // (`Fusion::fuse_named` takes it at its centre): not computed.
+        let wants = |name: &str| {
+            model
+                .fusion
+                .layout()
+                .block(name)
+                .is_some_and(|b| b.weight != 0.0)
+        };
         let tiles = if wants("tiles") {
             let pooler = TilePooler::new(
                 &model.tile,

@@ -403,10 +403,60 @@ impl Fusion {
     /// The fused vector of one track's named blocks, given in any order (see
     /// [`concat_named`](Self::concat_named)).
     ///
+    /// A block whose weight is 0 may be left out: its part of the fused vector is zeros
+    /// whatever its values, so an analysis need not compute it (see
+    /// [`unweighted_blocks`](Self::unweighted_blocks)). It is then taken at the fitted centre.
+    ///
     /// # Errors
     /// As [`concat_named`](Self::concat_named) and [`fuse_raw`](Self::fuse_raw).
+    ///
+    /// # Examples
+    /// ```
+    /// use sonority_fusion::{BlockSpec, Fusion, Standardization};
+    /// let f = Fusion::new(
+    ///     vec![BlockSpec::new("a", 2), BlockSpec::new("b", 1).with_weight(0.0)],
+    ///     Standardization::None,
+    /// )?;
+    /// assert_eq!(f.unweighted_blocks().collect::<Vec<_>>(), ["b"]);
+    /// let with_b = f.fuse_named(&[("a", &[1.0, 2.0][..]), ("b", &[5.0][..])])?;
+    /// let without_b = f.fuse_named(&[("a", &[1.0, 2.0][..])])?;
+    /// assert_eq!(with_b, without_b);
+    /// assert_eq!(without_b[2], 0.0);
+    /// # Ok::<(), sonority_fusion::Error>(())
+    /// ```
     pub fn fuse_named(&self, blocks: &[(&str, &[f32])]) -> Result<Vec<f32>> {
-        self.fuse_raw(&self.concat_named(blocks)?)
+        let missing: Vec<(&str, Vec<f32>)> = if self.is_fitted() {
+            self.specs
+                .iter()
+                .zip(&self.layout.blocks)
+                .filter(|(spec, _)| spec.weight == 0.0)
+                .filter(|(spec, _)| !blocks.iter().any(|(n, _)| *n == spec.name))
+                .map(|(spec, block)| {
+                    let centre = match self.center.get(block.range.clone()) {
+                        Some(c) => c.to_vec(),
+                        None => vec![0.0; spec.dim],
+                    };
+                    (spec.name.as_str(), centre)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if missing.is_empty() {
+            return self.fuse_raw(&self.concat_named(blocks)?);
+        }
+        let mut all: Vec<(&str, &[f32])> = blocks.to_vec();
+        all.extend(missing.iter().map(|(n, v)| (*n, v.as_slice())));
+        self.fuse_raw(&self.concat_named(&all)?)
+    }
+
+    /// The names of the blocks whose weight is 0, in layout order: their part of the fused
+    /// vector is zeros, so [`fuse_named`](Self::fuse_named) does not need them.
+    pub fn unweighted_blocks(&self) -> impl Iterator<Item = &str> {
+        self.specs
+            .iter()
+            .filter(|s| s.weight == 0.0)
+            .map(|s| s.name.as_str())
     }
 
     /// Fits the standardisation statistics on raw vectors (each the [`concat`](Self::concat)
