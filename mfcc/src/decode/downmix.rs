@@ -30,16 +30,27 @@ where
     let frames = buf.frames();
     let channels = buf.num_planes();
     mono.clear();
+    // Sum in channel order in f32, then divide: numpy's `mean(axis=0)` on float32. The first
+    // plane is written, not added to zeros (the same values: 0 + x is x), which spares a pass.
+    let mut planes = buf.iter_planes();
+    if let Some(first) = planes.next() {
+        mono.extend(first.iter().take(frames).map(|&s| f32::from_sample(s)));
+    }
     mono.resize(frames, 0.0);
-    // Sum in channel order in f32, then divide: numpy's `mean(axis=0)` on float32.
-    for plane in buf.iter_planes() {
+    for plane in planes {
         for (m, &s) in mono.iter_mut().zip(plane) {
             *m += f32::from_sample(s);
         }
     }
     if channels > 1 {
         let n = channels as f32;
-        mono.iter_mut().for_each(|m| *m /= n);
+        if channels.is_power_of_two() {
+            // Exact: dividing by a power of two is multiplying by its reciprocal.
+            let r = 1.0 / n;
+            mono.iter_mut().for_each(|m| *m *= r);
+        } else {
+            mono.iter_mut().for_each(|m| *m /= n);
+        }
     }
     (buf.spec().rate(), channels)
 }
