@@ -17,8 +17,11 @@
 # Each round runs, one after the other: symphonia decoding alone (decode-floor), sonority's
 # `index --threads 1` and `--threads 2` into a fresh SQLite file, and bliss-anchor (skipped when
 # BLISS_ANCHOR is unset). It prints every run's wall time and peak RSS (/usr/bin/time), then the
-# medians over the rounds and sonority's ratios to the floor and to bliss-rs. Run it on an idle
-# machine; nothing here is asserted.
+# medians over the rounds and sonority's ratios to the floor and to bliss-rs, in wall time and
+# in CPU time (user + system: steadier than wall time on a shared machine). With BASE_INDEX set
+# to another build's `index` binary (an earlier commit, say), each round also runs it on one
+# thread, for an A/B comparison in the same run. Run it on an idle machine; nothing here is
+# asserted.
 set -euo pipefail
 dir=${1:?usage: throughput.sh DIR [ROUNDS]}
 rounds=${2:-3}
@@ -33,18 +36,19 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export RAYON_NUM_THREADS=1
 
-# run NAME CMD...: appends "NAME seconds peak_kb" to $work/runs.
+# run NAME CMD...: appends "NAME wall_s peak_kb cpu_s" to $work/runs.
 run() {
   local name=$1
   shift
-  /usr/bin/time -f '%e %M' -o "$work/t" "$@" >"$work/out" 2>"$work/err" || {
+  /usr/bin/time -f '%e %M %U %S' -o "$work/t" "$@" >"$work/out" 2>"$work/err" || {
     echo "$name failed:" >&2
     tail -5 "$work/err" >&2
     exit 1
   }
-  read -r secs kb <"$work/t"
-  echo "$name $secs $kb" >>"$work/runs"
-  printf '%-26s %7.2f s %7.0f MB\n' "$name" "$secs" "$(echo "$kb / 1024" | bc -l)"
+  read -r secs kb user sys <"$work/t"
+  cpu=$(echo "$user + $sys" | bc -l)
+  echo "$name $secs $kb $cpu" >>"$work/runs"
+  printf '%-26s %7.2f s wall %7.2f s CPU %5.0f MB\n' "$name" "$secs" "$cpu" "$(echo "$kb / 1024" | bc -l)"
 }
 
 for r in $(seq 1 "$rounds"); do
@@ -52,6 +56,10 @@ for r in $(seq 1 "$rounds"); do
   run decode-floor "$floor" "$dir"
   rm -f "$work/lib.sqlite"*
   run "sonority-1-thread" "$index" "$dir" --db "$work/lib.sqlite" --threads 1
+  if [ -n "${BASE_INDEX:-}" ]; then
+    rm -f "$work/lib.sqlite"*
+    run "base-1-thread" "$BASE_INDEX" "$dir" --db "$work/lib.sqlite" --threads 1
+  fi
   rm -f "$work/lib.sqlite"*
   RAYON_NUM_THREADS=2 run "sonority-2-threads" "$index" "$dir" --db "$work/lib.sqlite" --threads 2
   if [ -n "$bliss" ]; then
@@ -64,16 +72,25 @@ python3 - "$work/runs" <<'EOF'
 import statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
-    name, secs, kb = line.split()
-    runs.setdefault(name, []).append((float(secs), int(kb)))
-med = {n: (statistics.median(s for s, _ in v), max(k for _, k in v) / 1024) for n, v in runs.items()}
-for n, (s, mb) in med.items():
-    print(f"{n:26} {s:7.2f} s  peak {mb:5.0f} MB")
-floor = med["decode-floor"][0]
-one = med["sonority-1-thread"][0]
-two = med["sonority-2-threads"][0]
-print(f"sonority 1 thread / decode floor: {one / floor:.2f}x")
-print(f"sonority 2-thread scaling: {one / two:.2f}x")
+    name, secs, kb, cpu = line.split()
+    runs.setdefault(name, []).append((float(secs), int(kb), float(cpu)))
+med = {
+    n: (
+        statistics.median(r[0] for r in v),
+        max(r[1] for r in v) / 1024,
+        statistics.median(r[2] for r in v),
+    )
+    for n, v in runs.items()
+}
+for n, (s, mb, cpu) in med.items():
+    print(f"{n:26} {s:7.2f} s wall {cpu:7.2f} s CPU  peak {mb:5.0f} MB")
+def ratio(a, b, what):
+    print(f"{what}: {med[a][0] / med[b][0]:.2f}x wall, {med[a][2] / med[b][2]:.2f}x CPU")
+ratio("sonority-1-thread", "decode-floor", "sonority 1 thread / decode floor")
+if "base-1-thread" in med:
+    ratio("base-1-thread", "decode-floor", "base 1 thread / decode floor")
+    ratio("base-1-thread", "sonority-1-thread", "base / sonority, 1 thread each")
+print(f"sonority 2-thread scaling: {med['sonority-1-thread'][0] / med['sonority-2-threads'][0]:.2f}x wall")
 if "bliss-anchor" in med:
-    print(f"bliss-rs / sonority, 1 thread each: {med['bliss-anchor'][0] / one:.2f}x")
+    ratio("bliss-anchor", "sonority-1-thread", "bliss-rs / sonority, 1 thread each")
 EOF
