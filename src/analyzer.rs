@@ -37,10 +37,7 @@ impl TrackAnalysis {
     /// The raw block of this name, if the analysis computed it.
     #[must_use]
     pub fn block(&self, name: &str) -> Option<&[f32]> {
-        self.blocks
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, b)| b.as_slice())
+        crate::pipeline::named_block(&self.blocks, name)
     }
 }
 

@@ -282,6 +282,17 @@ impl<'a> BlockPipeline<'a> {
     }
 }
 
+/// The block called `name` among a pass's named blocks ([`PassOutput::blocks`]).
+pub(crate) fn named_block<'b>(
+    blocks: &'b [(&'static str, Vec<f32>)],
+    name: &str,
+) -> Option<&'b [f32]> {
+    blocks
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, b)| b.as_slice())
+}
+
 /// The [`PUBLISHED_DESCRIPTORS`] block of a track's descriptors.
 pub(crate) fn published_block(d: &DescriptorSummary) -> [f32; 3] {
     sonority_fusion::published_descriptors(d.rolloff.mean_hz, d.tempo.bpm, d.key.key)

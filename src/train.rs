@@ -146,10 +146,7 @@ impl TrackData {
     /// The model-independent block called `name`.
     #[must_use]
     pub fn block(&self, name: &str) -> Option<&[f32]> {
-        self.blocks
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, b)| b.as_slice())
+        crate::pipeline::named_block(&self.blocks, name)
     }
 
     /// The published design's descriptor block ([`PUBLISHED_DESCRIPTORS`]): roll-off Hz,
