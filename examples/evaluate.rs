@@ -8,6 +8,12 @@
 //!     --candidates contrastive-augment --epochs 60,120
 //! # albums of the training corpus held out instead (queries against that corpus):
 //! cargo run --release --example evaluate -- DEV/manifest.tsv --train-manifest TRAIN/manifest.tsv --protocol train
+//! # candidates under the same time rather than the same epochs, the published system among them:
+//! cargo run --release --example evaluate -- DEV/manifest.tsv --epochs 1000 --budget-s 600 \
+//!     --candidates contrastive-augment,contrastive-augment-strided-2d,published
+//! # one fold of a long candidate per run:
+//! cargo run --release --example evaluate -- DEV/manifest.tsv --seed 1 --fold 2 \
+//!     --candidates contrastive-augment+stage2-conv1d
 //! ```
 //!
 //! Every track of the manifest is analysed once (decode and one STFT pass: log-mel frames, MFCC
@@ -38,7 +44,7 @@ use sonority::eval::{
 };
 use sonority::fusion::{Fusion, published_descriptors};
 use sonority::train::{
-    ExtractOptions, TrackData, TrainOptions, VectorArchitecture, continue_training,
+    ExtractOptions, FusionRecipe, TrackData, TrainOptions, VectorArchitecture, continue_training,
     embed_track_data, extract_all, shipped_augment, tile_block, train_model,
 };
 use sonority::{FinalStage, Model};
@@ -73,9 +79,23 @@ struct Args {
     /// stage over all five standardised blocks, `TrainOptions::with_learned_stage`),
     /// contrastive-augment-2d (a small 2-D tile encoder, `ConvAeConfig::small_2d`),
     /// contrastive-augment-strided-2d (the CPU-shaped 2-D tile encoder,
-    /// `ConvAeConfig::strided_2d`).
+    /// `ConvAeConfig::strided_2d`); `published` (the published system end to end,
+    /// `TrainOptions::published`: 256 mel bands, the published Conv2D and Conv1D autoencoders
+    /// and the ÷255 fusion), `published-standardised` (the same with standardised blocks).
+    /// The published candidates are trained and scored on a second analysis of the same
+    /// tracks with 256 mel bands; give them `--budget-s` (a training step takes seconds).
     #[arg(long, default_value = "plain,contrastive,contrastive-augment")]
     candidates: String,
+    /// Training time budget of each candidate per fold, in seconds (nine tenths for the tile
+    /// autoencoder, the rest for a second stage): candidates compared under the same time
+    /// rather than the same epochs. Training stops at the budget or at `--epochs`, whichever
+    /// comes first.
+    #[arg(long)]
+    budget_s: Option<f64>,
+    /// Run only this fold (0-based) of the split: for a long candidate, one fold per run. The
+    /// table's spread is then over one fold (zero).
+    #[arg(long)]
+    fold: Option<usize>,
     /// Worker threads for analysis.
     #[arg(long, default_value_t = 2)]
     threads: usize,
@@ -142,6 +162,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     // A model is evaluated on tracks analysed with its own settings (the published preset's
     // 256 mel bands, say).
     let model = args.model.as_deref().map(Model::load).transpose()?;
+    let candidates: Vec<&str> = args
+        .candidates
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .collect();
     let mut opts = ExtractOptions::default().whole_track();
     if let Some(m) = &model {
         opts.settings = m.header.settings();
@@ -156,6 +181,22 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         tracks.extend(t);
         albums.extend(a);
     }
+    // The published candidates analyse with 256 mel bands: the same tracks once more.
+    let published_tracks = if model.is_none() && candidates.iter().any(|c| is_published(c)) {
+        let popts = ExtractOptions::published().whole_track();
+        let (mut t, mut a) = extract_manifest(&args.manifest, &popts, args.threads)?;
+        if let Some(m) = &args.train_manifest {
+            let (t2, a2) = extract_manifest(m, &popts, args.threads)?;
+            t.extend(t2);
+            a.extend(a2);
+        }
+        if a != albums {
+            return Err("the 256-band analysis skipped other tracks than the default one".into());
+        }
+        Some(t)
+    } else {
+        None
+    };
     // The tracks whose albums are folded, queried and ranked.
     let pool: Vec<usize> = match args.protocol.as_str() {
         "dev" => (0..n_first).collect(),
@@ -193,14 +234,17 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let folds = album_folds(&pool_albums, args.folds, args.seed);
+    if let Some(k) = args.fold
+        && k >= folds.len()
+    {
+        return Err(format!("--fold {k}: the split has {} folds", folds.len()).into());
+    }
     let mut table = Table::new();
     let mut cost: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let candidates: Vec<&str> = args
-        .candidates
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .collect();
     for (f, held) in folds.iter().enumerate() {
+        if args.fold.is_some_and(|k| k != f) {
+            continue;
+        }
         // `train` indexes `tracks`; `queries` and `fit` index `pool` (every vector scored is a
         // pool track's, in pool order).
         let train: Vec<usize> = (0..tracks.len())
@@ -243,7 +287,20 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         );
 
         let refs: Vec<&TrackData> = train.iter().map(|&i| &tracks[i]).collect();
+        let (published_refs, published_pool): (Vec<&TrackData>, Vec<&TrackData>) =
+            match &published_tracks {
+                Some(p) => (
+                    train.iter().map(|&i| &p[i]).collect(),
+                    pool.iter().map(|&i| &p[i]).collect(),
+                ),
+                None => (Vec::new(), Vec::new()),
+            };
         for &c in &candidates {
+            let (refs, pool_tracks) = if is_published(c) {
+                (&published_refs, &published_pool)
+            } else {
+                (&refs, &pool_tracks)
+            };
             let t = Instant::now();
             let mut prev: Option<(Model, usize)> = None;
             for (k, &e) in epochs.iter().enumerate() {
@@ -253,9 +310,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                     eprintln!("unknown candidate {c}");
                     break;
                 };
+                let opts = opts.with_budget_s(args.budget_s);
                 let model = match &prev {
-                    None => train_model(&refs, &opts, |_| true)?,
-                    Some((m, _)) => continue_training(m, &refs, &opts, |_| true)?,
+                    None => train_model(refs, &opts, |_| true)?,
+                    Some((m, _)) => continue_training(m, refs, &opts, |_| true)?,
                 };
                 let train_s = t.elapsed().as_secs_f64();
                 let prov = &model.header.provenance["tile_training"];
@@ -352,14 +410,20 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     println!(
-        "protocol {}: {} folds of {} albums, seed {}; {} tracks ranked, {} tracks in all",
+        "protocol {}: {} folds of {} albums{}, seed {}{}; {} tracks ranked, {} tracks in all",
         args.protocol,
         folds.len(),
         pool_albums
             .iter()
             .collect::<std::collections::BTreeSet<_>>()
             .len(),
+        args.fold
+            .map(|k| format!(" (fold {k} only)"))
+            .unwrap_or_default(),
         args.seed,
+        args.budget_s
+            .map(|b| format!(", training budget {b:.0} s per candidate and fold"))
+            .unwrap_or_default(),
         pool.len(),
         tracks.len()
     );
@@ -477,6 +541,17 @@ fn candidate(name: &str, epochs: usize, seed: u64) -> Option<TrainOptions> {
                 VectorArchitecture::Dense { latent: 64 }
             });
         }
+        "published" | "published-standardised" => {
+            // The published system end to end; only its length and seed come from here.
+            let mut p = TrainOptions::published();
+            p.tile_training.seed = seed;
+            p.tile_training.max_epochs = epochs;
+            p.vector.1.seed = seed;
+            if name.ends_with("standardised") {
+                p.fusion = FusionRecipe::PublishedBlocksStandardized;
+            }
+            return Some(p);
+        }
         "contrastive-augment-2d" | "contrastive-augment-strided-2d" => {
             let mut t = tcfg;
             t.augment = shipped_augment();
@@ -490,6 +565,12 @@ fn candidate(name: &str, epochs: usize, seed: u64) -> Option<TrainOptions> {
         _ => return None,
     }
     Some(o)
+}
+
+/// Whether a candidate is the published system (analysed with the published preset's 256 mel
+/// bands).
+fn is_published(name: &str) -> bool {
+    name.starts_with("published")
 }
 
 fn pseudo(x: u64) -> f32 {
