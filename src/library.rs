@@ -108,7 +108,12 @@ pub struct Recommendation {
     pub score: f32,
     /// The same on a 0-100 scale (`50·(1 + cosine)`).
     pub similarity_0_100: f32,
-    /// The blocks that contributed most, with their share of the cosine, largest first.
+    /// Why this track is close, block by block, largest first. For a model whose final
+    /// vector is the fused one: each block's share of the cosine (they add up to it). For a
+    /// model with a learned final stage: the cosine lost when the block is neutralised in the
+    /// anchor and in this track before the stage ([`Model::explain_stage`]; the parts do not
+    /// add up), from the fused vectors the library stores beside the final ones; empty for
+    /// tracks indexed before those were stored.
     pub explanation: Vec<(String, f32)>,
 }
 
@@ -181,14 +186,16 @@ impl<'m> Library<'m> {
     /// [`Error::ModelMismatch`] as above (see [`open_replacing`](Self::open_replacing)); store
     /// errors (not a database, newer schema, locked, read-only).
     pub fn open(db: &Path, model: &'m Model) -> Result<Self> {
-        let (mut store, info) = Self::open_store(db, model)?;
-        store.register_model(&info).map_err(|e| match e {
-            sonority_store::Error::ModelConflict { name, .. } => Error::ModelMismatch {
-                db: db.to_path_buf(),
-                name,
-            },
-            e => e.into(),
-        })?;
+        let (mut store, infos) = Self::open_store(db, model)?;
+        for info in &infos {
+            store.register_model(info).map_err(|e| match e {
+                sonority_store::Error::ModelConflict { name, .. } => Error::ModelMismatch {
+                    db: db.to_path_buf(),
+                    name,
+                },
+                e => e.into(),
+            })?;
+        }
         Ok(Self::new(store, model))
     }
 
@@ -200,8 +207,14 @@ impl<'m> Library<'m> {
     /// # Errors
     /// As [`open`](Self::open), without [`Error::ModelMismatch`].
     pub fn open_replacing(db: &Path, model: &'m Model) -> Result<(Self, usize)> {
-        let (mut store, info) = Self::open_store(db, model)?;
-        let deleted = store.replace_model(&info)?;
+        let (mut store, infos) = Self::open_store(db, model)?;
+        let mut deleted = 0;
+        for (k, info) in infos.iter().enumerate() {
+            let n = store.replace_model(info)?;
+            if k == 0 {
+                deleted = n;
+            }
+        }
         Ok((Self::new(store, model), deleted))
     }
 
@@ -213,7 +226,9 @@ impl<'m> Library<'m> {
         }
     }
 
-    fn open_store(db: &Path, model: &Model) -> Result<(SqliteStore, ModelInfo)> {
+    /// The store and the models to register: the model itself and, for a model with a learned
+    /// final stage, its fused vectors ([`fused_name`]).
+    fn open_store(db: &Path, model: &Model) -> Result<(SqliteStore, Vec<ModelInfo>)> {
         if let Some(parent) = db.parent()
             && !parent.as_os_str().is_empty()
         {
@@ -223,7 +238,15 @@ impl<'m> Library<'m> {
             })?;
         }
         let info = crate::fingerprint::model_info(model)?;
-        Ok((SqliteStore::open(db)?, info))
+        let mut infos = vec![info];
+        if let Some(name) = fused_name(model) {
+            let base = &infos[0];
+            let mut fused =
+                ModelInfo::new(name, model.fusion.dim()).with_config_json(base.config_json.clone());
+            fused.weights_hash.clone_from(&base.weights_hash);
+            infos.push(fused);
+        }
+        Ok((SqliteStore::open(db)?, infos))
     }
 
     /// Whether indexing takes a file of this name for audio (by its extension, any case).
@@ -316,9 +339,11 @@ impl<'m> Library<'m> {
                 sonority_mfcc::DecodeOptions::default()
                     .with_max_duration_s(Some(opts.max_duration_s)),
             );
+        let fused = fused_name(self.model);
         let mut sink = SqliteSink {
             store: &mut self.store,
             model: self.model.name(),
+            fused: fused.as_deref().map(|n| (n, self.model)),
             batch: opts.batch.max(1),
             pending: Vec::new(),
             prog: IndexProgress {
@@ -360,9 +385,55 @@ impl<'m> Library<'m> {
         k: usize,
         exclude_album: bool,
     ) -> Result<Vec<Recommendation>> {
+        let Some(fused) = fused_name(self.model) else {
+            return self.with_catalogue(|index| {
+                let anchors = self.anchors(index, anchors)?;
+                index.rank(&anchors, k, exclude_album, self.model.layout().as_deref())
+            });
+        };
         self.with_catalogue(|index| {
-            let anchors = self.anchors(index, anchors)?;
-            index.rank(&anchors, k, exclude_album, self.model.layout().as_deref())
+            // A learned final stage: explained from the stored fused vectors (the anchors'
+            // mean for several anchors, as the query is their final vectors' mean).
+            let mut resolved = Vec::with_capacity(anchors.len());
+            let mut anchor_fused: Vec<Option<Vec<f32>>> = Vec::with_capacity(anchors.len());
+            let analyzer = Analyzer::new(self.model);
+            for a in anchors {
+                match index.id_of_path(&canonical(a)) {
+                    Some(id) => {
+                        anchor_fused.push(self.store.get(&fused, id)?);
+                        resolved.push(Anchor::Stored(id));
+                    }
+                    None => {
+                        let t = analyzer.analyze_file(a)?;
+                        let blocks: Vec<(&str, &[f32])> =
+                            t.blocks.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+                        anchor_fused.push(Some(self.model.fused_vector(&blocks)?));
+                        resolved.push(Anchor::Unstored {
+                            vector: t.vector,
+                            content: crate::sheets::content_hash(a).ok(),
+                        });
+                    }
+                }
+            }
+            let mut recs = index.rank(&resolved, k, exclude_album, None)?;
+            let query: Option<Vec<f32>> = anchor_fused
+                .into_iter()
+                .collect::<Option<Vec<_>>>()
+                .and_then(|vs| mean_vector(&vs));
+            if let Some(q) = query {
+                for r in &mut recs {
+                    if let Some(row) = self.store.get(&fused, r.track.id)? {
+                        let (_, parts) = self.model.explain_fused(&q, &row)?;
+                        let mut c: Vec<(String, f32)> = parts
+                            .into_iter()
+                            .map(|p| (p.block, p.cosine_lost))
+                            .collect();
+                        c.sort_by(|a, b| b.1.total_cmp(&a.1));
+                        r.explanation = c;
+                    }
+                }
+            }
+            Ok(recs)
         })
     }
 
@@ -390,6 +461,28 @@ impl<'m> Library<'m> {
     pub fn track_id(index: &CatalogueIndex, file: &Path) -> Option<sonority_store::TrackId> {
         index.id_of_path(&canonical(file))
     }
+}
+
+/// The store name of a model's fused vectors (before its learned final stage), kept for
+/// explanations: `None` when the final vector is the fused one.
+fn fused_name(model: &Model) -> Option<String> {
+    (model.header.final_stage == crate::FinalStage::VectorAutoencoder)
+        .then(|| format!("{}+fused", model.name()))
+}
+
+/// The mean of equally long vectors (`None` for none).
+fn mean_vector(vs: &[Vec<f32>]) -> Option<Vec<f32>> {
+    let first = vs.first()?;
+    let mut m = vec![0.0_f32; first.len()];
+    for v in vs {
+        if v.len() != m.len() {
+            return None;
+        }
+        for (a, &x) in m.iter_mut().zip(v) {
+            *a += x / vs.len() as f32;
+        }
+    }
+    Some(m)
 }
 
 /// Stored paths are canonical (the indexed root is canonicalised first); a sheet track's is
@@ -481,12 +574,19 @@ impl JobSource for PlannedFiles {
     }
 }
 
+/// An analysed track waiting for its batch: its record, scalar analysis, final vector and, with
+/// a learned final stage, its fused vector.
+type PendingTrack = (TrackRecord, Analysis, Vec<f32>, Option<Vec<f32>>);
+
 /// Outcomes into SQLite: analyses committed in batches, failures recorded one by one.
 struct SqliteSink<'a, P> {
     store: &'a mut SqliteStore,
     model: &'a str,
+    /// The store name of the fused vectors and the model that makes them, for a model with
+    /// a learned final stage.
+    fused: Option<(&'a str, &'a Model)>,
     batch: usize,
-    pending: Vec<(TrackRecord, Analysis, Vec<f32>)>,
+    pending: Vec<PendingTrack>,
     prog: IndexProgress,
     report: &'a mut IndexReport,
     progress: &'a mut P,
@@ -502,8 +602,15 @@ impl<P: FnMut(&IndexProgress)> OutcomeSink<FileFacts> for SqliteSink<'_, P> {
             Ok((a, hash)) => {
                 self.prog.audio_s += a.duration_s;
                 self.report.audio_s += a.duration_s;
+                // The fused vector is a few hundred values, computed from blocks the pass
+                // already made; a failure here only costs the explanation.
+                let fused = self.fused.and_then(|(_, m)| {
+                    let blocks: Vec<(&str, &[f32])> =
+                        a.blocks.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+                    m.fused_vector(&blocks).ok()
+                });
                 let (record, analysis) = (record_of(f, hash, &a), analysis_of(&a));
-                self.pending.push((record, analysis, a.vector));
+                self.pending.push((record, analysis, a.vector, fused));
             }
             Err(e) => {
                 let reason = e.to_string();
@@ -527,16 +634,22 @@ impl<P> SqliteSink<'_, P> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let embeddings: Vec<[ModelVector<'_>; 1]> = self
+        let embeddings: Vec<Vec<ModelVector<'_>>> = self
             .pending
             .iter()
-            .map(|(_, _, v)| [ModelVector::new(self.model, v)])
+            .map(|(_, _, v, fused)| {
+                let mut e = vec![ModelVector::new(self.model, v)];
+                if let (Some((name, _)), Some(f)) = (self.fused, fused) {
+                    e.push(ModelVector::new(name, f));
+                }
+                e
+            })
             .collect();
         let batch: Vec<AnalysedTrack<'_>> = self
             .pending
             .iter()
             .zip(&embeddings)
-            .map(|((r, a, _), e)| AnalysedTrack {
+            .map(|((r, a, _, _), e)| AnalysedTrack {
                 track: r,
                 analysis: a,
                 embeddings: e,

@@ -58,15 +58,61 @@ impl Model {
         query: &[(&str, &[f32])],
         row: &[(&str, &[f32])],
     ) -> Result<(f32, Vec<StageContribution>)> {
-        let fq = self.fuse_blocks(query)?;
-        let fr = self.fuse_blocks(row)?;
+        self.explain_fused(&self.fused_vector(query)?, &self.fused_vector(row)?)
+    }
+
+    /// As [`explain_stage`](Self::explain_stage), from the two tracks' fused vectors (before
+    /// the final stage, as [`fused_vector`](Self::fused_vector) makes them): what a
+    /// [`Library`](crate::Library) stores beside the final vector of a model with a learned
+    /// stage, so that recommendations explain themselves without analysing the tracks again.
+    ///
+    /// # Errors
+    /// A vector whose length is not the fusion's, non-finite values, model errors.
+    ///
+    /// # Examples
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let model = sonority::Model::load_default()?;
+    /// let n = model.fusion.dim();
+    /// let a: Vec<f32> = (0..n).map(|i| ((i * 7) % 5) as f32 - 2.0).collect();
+    /// let b: Vec<f32> = (0..n).map(|i| ((i * 3) % 4) as f32 - 1.5).collect();
+    /// let (cosine, parts) = model.explain_fused(&a, &b)?;
+    /// assert!(cosine.abs() <= 1.0 + 1e-6);
+    /// for p in &parts {
+    ///     println!("{}: {:+.3} of the cosine lost without it", p.block, p.cosine_lost);
+    /// }
+    /// // A vector of another length is an error, not a panic.
+    /// assert!(model.explain_fused(&a[1..], &b).is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn explain_fused(
+        &self,
+        query: &[f32],
+        row: &[f32],
+    ) -> Result<(f32, Vec<StageContribution>)> {
+        let dim = self.fusion.dim();
+        for (what, v) in [("query", query), ("row", row)] {
+            if v.len() != dim {
+                return Err(Error::Model {
+                    reason: format!(
+                        "the {what}'s fused vector has {} values, the model's fusion {dim}",
+                        v.len()
+                    ),
+                });
+            }
+            if v.iter().any(|x| !x.is_finite()) {
+                return Err(Error::Model {
+                    reason: format!("the {what}'s fused vector is not finite"),
+                });
+            }
+        }
         let base = cosine(
-            &final_stage(self, fq.clone())?,
-            &final_stage(self, fr.clone())?,
+            &final_stage(self, query.to_vec())?,
+            &final_stage(self, row.to_vec())?,
         );
         let mut out = Vec::new();
         for b in &self.fusion.layout().blocks {
-            let (mut q, mut r) = (fq.clone(), fr.clone());
+            let (mut q, mut r) = (query.to_vec(), row.to_vec());
             q[b.range.clone()].fill(0.0);
             r[b.range.clone()].fill(0.0);
             let c = cosine(&final_stage(self, q)?, &final_stage(self, r)?);
@@ -83,8 +129,14 @@ impl Model {
         Ok((base, out))
     }
 
-    /// The fused vector of named blocks (blocks the layout does not name are left out).
-    fn fuse_blocks(&self, blocks: &[(&str, &[f32])]) -> Result<Vec<f32>> {
+    /// The fused vector of named blocks (standardised and weighted, before the final stage;
+    /// blocks the layout does not name are left out). For a model without a learned stage it
+    /// is the final vector.
+    ///
+    /// # Errors
+    /// A layout block of weight above 0 missing or of the wrong length (naming it), non-finite
+    /// values.
+    pub fn fused_vector(&self, blocks: &[(&str, &[f32])]) -> Result<Vec<f32>> {
         let layout = self.fusion.layout();
         let named: Vec<(&str, &[f32])> = blocks
             .iter()

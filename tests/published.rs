@@ -140,6 +140,34 @@ fn published_preset_trains_indexes_and_recommends() {
     assert_eq!(recs.len(), 3);
     assert!(recs.iter().all(|r| r.track.record.file.path != anchor));
     assert!(recs.iter().all(|r| r.score.is_finite()));
+    // With a learned final stage, each recommendation is explained from the fused vectors
+    // stored beside the final ones: the same figures as `Model::explain_stage` on the two
+    // tracks' analyses, one per block of the fusion layout.
+    let m = lib
+        .store()
+        .load_matrix(&format!("{}+fused", loaded.name()))
+        .unwrap();
+    assert_eq!((m.ids.len(), m.dim), (4, 131));
+    let analyzer = sonority::Analyzer::new(&loaded);
+    let qa = analyzer.analyze_file(&anchor).unwrap();
+    let qb: Vec<(&str, &[f32])> = qa.blocks.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    for r in &recs {
+        assert_eq!(r.explanation.len(), 2, "{:?}", r.explanation);
+        assert!(r.explanation.windows(2).all(|w| w[0].1 >= w[1].1));
+        let ra = analyzer.analyze_file(&r.track.record.file.path).unwrap();
+        let rb: Vec<(&str, &[f32])> = ra.blocks.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+        let (base, parts) = loaded.explain_stage(&qb, &rb).unwrap();
+        assert!((base - r.score).abs() < 1e-4, "{base} {}", r.score);
+        for p in parts {
+            let (_, c) = r.explanation.iter().find(|(n, _)| *n == p.block).unwrap();
+            assert!(
+                (c - p.cosine_lost).abs() < 1e-4,
+                "{}: {c} {}",
+                p.block,
+                p.cosine_lost
+            );
+        }
+    }
 
     // Indexing analyses the file as training embedded it.
     let a = sonority::Analyzer::new(&loaded)
