@@ -84,6 +84,9 @@ struct Args {
     /// and the ÷255 fusion), `published-standardised` (the same with standardised blocks).
     /// The published candidates are trained and scored on a second analysis of the same
     /// tracks with 256 mel bands; give them `--budget-s` (a training step takes seconds).
+    /// `BASE-ensN` (e.g. `contrastive-augment-ens3`): N models of BASE with different seeds,
+    /// their normalised vectors concatenated (the mean of their cosines); rows for the first
+    /// 1..N members, from the last `--epochs` value.
     #[arg(long, default_value = "plain,contrastive,contrastive-augment")]
     candidates: String,
     /// Training time budget of each candidate per fold, in seconds (nine tenths for the tile
@@ -296,6 +299,24 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 None => (Vec::new(), Vec::new()),
             };
         for &c in &candidates {
+            if let Some((base, n)) = ensemble_of(c) {
+                let train_s = evaluate_ensemble(
+                    base,
+                    n,
+                    *epochs.last().unwrap_or(&150),
+                    args.seed + f as u64,
+                    args.budget_s,
+                    &refs,
+                    &pool_tracks,
+                    albums,
+                    &queries,
+                    &mut table,
+                )?;
+                for name in table.keys().filter(|k| k.starts_with(c)) {
+                    cost.entry(name.clone()).or_default().push(train_s);
+                }
+                continue;
+            }
             let (refs, pool_tracks) = if is_published(c) {
                 (&published_refs, &published_pool)
             } else {
@@ -565,6 +586,93 @@ fn candidate(name: &str, epochs: usize, seed: u64) -> Option<TrainOptions> {
         _ => return None,
     }
     Some(o)
+}
+
+/// `BASE-ensN` (for example `contrastive-augment-ens3`): the base candidate and the number of
+/// seeds.
+fn ensemble_of(name: &str) -> Option<(&str, usize)> {
+    let (base, n) = name.rsplit_once("-ens")?;
+    let n: usize = n.parse().ok()?;
+    (n >= 2 && candidate(base, 1, 0).is_some_and(|o| o.final_stage == FinalStage::Fused))
+        .then_some((base, n))
+}
+
+/// Weight settings scored for ensembles (the shipped one and the best runner-up).
+const ENSEMBLE_WEIGHTS: &[&str] = &["tiles", "tiles+timbre/2"];
+
+/// Trains `n` models of candidate `base` with different seeds on the same fold and scores the
+/// ensembles of the first 1, 2, .., n of them: each member's fused vector is L2-normalised and
+/// the members are concatenated, so the ensemble's cosine is the mean of the members' cosines.
+/// The `×1` row is the first member alone (the single-seed baseline of the same run). Returns
+/// the training seconds of all members together.
+#[allow(clippy::too_many_arguments)]
+fn evaluate_ensemble(
+    base: &str,
+    n: usize,
+    epochs: usize,
+    seed: u64,
+    budget_s: Option<f64>,
+    refs: &[&TrackData],
+    pool_tracks: &[&TrackData],
+    albums: &[String],
+    queries: &[usize],
+    table: &mut Table,
+) -> Result<f64, Box<dyn std::error::Error>> {
+    let t = Instant::now();
+    // Per weight setting, the running concatenation of normalised member vectors.
+    let mut joined: Vec<Vec<Vec<f32>>> =
+        vec![vec![Vec::new(); pool_tracks.len()]; ENSEMBLE_WEIGHTS.len()];
+    for m in 0..n {
+        let member_seed = seed + 7_919 * m as u64;
+        let opts = candidate(base, epochs, member_seed)
+            .ok_or_else(|| format!("unknown candidate {base}"))?
+            .with_budget_s(budget_s);
+        let model = train_model(refs, &opts, |_| true)?;
+        eprintln!(
+            "  {base} member {m} (seed {member_seed}): trained, {:.0} s in all so far ({} steps)",
+            t.elapsed().as_secs_f64(),
+            model.header.provenance["tile_training"]["steps"]
+        );
+        let raw: Vec<Vec<f32>> = pool_tracks
+            .iter()
+            .map(|t| {
+                let tb = tile_block(
+                    &model.tile,
+                    &model.header.band_stats,
+                    model.header.tile_frames,
+                    t,
+                )?;
+                Ok::<_, Box<dyn std::error::Error>>(
+                    model.fusion.concat_named(&t.named_blocks(&tb))?,
+                )
+            })
+            .collect::<Result<_, _>>()?;
+        for (j, wname) in ENSEMBLE_WEIGHTS.iter().enumerate() {
+            let w = WEIGHTS
+                .iter()
+                .find(|(n, _)| n == wname)
+                .map(|(_, w)| w)
+                .ok_or("unknown weight setting")?;
+            let mut fusion = model.fusion.clone();
+            for ((name, _), &wv) in sonority::BLOCKS.iter().zip(w) {
+                fusion.set_weight(name, wv)?;
+            }
+            for (r, out) in raw.iter().zip(joined[j].iter_mut()) {
+                let v = fusion.fuse_raw(r)?;
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+                out.extend(v.iter().map(|x| x / norm));
+            }
+            let m_all = album_metrics(&joined[j], albums, queries);
+            eprintln!(
+                "    x{} [{wname}]: P@10 {:.3} MAP {:.3}",
+                m + 1,
+                m_all.p10,
+                m_all.map
+            );
+            push(table, &format!("{base}-ens{n} x{} [{wname}]", m + 1), m_all);
+        }
+    }
+    Ok(t.elapsed().as_secs_f64())
 }
 
 /// Whether a candidate is the published system (analysed with the published preset's 256 mel
