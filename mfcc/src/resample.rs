@@ -24,8 +24,8 @@
 
 use audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{
-    Async, FixedAsync, Indexing, Resampler, SincInterpolationParameters, SincInterpolationType,
-    WindowFunction,
+    Async, FixedAsync, Indexing, Resampler as RubatoResampler, SincInterpolationParameters,
+    SincInterpolationType, WindowFunction,
 };
 
 use crate::{Error, Result};
@@ -55,8 +55,37 @@ pub(crate) fn ratio_ok(in_rate: u32, out_rate: u32) -> bool {
     lo > 0 && u64::from(hi) <= u64::from(lo) * u64::from(MAX_RESAMPLE_RATIO)
 }
 
-/// A streaming mono resampler: push any number of samples, then [`finish`](Self::finish).
-pub(crate) struct StreamResampler {
+/// A streaming mono resampler close to librosa's `resample` (libsoxr 'HQ'): push any number of
+/// samples, then [`finish`](Self::finish).
+///
+/// This is the resampler [`FileSource`](crate::FileSource) runs after the downmix; it is public
+/// for audio that does not come from a file. Memory stays bounded whatever the stream's length
+/// (one block of input and one of output). The total output of a stream is exactly
+/// `ceil(n_in · out_rate / in_rate)` samples, time-aligned with the input (the filter's delay is
+/// trimmed). Rate pairs with an exact FFT block up to 16,384 frames (44.1 or 48 kHz to
+/// 22.05 kHz, say) run rubato's windowed-sinc FFT filter in overlap-add form; the others use
+/// rubato's asynchronous sinc resampler, aligned to within one output frame.
+///
+/// # Example
+/// ```
+/// use sonority_mfcc::Resampler;
+///
+/// let tone: Vec<f32> = (0..44_100)
+///     .map(|i| (2.0 * std::f32::consts::PI * 440.0 * i as f32 / 44_100.0).sin())
+///     .collect();
+/// let mut r = Resampler::new(44_100, 22_050)?;
+/// let mut out = Vec::new();
+/// for chunk in tone.chunks(1_000) {
+///     r.process(chunk, &mut out)?;
+/// }
+/// r.finish(&mut out)?;
+/// assert_eq!(out.len(), 22_050);
+/// // The tone passes through with its amplitude.
+/// let peak = out[1_000..21_000].iter().fold(0.0_f32, |m, x| m.max(x.abs()));
+/// assert!((peak - 1.0).abs() < 0.01);
+/// # Ok::<(), sonority_mfcc::Error>(())
+/// ```
+pub struct Resampler {
     in_rate: u32,
     out_rate: u32,
     inner: Option<Inner>,
@@ -76,7 +105,7 @@ struct Inner {
 /// exact block ([`OlaResampler`]), rubato's asynchronous sinc resampler for the others.
 enum Engine {
     Ola(Box<OlaResampler>),
-    Async(Box<dyn Resampler<f32>>),
+    Async(Box<dyn RubatoResampler<f32>>),
 }
 
 impl Engine {
@@ -95,9 +124,9 @@ impl Engine {
     }
 }
 
-impl std::fmt::Debug for StreamResampler {
+impl std::fmt::Debug for Resampler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StreamResampler")
+        f.debug_struct("Resampler")
             .field("in_rate", &self.in_rate)
             .field("out_rate", &self.out_rate)
             .field("passthrough", &self.inner.is_none())
@@ -133,13 +162,13 @@ pub(crate) fn output_len(frames_in: u64, in_rate: u32, out_rate: u32) -> u64 {
     num.div_ceil(den) as u64
 }
 
-impl StreamResampler {
+impl Resampler {
     /// A resampler from `in_rate` to `out_rate` Hz (a pass-through when they are equal).
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] if a rate is zero, the ratio exceeds [`MAX_RESAMPLE_RATIO`] (the
+    /// [`Error::InvalidConfig`] if a rate is zero, the ratio exceeds 256 either way (the
     /// buffers grow with it) or rubato refuses the pair.
-    pub(crate) fn new(in_rate: u32, out_rate: u32) -> Result<Self> {
+    pub fn new(in_rate: u32, out_rate: u32) -> Result<Self> {
         if in_rate == 0 || out_rate == 0 {
             return Err(Error::config(
                 "sample_rate",
@@ -172,7 +201,7 @@ impl StreamResampler {
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] if rubato reports an error (a bug, not bad input).
-    pub(crate) fn process(&mut self, mut input: &[f32], out: &mut Vec<f32>) -> Result<()> {
+    pub fn process(&mut self, mut input: &[f32], out: &mut Vec<f32>) -> Result<()> {
         self.frames_in += input.len() as u64;
         let Some(inner) = self.inner.as_mut() else {
             out.extend_from_slice(input);
@@ -195,7 +224,7 @@ impl StreamResampler {
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] if rubato reports an error.
-    pub(crate) fn finish(&mut self, out: &mut Vec<f32>) -> Result<()> {
+    pub fn finish(&mut self, out: &mut Vec<f32>) -> Result<()> {
         let expected = output_len(self.frames_in, self.in_rate, self.out_rate);
         if let Some(inner) = self.inner.as_mut() {
             let mut left = expected.saturating_sub(self.frames_out);
@@ -220,6 +249,25 @@ impl StreamResampler {
         self.frames_in = 0;
         self.frames_out = 0;
         Ok(())
+    }
+
+    /// The input rate in Hz.
+    #[must_use]
+    pub fn in_rate(&self) -> u32 {
+        self.in_rate
+    }
+
+    /// The output rate in Hz.
+    #[must_use]
+    pub fn out_rate(&self) -> u32 {
+        self.out_rate
+    }
+
+    /// The output length of a whole stream of `frames_in` input samples:
+    /// `ceil(frames_in · out_rate / in_rate)`.
+    #[must_use]
+    pub fn output_len(&self, frames_in: u64) -> u64 {
+        output_len(frames_in, self.in_rate, self.out_rate)
     }
 }
 
@@ -313,7 +361,7 @@ mod tests {
     use super::*;
 
     fn resample_all(x: &[f32], in_rate: u32, out_rate: u32, push: usize) -> Vec<f32> {
-        let mut r = StreamResampler::new(in_rate, out_rate).unwrap();
+        let mut r = Resampler::new(in_rate, out_rate).unwrap();
         let mut out = Vec::new();
         for c in x.chunks(push.max(1)) {
             r.process(c, &mut out).unwrap();
@@ -429,7 +477,7 @@ mod tests {
     }
 
     /// rubato's own FFT resampler, one block per call, its delay trimmed and its length fixed
-    /// as `StreamResampler` does: the reference the overlap-add form must match.
+    /// as `Resampler` does: the reference the overlap-add form must match.
     fn rubato_reference(x: &[f32], in_rate: u32, out_rate: u32) -> Vec<f32> {
         use rubato::{Fft, FixedSync};
         let (blk_in, _) = fft_blocks(in_rate, out_rate);
@@ -507,14 +555,14 @@ mod tests {
 
     #[test]
     fn zero_rate_is_rejected() {
-        assert!(StreamResampler::new(0, 22_050).is_err());
+        assert!(Resampler::new(0, 22_050).is_err());
     }
 
     #[test]
     fn extreme_ratios_are_rejected() {
-        assert!(StreamResampler::new(1, 22_050).is_err());
-        assert!(StreamResampler::new(u32::MAX, 22_050).is_err());
-        assert!(StreamResampler::new(22_050, 22_050 * 257).is_err());
+        assert!(Resampler::new(1, 22_050).is_err());
+        assert!(Resampler::new(u32::MAX, 22_050).is_err());
+        assert!(Resampler::new(22_050, 22_050 * 257).is_err());
         assert!(ratio_ok(22_050 * 256, 22_050));
         assert!(!ratio_ok(0, 22_050));
     }
@@ -532,7 +580,7 @@ mod tests {
             (3_000, 768_000),
             (768_000, 3_000),
         ] {
-            let r = StreamResampler::new(a, b).unwrap();
+            let r = Resampler::new(a, b).unwrap();
             let inner = r.inner.as_ref().unwrap();
             let frames = inner.obuf.len() + inner.pending.capacity();
             assert!(frames <= 1 << 21, "{a}->{b}: {frames} frames buffered");

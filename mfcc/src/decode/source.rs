@@ -14,7 +14,7 @@ use super::downmix::downmix;
 use super::errors::{decode_err, guarded, map_symphonia, unsupported};
 use super::limits::{check_channels, check_rate, check_rate_in, check_ratio};
 use super::open::open_regular_file;
-use crate::resample::StreamResampler;
+use crate::resample::Resampler;
 use crate::{AudioSource, DecodeOptions, Error, Result, SourceSpec, Tags};
 
 /// An [`AudioSource`] that decodes a file with symphonia, downmixes it to mono (the mean of the
@@ -81,7 +81,7 @@ pub struct FileSource {
     track_id: u32,
     tags: Tags,
     spec: SourceSpec,
-    resampler: Option<StreamResampler>,
+    resampler: Option<Resampler>,
     /// Mono samples of the last decoded packet.
     mono: Vec<f32>,
     /// `mono` holds the first packet, decoded by `open`, not yet delivered.
@@ -243,7 +243,7 @@ impl FileSource {
             .max_duration_s
             .map(|d| (d * f64::from(rate)).ceil() as u64);
         src.check_duration()?;
-        src.resampler = Some(StreamResampler::new(rate, opts.sample_rate)?);
+        src.resampler = Some(Resampler::new(rate, opts.sample_rate)?);
         src.primed = true;
         Ok(src)
     }
