@@ -220,7 +220,8 @@ impl Resampler {
     }
 
     /// Flushes the filter and appends the remaining output, so that the total output is exactly
-    /// [`output_len`] of the total input. The resampler can then be reused for a new stream.
+    /// [`output_len`](Self::output_len) of the total input. The resampler can then be reused
+    /// for a new stream.
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] if rubato reports an error.
