@@ -333,6 +333,10 @@ impl<'m> Library<'m> {
                 todo.push(t.record.file.clone());
             }
         }
+        // Largest files first (a stable sort: scan order among equals), so that the last files
+        // the workers take are short ones and no worker waits long for another at the end
+        // (longest-processing-time-first scheduling, with size standing in for duration).
+        todo.sort_by(|a, b| b.size_bytes.cmp(&a.size_bytes));
         let analyzer = Analyzer::new(self.model)
             .with_time_limit(Some(opts.time_limit))
             .with_decode_options(

@@ -264,3 +264,35 @@ fn a_time_limit_gives_a_typed_timeout_naming_the_file() {
         .unwrap();
     assert!(a.vector.iter().all(|v| v.is_finite()));
 }
+
+#[test]
+fn the_largest_files_are_analysed_first() {
+    // Longest-processing-time-first: with one worker the files finish in decreasing size,
+    // whatever the scan order (here the shortest file sorts first by name).
+    let model = Model::load_default().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let music = tmp.path().join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    for (name, seconds) in [("a.wav", 1.0), ("b.wav", 3.0), ("c.wav", 2.0)] {
+        write_wav(&music.join(name), &synth(1, 0, seconds));
+    }
+    let mut lib = Library::open(&tmp.path().join("library.sqlite"), &model).unwrap();
+    let mut order = Vec::new();
+    let r = lib
+        .index(
+            &music,
+            &IndexOptions::default().with_threads(1),
+            &StopFlag::new(),
+            |p| {
+                order.extend(
+                    p.last
+                        .as_ref()
+                        .and_then(|l| l.file_name())
+                        .map(|f| f.to_owned()),
+                )
+            },
+        )
+        .unwrap();
+    assert_eq!(r.analysed, 3, "{r:?}");
+    assert_eq!(order, ["b.wav", "c.wav", "a.wav"]);
+}
