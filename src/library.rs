@@ -336,7 +336,7 @@ impl<'m> Library<'m> {
         // Largest files first (a stable sort: scan order among equals), so that the last files
         // the workers take are short ones and no worker waits long for another at the end
         // (longest-processing-time-first scheduling, with size standing in for duration).
-        todo.sort_by(|a, b| b.size_bytes.cmp(&a.size_bytes));
+        todo.sort_by_key(|f| std::cmp::Reverse(f.size_bytes));
         let analyzer = Analyzer::new(self.model)
             .with_time_limit(Some(opts.time_limit))
             .with_decode_options(
