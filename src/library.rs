@@ -263,8 +263,9 @@ impl<'m> Library<'m> {
 
     /// Indexes every audio file under `root`: new and changed files are analysed on all cores,
     /// unchanged ones skipped, moved ones recognised by content, gone ones pruned, failures
-    /// recorded with their reason. Results are committed in batches, so a stop (raise `stop`,
-    /// e.g. on Ctrl-C) or a crash keeps everything finished so far.
+    /// recorded with their reason. Files are analysed largest first, so the workers finish
+    /// together. Results are committed in batches, so a stop (raise `stop`, e.g. on Ctrl-C) or
+    /// a crash keeps everything finished so far.
     ///
     /// # Errors
     /// Store errors. Per-file failures are not errors: they are in the report and the database.
