@@ -11,6 +11,9 @@
 //! # candidates under the same time rather than the same epochs, the published system among them:
 //! cargo run --release --example evaluate -- DEV/manifest.tsv --epochs 1000 --budget-s 600 \
 //!     --candidates contrastive-augment,contrastive-augment-strided-2d,published
+//! # an ensemble of three seeds of the shipped recipe (rows for 1, 2 and 3 members):
+//! RAYON_NUM_THREADS=1 cargo run --release --example evaluate -- DEV/manifest.tsv --threads 1 \
+//!     --candidates contrastive-augment-ens3
 //! # one fold of a long candidate per run:
 //! cargo run --release --example evaluate -- DEV/manifest.tsv --seed 1 --fold 2 \
 //!     --candidates contrastive-augment+stage2-conv1d
