@@ -369,27 +369,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                     continue;
                 }
                 // Tile blocks once, then every weight setting through the fusion.
-                let tiles: Vec<Vec<f32>> = pool_tracks
-                    .iter()
-                    .map(|t| {
-                        tile_block(
-                            &model.tile,
-                            &model.header.band_stats,
-                            model.header.tile_frames,
-                            t,
-                        )
-                    })
-                    .collect::<Result<_, _>>()?;
-                let raw: Vec<Vec<f32>> = pool_tracks
-                    .iter()
-                    .zip(&tiles)
-                    .map(|(t, tb)| model.fusion.concat_named(&t.named_blocks(tb)))
-                    .collect::<Result<_, _>>()?;
+                let tiles = tile_blocks(&model, pool_tracks)?;
+                let raw = raw_vectors(&model, pool_tracks, &tiles)?;
                 for (wname, w) in WEIGHTS {
-                    let mut fusion = model.fusion.clone();
-                    for ((name, _), &wv) in sonority::BLOCKS.iter().zip(w) {
-                        fusion.set_weight(name, wv)?;
-                    }
+                    let fusion = weighted(&model.fusion, w)?;
                     let vecs: Vec<Vec<f32>> = raw
                         .iter()
                         .map(|r| fusion.fuse_raw(r))
@@ -636,30 +619,12 @@ fn evaluate_ensemble(
             t.elapsed().as_secs_f64(),
             model.header.provenance["tile_training"]["steps"]
         );
-        let raw: Vec<Vec<f32>> = pool_tracks
+        let raw = raw_vectors(&model, pool_tracks, &tile_blocks(&model, pool_tracks)?)?;
+        let settings = WEIGHTS
             .iter()
-            .map(|t| {
-                let tb = tile_block(
-                    &model.tile,
-                    &model.header.band_stats,
-                    model.header.tile_frames,
-                    t,
-                )?;
-                Ok::<_, Box<dyn std::error::Error>>(
-                    model.fusion.concat_named(&t.named_blocks(&tb))?,
-                )
-            })
-            .collect::<Result<_, _>>()?;
-        for (j, wname) in ENSEMBLE_WEIGHTS.iter().enumerate() {
-            let w = WEIGHTS
-                .iter()
-                .find(|(n, _)| n == wname)
-                .map(|(_, w)| w)
-                .ok_or("unknown weight setting")?;
-            let mut fusion = model.fusion.clone();
-            for ((name, _), &wv) in sonority::BLOCKS.iter().zip(w) {
-                fusion.set_weight(name, wv)?;
-            }
+            .filter(|(name, _)| ENSEMBLE_WEIGHTS.contains(name));
+        for (j, (wname, w)) in settings.enumerate() {
+            let fusion = weighted(&model.fusion, w)?;
             for (r, out) in raw.iter().zip(joined[j].iter_mut()) {
                 let v = fusion.fuse_raw(r)?;
                 let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
@@ -676,6 +641,46 @@ fn evaluate_ensemble(
         }
     }
     Ok(t.elapsed().as_secs_f64())
+}
+
+/// Every pool track's tile block under `model`.
+fn tile_blocks(
+    model: &Model,
+    pool_tracks: &[&TrackData],
+) -> Result<Vec<Vec<f32>>, Box<dyn std::error::Error>> {
+    Ok(pool_tracks
+        .iter()
+        .map(|t| {
+            tile_block(
+                &model.tile,
+                &model.header.band_stats,
+                model.header.tile_frames,
+                t,
+            )
+        })
+        .collect::<Result<_, _>>()?)
+}
+
+/// Every pool track's raw (unweighted, unstandardised) vector: its tile block and the others.
+fn raw_vectors(
+    model: &Model,
+    pool_tracks: &[&TrackData],
+    tiles: &[Vec<f32>],
+) -> Result<Vec<Vec<f32>>, Box<dyn std::error::Error>> {
+    Ok(pool_tracks
+        .iter()
+        .zip(tiles)
+        .map(|(t, tb)| model.fusion.concat_named(&t.named_blocks(tb)))
+        .collect::<Result<_, _>>()?)
+}
+
+/// `fusion` with the block weights `w` (in [`sonority::BLOCKS`] order).
+fn weighted(fusion: &Fusion, w: &[f32; 5]) -> Result<Fusion, Box<dyn std::error::Error>> {
+    let mut fusion = fusion.clone();
+    for ((name, _), &wv) in sonority::BLOCKS.iter().zip(w) {
+        fusion.set_weight(name, wv)?;
+    }
+    Ok(fusion)
 }
 
 /// Whether a candidate is the published system (analysed with the published preset's 256 mel
