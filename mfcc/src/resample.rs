@@ -66,6 +66,10 @@ pub(crate) fn ratio_ok(in_rate: u32, out_rate: u32) -> bool {
 /// 22.05 kHz, say) run rubato's windowed-sinc FFT filter in overlap-add form; the others use
 /// rubato's asynchronous sinc resampler, aligned to within one output frame.
 ///
+/// Samples are not checked: a NaN or infinite input sample spreads over the filter's length
+/// in the output. Check them before, as [`FileSource`](crate::FileSource) does (it refuses
+/// such a file with [`Error::Decode`]), so that the hot loop makes no second pass.
+///
 /// # Example
 /// ```
 /// use sonority_mfcc::Resampler;
