@@ -389,10 +389,20 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                     );
                     push(&mut table, &format!("{c} [{wname}]"), m);
                     push(&mut table, &format!("{c} [{wname}] + mutual proximity"), mp);
-                    for name in [
+                    let mut names = vec![
                         format!("{c} [{wname}]"),
                         format!("{c} [{wname}] + mutual proximity"),
-                    ] {
+                    ];
+                    if COLLECTION_WEIGHTS.contains(wname) {
+                        for (suffix, m) in collection_rows(&fusion, &raw, &vecs, albums, &queries)?
+                        {
+                            eprintln!("    {wname} {suffix}: P@10 {:.3} MAP {:.3}", m.p10, m.map);
+                            let name = format!("{c} [{wname}] {suffix}");
+                            push(&mut table, &name, m);
+                            names.push(name);
+                        }
+                    }
+                    for name in names {
                         cost.entry(name).or_default().push(train_s);
                     }
                 }
@@ -672,6 +682,53 @@ fn raw_vectors(
         .zip(tiles)
         .map(|(t, tb)| model.fusion.concat_named(&t.named_blocks(tb)))
         .collect::<Result<_, _>>()?)
+}
+
+/// Weight settings also scored with the collection-level adjustments of [`collection_rows`].
+const COLLECTION_WEIGHTS: &[&str] = &["tiles", "tiles+timbre/2"];
+
+/// Album metrics after adjustments fitted on the ranked collection itself (every pool track,
+/// queries included, no album labels: what a library can do with its own vectors):
+/// `+ centred` subtracts the collection's mean fused vector before the cosine; `+ refit`
+/// standardises the blocks with the collection's statistics in place of the training set's
+/// (same weights).
+fn collection_rows(
+    fusion: &Fusion,
+    raw: &[Vec<f32>],
+    vecs: &[Vec<f32>],
+    albums: &[String],
+    queries: &[usize],
+) -> Result<Vec<(&'static str, Metrics)>, Box<dyn std::error::Error>> {
+    let centred = centre(vecs);
+    let mut refit = fusion.clone();
+    refit.fit(raw)?;
+    let refitted: Vec<Vec<f32>> = raw
+        .iter()
+        .map(|r| refit.fuse_raw(r))
+        .collect::<Result<_, _>>()?;
+    Ok(vec![
+        ("+ centred", album_metrics(&centred, albums, queries)),
+        ("+ refit", album_metrics(&refitted, albums, queries)),
+    ])
+}
+
+/// Every vector minus the mean of all of them.
+fn centre(v: &[Vec<f32>]) -> Vec<Vec<f32>> {
+    let d = v.first().map_or(0, Vec::len);
+    let mut mean = vec![0.0_f64; d];
+    for row in v {
+        for (m, &x) in mean.iter_mut().zip(row) {
+            *m += f64::from(x) / v.len() as f64;
+        }
+    }
+    v.iter()
+        .map(|row| {
+            row.iter()
+                .zip(&mean)
+                .map(|(&x, &m)| (f64::from(x) - m) as f32)
+                .collect()
+        })
+        .collect()
 }
 
 /// `fusion` with the block weights `w` (in [`sonority::BLOCKS`] order).
