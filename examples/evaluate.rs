@@ -48,7 +48,7 @@ use sonority::eval::{
 use sonority::fusion::{Fusion, published_descriptors};
 use sonority::train::{
     ExtractOptions, FusionRecipe, TrackData, TrainOptions, VectorArchitecture, continue_training,
-    embed_track_data, extract_all, shipped_augment, tile_block, train_model,
+    embed_track_data, extract_all, fit_band_stats, shipped_augment, tile_block, train_model,
 };
 use sonority::{FinalStage, Model};
 
@@ -371,6 +371,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 // Tile blocks once, then every weight setting through the fusion.
                 let tiles = tile_blocks(&model, pool_tracks)?;
                 let raw = raw_vectors(&model, pool_tracks, &tiles)?;
+                // The same model with band statistics of the ranked collection.
+                let own_stats = fit_band_stats(pool_tracks);
+                let own_tiles: Vec<Vec<f32>> = pool_tracks
+                    .iter()
+                    .map(|t| tile_block(&model.tile, &own_stats, model.header.tile_frames, t))
+                    .collect::<Result<_, _>>()?;
+                let own_raw = raw_vectors(&model, pool_tracks, &own_tiles)?;
                 for (wname, w) in WEIGHTS {
                     let fusion = weighted(&model.fusion, w)?;
                     let vecs: Vec<Vec<f32>> = raw
@@ -394,7 +401,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                         format!("{c} [{wname}] + mutual proximity"),
                     ];
                     if COLLECTION_WEIGHTS.contains(wname) {
-                        for (suffix, m) in collection_rows(&fusion, &raw, &vecs, albums, &queries)?
+                        for (suffix, m) in
+                            collection_rows(&fusion, &raw, &own_raw, &vecs, albums, &queries)?
                         {
                             eprintln!("    {wname} {suffix}: P@10 {:.3} MAP {:.3}", m.p10, m.map);
                             let name = format!("{c} [{wname}] {suffix}");
@@ -691,24 +699,31 @@ const COLLECTION_WEIGHTS: &[&str] = &["tiles", "tiles+timbre/2"];
 /// queries included, no album labels: what a library can do with its own vectors):
 /// `+ centred` subtracts the collection's mean fused vector before the cosine; `+ refit`
 /// standardises the blocks with the collection's statistics in place of the training set's
-/// (same weights).
+/// (same weights); `+ own bands, refit` also feeds the tile encoder log-mel bands standardised
+/// with the collection's band statistics (`own_raw`: the raw vectors computed so).
 fn collection_rows(
     fusion: &Fusion,
     raw: &[Vec<f32>],
+    own_raw: &[Vec<f32>],
     vecs: &[Vec<f32>],
     albums: &[String],
     queries: &[usize],
 ) -> Result<Vec<(&'static str, Metrics)>, Box<dyn std::error::Error>> {
-    let centred = centre(vecs);
-    let mut refit = fusion.clone();
-    refit.fit(raw)?;
-    let refitted: Vec<Vec<f32>> = raw
-        .iter()
-        .map(|r| refit.fuse_raw(r))
-        .collect::<Result<_, _>>()?;
+    let refitted = |raw: &[Vec<f32>]| -> Result<Vec<Vec<f32>>, Box<dyn std::error::Error>> {
+        let mut refit = fusion.clone();
+        refit.fit(raw)?;
+        Ok(raw
+            .iter()
+            .map(|r| refit.fuse_raw(r))
+            .collect::<Result<_, _>>()?)
+    };
     Ok(vec![
-        ("+ centred", album_metrics(&centred, albums, queries)),
-        ("+ refit", album_metrics(&refitted, albums, queries)),
+        ("+ centred", album_metrics(&centre(vecs), albums, queries)),
+        ("+ refit", album_metrics(&refitted(raw)?, albums, queries)),
+        (
+            "+ own bands, refit",
+            album_metrics(&refitted(own_raw)?, albums, queries),
+        ),
     ])
 }
 
