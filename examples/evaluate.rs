@@ -40,7 +40,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
-use sonority::autoencoders::{ContrastiveConfig, ConvAeConfig, TrainConfig};
+use sonority::autoencoders::{ContrastiveConfig, ConvAeConfig, Positives, TrainConfig};
 use sonority::eval::{
     Metrics, album_folds, album_metrics, cosine_similarities, mean_std, metrics_from_similarity,
     mutual_proximity, read_manifest, unrelated_cosine_spread,
@@ -77,6 +77,7 @@ struct Args {
     #[arg(long, default_value = "150")]
     epochs: String,
     /// Comma-separated trainable candidates: plain, contrastive, contrastive-augment,
+    /// contrastive-augment-album (positives are tiles of the same album, `Positives::SameGroup`),
     /// contrastive-augment-wide (encoder 256-128-64), contrastive-vector-ae,
     /// contrastive-augment+stage2-conv1d, contrastive-augment+stage2-mlp (the learned second
     /// stage over all five standardised blocks, `TrainOptions::with_learned_stage`),
@@ -186,6 +187,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
         tracks.extend(t);
         albums.extend(a);
+    }
+    // Album labels, for candidates that train with album positives (a fold trains on the
+    // tracks of its training albums only, so held-out labels are never seen).
+    let album_ids: std::collections::BTreeSet<&String> = albums.iter().collect();
+    let album_ids: Vec<&String> = album_ids.into_iter().collect();
+    for (t, a) in tracks.iter_mut().zip(&albums) {
+        t.group = album_ids.binary_search(&a).ok().map(|i| i as u64);
     }
     // The published candidates analyse with 256 mel bands: the same tracks once more.
     let published_tracks = if model.is_none() && candidates.iter().any(|c| is_published(c)) {
@@ -542,6 +550,14 @@ fn candidate(name: &str, epochs: usize, seed: u64) -> Option<TrainOptions> {
             // Mild, fixed a priori (not tuned): see `shipped_augment`.
             let mut t = tcfg;
             t.augment = shipped_augment();
+            o.tile_training = t;
+        }
+        "contrastive-augment-album" => {
+            // The second view of a track is a tile of a random track of its album, and the
+            // album's other tiles are not negatives (album labels of the training tracks only).
+            let mut t = tcfg;
+            t.augment = shipped_augment();
+            t.contrastive = t.contrastive.with_positives(Positives::SameGroup);
             o.tile_training = t;
         }
         "contrastive-augment-wide" => {

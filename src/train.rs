@@ -37,6 +37,10 @@ pub struct TrackData {
     pub descriptors: sonority_fusion::DescriptorSummary,
     /// Duration of the whole track, in seconds.
     pub duration_s: f64,
+    /// The track's group for training with
+    /// [`Positives::SameGroup`](sonority_autoencoders::Positives::SameGroup) (its album,
+    /// say); `None` after extraction: the caller labels it.
+    pub group: Option<u64>,
 }
 
 /// Options of [`extract_track_data`].
@@ -139,6 +143,7 @@ pub fn extract_track_data(path: &Path, opts: &ExtractOptions) -> Result<TrackDat
         settings: opts.settings.clone(),
         descriptors: pass.descriptors,
         duration_s: pass.duration_s,
+        group: None,
     })
 }
 
@@ -820,7 +825,13 @@ where
     };
     let data: Vec<TrackMatrix> = tracks
         .iter()
-        .map(|t| TrackMatrix::new(standardised(t, &band_stats), n_mels, t.frames))
+        .map(|t| {
+            let m = TrackMatrix::new(standardised(t, &band_stats), n_mels, t.frames)?;
+            Ok::<_, sonority_autoencoders::Error>(match t.group {
+                Some(g) => m.with_group(g),
+                None => m,
+            })
+        })
         .collect::<std::result::Result<_, _>>()?;
     let tile_cfg = opts.tile.clone().with_rows(n_mels);
     let trained = match &opts.resume_tile {
@@ -1016,6 +1027,7 @@ mod tests {
             settings,
             descriptors: pass.descriptors,
             duration_s: pass.duration_s,
+            group: None,
         }
     }
 

@@ -5,6 +5,11 @@
 //! `B..2B` the second, so row `i` and row `(i + B) mod 2B` are a positive pair and the other
 //! `2B - 2` rows are negatives. The loss only depends on the encoder (through the tile
 //! embedding) and the head, never on the decoder.
+//!
+//! With [`Positives::SameGroup`] the tracks carry group labels (an album, say: see
+//! [`TrackMatrix::with_group`](crate::TrackMatrix::with_group)); the second view of a track is
+//! a tile of a random track of its group, and rows of the same group other than the positive
+//! are left out of the negatives (a supervised contrastive loss with one positive per anchor).
 
 use crate::layers::Dense;
 use crate::params::SeededBackend;
@@ -37,6 +42,22 @@ pub struct ContrastiveConfig {
     pub hidden: usize,
     /// Output width of the projection head. Default: `64`.
     pub projection_dim: usize,
+    /// What a positive pair is. Default: [`Positives::SameTrack`].
+    #[serde(default)]
+    pub positives: Positives,
+}
+
+/// `Positives` says which two tiles the contrastive term pulls together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Positives {
+    /// Two tiles of the same track; every other track's tiles are negatives.
+    #[default]
+    SameTrack,
+    /// A tile of a track and a tile of a random track of the same group (possibly itself);
+    /// the tiles of other groups are negatives, the group's other tiles in the batch are
+    /// neither. A track without a group is a group of its own.
+    SameGroup,
 }
 
 impl Default for ContrastiveConfig {
@@ -46,6 +67,7 @@ impl Default for ContrastiveConfig {
             temperature: 0.1,
             hidden: 128,
             projection_dim: 64,
+            positives: Positives::SameTrack,
         }
     }
 }
@@ -76,6 +98,13 @@ impl ContrastiveConfig {
     #[must_use]
     pub fn with_projection_dim(mut self, projection_dim: usize) -> Self {
         self.projection_dim = projection_dim;
+        self
+    }
+
+    /// Sets [`positives`](Self::positives).
+    #[must_use]
+    pub fn with_positives(mut self, positives: Positives) -> Self {
+        self.positives = positives;
         self
     }
 
@@ -132,21 +161,34 @@ pub(crate) fn sorted_vars(map: &VarMap) -> Vec<Var> {
 
 /// InfoNCE over `2B` unit vectors arranged as described in the module docs; the mean over all
 /// `2B` anchors of `-log softmax(sim / t)[positive]`, with each anchor's self-similarity
-/// excluded.
-pub(crate) fn info_nce(z: &Tensor, temperature: f64) -> CResult<Tensor> {
+/// excluded. With `labels` (one per row), rows sharing the anchor's label other than its
+/// positive are excluded from its softmax too.
+pub(crate) fn info_nce(z: &Tensor, temperature: f64, labels: Option<&[u64]>) -> CResult<Tensor> {
     let (n, _) = z.dims2()?;
     if n < 4 || n % 2 != 0 {
         candle_core::bail!("info_nce needs an even number of at least 4 rows, got {n}")
     }
+    if labels.is_some_and(|l| l.len() != n) {
+        candle_core::bail!("info_nce needs one label per row ({n})")
+    }
     let b = n / 2;
     let dtype = z.dtype();
     let sim = (z.matmul(&z.t()?)? / temperature)?;
-    // Mask the diagonal out with a large negative number and pick the positives with a 0/1 matrix.
+    // Mask the diagonal (and same-label non-positives) out with a large negative number and
+    // pick the positives with a 0/1 matrix.
     let mut mask = vec![0f64; n * n];
     let mut pos = vec![0f64; n * n];
     for i in 0..n {
+        let p = (i + b) % n;
+        if let Some(l) = labels {
+            for j in 0..n {
+                if j != p && l[j] == l[i] {
+                    mask[i * n + j] = -1e4;
+                }
+            }
+        }
         mask[i * n + i] = -1e4;
-        pos[i * n + (i + b) % n] = 1.0;
+        pos[i * n + p] = 1.0;
     }
     let mask = Tensor::from_vec(mask, (n, n), z.device())?.to_dtype(dtype)?;
     let pos = Tensor::from_vec(pos, (n, n), z.device())?.to_dtype(dtype)?;
@@ -170,7 +212,10 @@ mod tests {
             let norm = t.sqr().unwrap().sum_keepdim(1).unwrap().sqrt().unwrap();
             t.broadcast_div(&norm).unwrap()
         };
-        let got = info_nce(&zn, 0.5).unwrap().to_scalar::<f64>().unwrap();
+        let got = info_nce(&zn, 0.5, None)
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap();
         let v = zn.to_vec2::<f64>().unwrap();
         let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
         let mut want = 0.0;
@@ -187,13 +232,49 @@ mod tests {
     }
 
     #[test]
+    fn labelled_info_nce_leaves_same_label_rows_out_of_the_softmax() {
+        let z = rand_var(&[8, 3], 4);
+        let zn = {
+            let t = z.as_tensor();
+            let norm = t.sqr().unwrap().sum_keepdim(1).unwrap().sqrt().unwrap();
+            t.broadcast_div(&norm).unwrap()
+        };
+        // Rows 0 and 2 share a label with their positives 4 and 6 (and with each other).
+        let labels = [7, 8, 7, 9, 7, 8, 7, 9];
+        let got = info_nce(&zn, 0.5, Some(&labels))
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap();
+        let v = zn.to_vec2::<f64>().unwrap();
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+        let mut want = 0.0;
+        for i in 0..8 {
+            let p = (i + 4) % 8;
+            let denom: f64 = (0..8)
+                .filter(|&j| j != i && (j == p || labels[j] != labels[i]))
+                .map(|j| (dot(&v[i], &v[j]) / 0.5).exp())
+                .sum();
+            want += -((dot(&v[i], &v[p]) / 0.5).exp() / denom).ln();
+        }
+        want /= 8.0;
+        assert!((got - want).abs() < 1e-10, "{got} vs {want}");
+        // Without labels the same rows give another loss: the mask did something.
+        let plain = info_nce(&zn, 0.5, None)
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap();
+        assert!((plain - got).abs() > 1e-3, "{plain} vs {got}");
+    }
+
+    #[test]
     fn head_and_info_nce_gradients_match_finite_differences() {
         let cfg = ContrastiveConfig::default()
             .with_hidden(5)
             .with_projection_dim(3);
         let head = ProjectionHead::seeded(4, &cfg, 3, DType::F64).unwrap();
         let e = rand_var(&[8, 4], 2);
-        let f = || info_nce(&head.forward(e.as_tensor()).unwrap(), 0.1).unwrap();
+        let labels = [0, 1, 0, 2, 0, 1, 0, 2];
+        let f = || info_nce(&head.forward(e.as_tensor()).unwrap(), 0.1, Some(&labels)).unwrap();
         let mut vars: Vec<&Var> = head.vars.iter().collect();
         vars.push(&e);
         let err = check(&vars, f, 30);

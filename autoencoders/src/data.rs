@@ -22,6 +22,7 @@ pub struct TrackMatrix {
     data: Vec<f32>,
     rows: usize,
     cols: usize,
+    group: Option<u64>,
 }
 
 impl TrackMatrix {
@@ -49,7 +50,26 @@ impl TrackMatrix {
                 what: "track matrix",
             });
         }
-        Ok(Self { data, rows, cols })
+        Ok(Self {
+            data,
+            rows,
+            cols,
+            group: None,
+        })
+    }
+
+    /// Labels the track with a group (its album, say), used by
+    /// [`Positives::SameGroup`](crate::Positives::SameGroup).
+    #[must_use]
+    pub fn with_group(mut self, group: u64) -> Self {
+        self.group = Some(group);
+        self
+    }
+
+    /// The track's group, if labelled.
+    #[must_use]
+    pub fn group(&self) -> Option<u64> {
+        self.group
     }
 
     /// Rows (mel bands).

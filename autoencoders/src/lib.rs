@@ -21,7 +21,7 @@ mod traits;
 
 pub use candle_core::{DType, Device, Tensor};
 pub use config::{Activation, ConvAeConfig, Embedding, Geometry, OutputLoss};
-pub use contrastive::ContrastiveConfig;
+pub use contrastive::{ContrastiveConfig, Positives};
 pub use data::{Augment, TrackMatrix};
 pub use error::{Error, Result};
 pub use gaussian::GaussianModel;

@@ -2,7 +2,7 @@
 //! contrastive term) and [`train_vectors`] (rows of a matrix, e.g. fused vectors).
 
 use crate::config::ConvAeConfig;
-use crate::contrastive::{ProjectionHead, info_nce, sorted_vars};
+use crate::contrastive::{Positives, ProjectionHead, info_nce, sorted_vars};
 use crate::data::{Augment, TrackMatrix, copy_tile};
 use crate::error::{Error, Result};
 use crate::model::ConvAutoencoder;
@@ -33,6 +33,11 @@ trait Sampler {
     fn batch(&self, group: &[usize], rng: &mut Rng, augment: bool) -> Result<Tensor>;
     /// Whether batches are same-track pairs.
     fn paired(&self) -> bool;
+    /// The contrastive label of every row of a group's batch (both views), when rows of the
+    /// same label other than the positive are to be left out of the negatives.
+    fn labels(&self, _group: &[usize]) -> Option<Vec<u64>> {
+        None
+    }
 }
 
 /// Random tiles of tracks, two per track per batch.
@@ -45,6 +50,30 @@ struct TileSampler<'a> {
     rounds: usize,
     drop_singletons: bool,
     augment: Augment,
+    /// With [`Positives::SameGroup`]: every track's dense group label (tracks without a
+    /// group get labels of their own) and the tracks of each label.
+    groups: Option<(Vec<u64>, Vec<Vec<usize>>)>,
+}
+
+/// Dense labels of the tracks' groups (a track without one is alone in its label) and the
+/// tracks of every label.
+fn dense_groups(tracks: &[TrackMatrix]) -> (Vec<u64>, Vec<Vec<usize>>) {
+    let mut ids = std::collections::BTreeMap::new();
+    let mut labels = Vec::with_capacity(tracks.len());
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for (i, t) in tracks.iter().enumerate() {
+        let next = members.len();
+        let l = match t.group() {
+            Some(g) => *ids.entry(g).or_insert(next),
+            None => next,
+        };
+        if l == members.len() {
+            members.push(Vec::new());
+        }
+        members[l].push(i);
+        labels.push(l as u64);
+    }
+    (labels, members)
 }
 
 impl TileSampler<'_> {
@@ -77,6 +106,13 @@ impl Sampler for TileSampler<'_> {
         let mut buf = vec![0f32; 2 * g * len];
         for view in 0..2 {
             for (k, &i) in group.iter().enumerate() {
+                let i = match &self.groups {
+                    Some((labels, members)) if view == 1 => {
+                        let m = &members[labels[i] as usize];
+                        m[rng.below(m.len())]
+                    }
+                    _ => i,
+                };
                 let t = &self.tracks[i];
                 let start = self.random_start(t, rng);
                 let out = &mut buf[(view * g + k) * len..(view * g + k + 1) * len];
@@ -95,6 +131,12 @@ impl Sampler for TileSampler<'_> {
 
     fn paired(&self) -> bool {
         true
+    }
+
+    fn labels(&self, group: &[usize]) -> Option<Vec<u64>> {
+        let (labels, _) = self.groups.as_ref()?;
+        let l: Vec<u64> = group.iter().map(|&i| labels[i]).collect();
+        Some([l.as_slice(), l.as_slice()].concat())
     }
 }
 
@@ -204,6 +246,7 @@ fn batch_loss(
     head: Option<&ProjectionHead>,
     x: &Tensor,
     paired: bool,
+    labels: Option<&[u64]>,
     tcfg: &TrainConfig,
 ) -> Result<(Tensor, f64, f64)> {
     let xi = model.to_internal(x)?;
@@ -215,6 +258,7 @@ fn batch_loss(
             let nce = info_nce(
                 &h.forward(&model.embed_internal(&z)?)?,
                 tcfg.contrastive.temperature,
+                labels,
             )?;
             let nce_v = nce.to_dtype(DType::F64)?.to_scalar::<f64>()?;
             Ok(((recon + (nce * tcfg.contrastive.weight)?)?, recon_v, nce_v))
@@ -319,12 +363,13 @@ where
         rounds: tcfg.samples_per_track,
         drop_singletons: tcfg.contrastive.is_enabled(),
         augment: tcfg.augment.clone(),
+        groups: (tcfg.contrastive.positives == Positives::SameGroup).then(|| dense_groups(tracks)),
     };
     let mut val_rng = Rng::new(tcfg.seed ^ 0x005E_ED0F_7A11);
     let mut val_batches = Vec::new();
     // A validation group of one track only gets the reconstruction loss.
     for g in val.chunks(sampler.group) {
-        val_batches.push(sampler.batch(g, &mut val_rng, false)?);
+        val_batches.push((sampler.batch(g, &mut val_rng, false)?, sampler.labels(g)));
     }
     let n = (sampler.train.len(), val.len());
     run(cfg, init, tcfg, &sampler, &val_batches, n, rng, progress)
@@ -393,7 +438,7 @@ where
     let mut val_batches = Vec::new();
     let mut dummy = Rng::new(0);
     for g in val.chunks(tcfg.batch_size) {
-        val_batches.push(sampler.batch(g, &mut dummy, false)?);
+        val_batches.push((sampler.batch(g, &mut dummy, false)?, sampler.labels(g)));
     }
     let n = (sampler.train.len(), val.len());
     let mut tcfg = tcfg.clone();
@@ -482,7 +527,7 @@ where
     let mut val_rng = Rng::new(tcfg.seed ^ 0x005E_ED0F_7A11);
     let mut val_batches = Vec::new();
     for g in val.chunks(sampler.group).filter(|g| g.len() >= 2) {
-        val_batches.push(sampler.batch(g, &mut val_rng, false)?);
+        val_batches.push((sampler.batch(g, &mut val_rng, false)?, sampler.labels(g)));
     }
     let n = (sampler.train.len(), val.len());
     run(cfg, None, tcfg, &sampler, &val_batches, n, rng, progress)
@@ -518,7 +563,7 @@ fn run<F>(
     init: Option<&ConvAutoencoder>,
     tcfg: &TrainConfig,
     sampler: &dyn Sampler,
-    val_batches: &[Tensor],
+    val_batches: &[(Tensor, Option<Vec<u64>>)],
     (n_train, n_val): (usize, usize),
     mut rng: Rng,
     mut progress: F,
@@ -563,7 +608,15 @@ where
         let mut halted = None;
         for (k, group) in plan.iter().enumerate() {
             let x = sampler.batch(group, &mut rng, augment)?;
-            let (loss, r, c) = batch_loss(&model, head.as_ref(), &x, sampler.paired(), tcfg)?;
+            let labels = sampler.labels(group);
+            let (loss, r, c) = batch_loss(
+                &model,
+                head.as_ref(),
+                &x,
+                sampler.paired(),
+                labels.as_deref(),
+                tcfg,
+            )?;
             let total = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
             if !total.is_finite() {
                 return Err(Error::NonFinite {
@@ -601,8 +654,15 @@ where
             None
         } else {
             let mut v = Vec::new();
-            for x in val_batches {
-                let (loss, _, _) = batch_loss(&model, head.as_ref(), x, sampler.paired(), tcfg)?;
+            for (x, labels) in val_batches {
+                let (loss, _, _) = batch_loss(
+                    &model,
+                    head.as_ref(),
+                    x,
+                    sampler.paired(),
+                    labels.as_deref(),
+                    tcfg,
+                )?;
                 v.push(loss.to_dtype(DType::F64)?.to_scalar::<f64>()?);
             }
             Some(mean(&v))
@@ -701,6 +761,61 @@ mod tests {
     use crate::gradcheck::check;
 
     #[test]
+    fn same_group_views_come_from_the_group_and_carry_its_label() {
+        // Track k is the constant k, so a tile tells which track it came from.
+        let groups = [Some(10), Some(10), Some(10), Some(20), Some(20), None];
+        let tracks: Vec<TrackMatrix> = groups
+            .iter()
+            .enumerate()
+            .map(|(k, g)| {
+                let t = TrackMatrix::new(vec![k as f32; 2 * 12], 2, 12).unwrap();
+                g.map_or(t.clone(), |g| t.with_group(g))
+            })
+            .collect();
+        let sampler = TileSampler {
+            tracks: &tracks,
+            train: (0..tracks.len()).collect(),
+            rows: 2,
+            width: 4,
+            group: 3,
+            rounds: 1,
+            drop_singletons: true,
+            augment: Augment::default(),
+            groups: Some(dense_groups(&tracks)),
+        };
+        let mut rng = Rng::new(5);
+        let mut partners = std::collections::BTreeSet::new();
+        for _ in 0..50 {
+            for group in sampler.plan_epoch(&mut rng) {
+                let x = sampler.batch(&group, &mut rng, false).unwrap();
+                let rows = x.flatten_from(1).unwrap().to_vec2::<f32>().unwrap();
+                let labels = sampler.labels(&group).unwrap();
+                let g = group.len();
+                assert_eq!(labels.len(), 2 * g);
+                for (k, &i) in group.iter().enumerate() {
+                    assert_eq!(rows[k][0] as usize, i, "the first view is the track's own");
+                    let j = rows[g + k][0] as usize;
+                    assert_eq!(labels[k], labels[g + k]);
+                    match groups[i] {
+                        Some(gi) => assert_eq!(groups[j], Some(gi), "track {i}'s partner {j}"),
+                        None => assert_eq!(j, i, "an ungrouped track is its own partner"),
+                    }
+                    partners.insert((i, j));
+                    for (m, &o) in group.iter().enumerate() {
+                        let same = groups[i].is_some() && groups[i] == groups[o];
+                        assert_eq!(labels[k] == labels[m], same || i == o);
+                    }
+                }
+            }
+        }
+        // Other tracks of the group do turn up as partners.
+        assert!(
+            partners.contains(&(0, 2)) && partners.contains(&(4, 3)),
+            "{partners:?}"
+        );
+    }
+
+    #[test]
     fn contrastive_loss_gives_no_gradient_to_the_decoder() {
         let cfg = ConvAeConfig::default()
             .with_rows(4)
@@ -714,7 +829,12 @@ mod tests {
         let x = crate::gradcheck::rand_tensor(&[6, 4, 8], 3);
         let nce = |m: &ConvAutoencoder| {
             let z = m.encode_internal(&m.to_internal(&x).unwrap()).unwrap();
-            info_nce(&head.forward(&m.embed_internal(&z).unwrap()).unwrap(), 0.1).unwrap()
+            info_nce(
+                &head.forward(&m.embed_internal(&z).unwrap()).unwrap(),
+                0.1,
+                None,
+            )
+            .unwrap()
         };
         let grads = nce(&model).backward().unwrap();
         let dec = model.decoder_params();
@@ -800,7 +920,7 @@ mod tests {
             vars.extend(head.vars.iter().cloned());
             let refs: Vec<&Var> = vars.iter().collect();
             let f = || {
-                let (loss, _, c) = batch_loss(&model, Some(&head), &x, true, &tcfg).unwrap();
+                let (loss, _, c) = batch_loss(&model, Some(&head), &x, true, None, &tcfg).unwrap();
                 assert!(c > 0.0);
                 loss
             };
@@ -854,7 +974,11 @@ mod tests {
         let mut vars = sorted_vars(&map);
         vars.extend(head.vars.iter().cloned());
         let refs: Vec<&Var> = vars.iter().collect();
-        let f = || batch_loss(&model, Some(&head), &x, true, &tcfg).unwrap().0;
+        let f = || {
+            batch_loss(&model, Some(&head), &x, true, None, &tcfg)
+                .unwrap()
+                .0
+        };
         let err = check(&refs, f, 15);
         assert!(err < 1e-5, "{err}");
     }
