@@ -19,7 +19,9 @@
 //! parameters), its flattened latent fused with roll-off, tempo and key by the published ÷255
 //! fusion (`--fusion standardised` for z-scored blocks instead), then the published Conv1D
 //! autoencoder (17,401 parameters) over the fused vector, whose latent is the final vector.
-//! `--stage2 conv1d|dense` gives the default preset the learned second stage
+//! `--positives album` makes the contrastive term's positive pairs tiles of two tracks of the
+//! same album (the manifest's album column, or the file's folder) instead of two tiles of one
+//! track. `--stage2 conv1d|dense` gives the default preset the learned second stage
 //! (`TrainOptions::with_learned_stage`). Ctrl-C or `--budget-s` stop the tile training early
 //! and still write the model; `--resume` continues training the tile autoencoder of the model
 //! already in `--out` (the optimiser state starts afresh).
@@ -34,7 +36,7 @@ use std::time::Instant;
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use sonority::Model;
-use sonority::autoencoders::{ContrastiveConfig, TrainConfig};
+use sonority::autoencoders::{ContrastiveConfig, Positives, TrainConfig};
 use sonority::eval::read_manifest;
 use sonority::train::{
     ExtractOptions, FusionRecipe, TrackData, TrainOptions, VectorArchitecture, audio_files,
@@ -71,6 +73,16 @@ enum Stage2 {
     Dense,
 }
 
+/// What the contrastive term pulls together (default preset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PositivesArg {
+    /// Two tiles of the same track.
+    Track,
+    /// A tile of a track and a tile of another track of its album (the manifest's album
+    /// column, or the file's folder when training on a music folder).
+    Album,
+}
+
 /// Train a sonority model on a folder or a manifest.
 #[derive(Parser, Debug)]
 #[command(version, about)]
@@ -105,6 +117,9 @@ struct Args {
     /// Weight of the same-track contrastive term (0 = plain autoencoder; default preset).
     #[arg(long, default_value_t = 0.1)]
     contrastive: f64,
+    /// What the contrastive term's positive pairs are (default preset).
+    #[arg(long, value_enum, default_value_t = PositivesArg::Track)]
+    positives: PositivesArg,
     /// Seed of everything random.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -135,15 +150,30 @@ fn main() {
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    // Every file with its album: the manifest's album column, else the file's folder.
     let mut paths: Vec<PathBuf> = Vec::new();
+    let mut albums: Vec<String> = Vec::new();
     for m in &args.manifest {
-        paths.extend(read_manifest(m)?.into_iter().map(|e| e.path));
+        for e in read_manifest(m)? {
+            paths.push(e.path);
+            albums.push(e.album);
+        }
     }
     match &args.music_dir {
-        Some(d) => paths.extend(audio_files(d)),
+        Some(d) => {
+            for p in audio_files(d) {
+                albums.push(
+                    p.parent()
+                        .map_or_else(String::new, |f| f.display().to_string()),
+                );
+                paths.push(p);
+            }
+        }
         None if paths.is_empty() => return Err("give a music folder or --manifest".into()),
         None => {}
     }
+    let album_ids: std::collections::BTreeSet<&String> = albums.iter().collect();
+    let album_ids: Vec<&String> = album_ids.into_iter().collect();
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
@@ -168,7 +198,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             bar.println(format!("skipping: {e}"));
         }
     });
-    tracks.extend(results.into_iter().flatten());
+    for (r, album) in results.into_iter().zip(&albums) {
+        if let Ok(mut t) = r {
+            t.group = album_ids.binary_search(&album).ok().map(|i| i as u64);
+            tracks.push(t);
+        }
+    }
     bar.finish_and_clear();
     // Completion order varies with threads: sort for a deterministic training set.
     tracks.sort_by(|a, b| {
@@ -265,7 +300,14 @@ fn default_options(args: &Args, n_tracks: usize) -> TrainOptions {
         .with_patience(None)
         .with_validation_fraction(0.0)
         .with_time_budget_s(args.budget_s)
-        .with_contrastive(ContrastiveConfig::default().with_weight(args.contrastive))
+        .with_contrastive(
+            ContrastiveConfig::default()
+                .with_weight(args.contrastive)
+                .with_positives(match args.positives {
+                    PositivesArg::Track => Positives::SameTrack,
+                    PositivesArg::Album => Positives::SameGroup,
+                }),
+        )
         .with_data_description(format!(
             "{n_tracks} tracks; 128 log-mel bands, 22050 Hz, hop 512"
         ));
