@@ -42,8 +42,9 @@ pub struct ContrastiveConfig {
     pub hidden: usize,
     /// Output width of the projection head. Default: `64`.
     pub projection_dim: usize,
-    /// What a positive pair is. Default: [`Positives::SameTrack`].
-    #[serde(default)]
+    /// What a positive pair is. Default: [`Positives::SameTrack`] (not written when default,
+    /// so models saved before the field existed keep their bytes).
+    #[serde(default, skip_serializing_if = "Positives::is_same_track")]
     pub positives: Positives,
 }
 
@@ -58,6 +59,12 @@ pub enum Positives {
     /// the tiles of other groups are negatives, the group's other tiles in the batch are
     /// neither. A track without a group is a group of its own.
     SameGroup,
+}
+
+impl Positives {
+    fn is_same_track(&self) -> bool {
+        *self == Self::SameTrack
+    }
 }
 
 impl Default for ContrastiveConfig {
