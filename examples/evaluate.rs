@@ -14,6 +14,9 @@
 //! # an ensemble of three seeds of the shipped recipe (rows for 1, 2 and 3 members):
 //! RAYON_NUM_THREADS=1 cargo run --release --example evaluate -- DEV/manifest.tsv --threads 1 \
 //!     --candidates contrastive-augment-ens3
+//! # album positives (tiles of two tracks of one album pull together), with the training corpus:
+//! RAYON_NUM_THREADS=1 cargo run --release --example evaluate -- DEV/manifest.tsv --threads 1 \
+//!     --train-manifest TRAIN/manifest.tsv --epochs 60 --candidates contrastive-augment-album
 //! # one fold of a long candidate per run:
 //! cargo run --release --example evaluate -- DEV/manifest.tsv --seed 1 --fold 2 \
 //!     --candidates contrastive-augment+stage2-conv1d
