@@ -51,7 +51,8 @@ use sonority::eval::{
 use sonority::fusion::{Fusion, published_descriptors};
 use sonority::train::{
     ExtractOptions, FusionRecipe, TrackData, TrainOptions, VectorArchitecture, continue_training,
-    embed_track_data, extract_all, fit_band_stats, shipped_augment, tile_block, train_model,
+    embed_track_data, extract_all, fit_band_stats, group_ids, shipped_augment, tile_block,
+    train_model,
 };
 use sonority::{FinalStage, Model};
 
@@ -193,10 +194,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     // Album labels, for candidates that train with album positives (a fold trains on the
     // tracks of its training albums only, so held-out labels are never seen).
-    let album_ids: std::collections::BTreeSet<&String> = albums.iter().collect();
-    let album_ids: Vec<&String> = album_ids.into_iter().collect();
-    for (t, a) in tracks.iter_mut().zip(&albums) {
-        t.group = album_ids.binary_search(&a).ok().map(|i| i as u64);
+    for (t, g) in tracks.iter_mut().zip(group_ids(&albums)) {
+        t.group = Some(g);
     }
     // The published candidates analyse with 256 mel bands: the same tracks once more.
     let published_tracks = if model.is_none() && candidates.iter().any(|c| is_published(c)) {
@@ -380,14 +379,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                     continue;
                 }
                 // Tile blocks once, then every weight setting through the fusion.
-                let tiles = tile_blocks(&model, pool_tracks)?;
+                let tiles = tile_blocks(&model, pool_tracks, false)?;
                 let raw = raw_vectors(&model, pool_tracks, &tiles)?;
                 // The same model with band statistics of the ranked collection.
-                let own_stats = fit_band_stats(pool_tracks);
-                let own_tiles: Vec<Vec<f32>> = pool_tracks
-                    .iter()
-                    .map(|t| tile_block(&model.tile, &own_stats, model.header.tile_frames, t))
-                    .collect::<Result<_, _>>()?;
+                let own_tiles = tile_blocks(&model, pool_tracks, true)?;
                 let own_raw = raw_vectors(&model, pool_tracks, &own_tiles)?;
                 for (wname, w) in WEIGHTS {
                     let fusion = weighted(&model.fusion, w)?;
@@ -656,7 +651,8 @@ fn evaluate_ensemble(
             t.elapsed().as_secs_f64(),
             model.header.provenance["tile_training"]["steps"]
         );
-        let raw = raw_vectors(&model, pool_tracks, &tile_blocks(&model, pool_tracks)?)?;
+        let tiles = tile_blocks(&model, pool_tracks, false)?;
+        let raw = raw_vectors(&model, pool_tracks, &tiles)?;
         let settings = WEIGHTS
             .iter()
             .filter(|(name, _)| ENSEMBLE_WEIGHTS.contains(name));
@@ -680,21 +676,23 @@ fn evaluate_ensemble(
     Ok(t.elapsed().as_secs_f64())
 }
 
-/// Every pool track's tile block under `model`.
+/// Every pool track's tile block under `model`'s encoder, its bands standardised with the
+/// model's statistics or, with `collection_bands`, with statistics fitted on the pool itself.
 fn tile_blocks(
     model: &Model,
     pool_tracks: &[&TrackData],
+    collection_bands: bool,
 ) -> Result<Vec<Vec<f32>>, Box<dyn std::error::Error>> {
+    let own;
+    let stats = if collection_bands {
+        own = fit_band_stats(pool_tracks);
+        &own
+    } else {
+        &model.header.band_stats
+    };
     Ok(pool_tracks
         .iter()
-        .map(|t| {
-            tile_block(
-                &model.tile,
-                &model.header.band_stats,
-                model.header.tile_frames,
-                t,
-            )
-        })
+        .map(|t| tile_block(&model.tile, stats, model.header.tile_frames, t))
         .collect::<Result<_, _>>()?)
 }
 

@@ -40,7 +40,7 @@ use sonority::autoencoders::{ContrastiveConfig, Positives, TrainConfig};
 use sonority::eval::read_manifest;
 use sonority::train::{
     ExtractOptions, FusionRecipe, TrackData, TrainOptions, VectorArchitecture, audio_files,
-    extract_all, shipped_augment, train_model,
+    extract_all, group_ids, shipped_augment, train_model,
 };
 
 /// What to train.
@@ -172,8 +172,6 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         None if paths.is_empty() => return Err("give a music folder or --manifest".into()),
         None => {}
     }
-    let album_ids: std::collections::BTreeSet<&String> = albums.iter().collect();
-    let album_ids: Vec<&String> = album_ids.into_iter().collect();
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
@@ -198,9 +196,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             bar.println(format!("skipping: {e}"));
         }
     });
-    for (r, album) in results.into_iter().zip(&albums) {
+    for (r, g) in results.into_iter().zip(group_ids(&albums)) {
         if let Ok(mut t) = r {
-            t.group = album_ids.binary_search(&album).ok().map(|i| i as u64);
+            t.group = Some(g);
             tracks.push(t);
         }
     }

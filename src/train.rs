@@ -147,6 +147,26 @@ pub fn extract_track_data(path: &Path, opts: &ExtractOptions) -> Result<TrackDat
     })
 }
 
+/// Group labels for [`TrackData::group`] from names (albums, say): each name's index among the
+/// distinct names in sorted order, so equal names get equal labels whatever the order.
+///
+/// # Examples
+///
+/// ```
+/// let ids = sonority::train::group_ids(&["b", "a", "b", "c"]);
+/// assert_eq!(ids, [1, 0, 1, 2]);
+/// ```
+#[must_use]
+pub fn group_ids<S: AsRef<str>>(names: &[S]) -> Vec<u64> {
+    let mut distinct: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    names
+        .iter()
+        .map(|n| distinct.binary_search(&n.as_ref()).unwrap_or(0) as u64)
+        .collect()
+}
+
 impl TrackData {
     /// The model-independent block called `name`.
     #[must_use]

@@ -211,59 +211,52 @@ mod tests {
     use super::*;
     use crate::gradcheck::{check, rand_var};
 
+    /// The rows of a seeded `[n, d]` matrix scaled to unit length.
+    fn unit_rows(n: usize, d: usize, seed: u64) -> Tensor {
+        let z = rand_var(&[n, d], seed);
+        let t = z.as_tensor();
+        let norm = t.sqr().unwrap().sum_keepdim(1).unwrap().sqrt().unwrap();
+        t.broadcast_div(&norm).unwrap()
+    }
+
+    /// InfoNCE computed row by row, with same-label rows other than the positive left out.
+    fn direct_info_nce(zn: &Tensor, t: f64, labels: Option<&[u64]>) -> f64 {
+        let v = zn.to_vec2::<f64>().unwrap();
+        let n = v.len();
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+        let mut want = 0.0;
+        for i in 0..n {
+            let p = (i + n / 2) % n;
+            let denom: f64 = (0..n)
+                .filter(|&j| j != i && (j == p || labels.is_none_or(|l| l[j] != l[i])))
+                .map(|j| (dot(&v[i], &v[j]) / t).exp())
+                .sum();
+            want += -((dot(&v[i], &v[p]) / t).exp() / denom).ln();
+        }
+        want / n as f64
+    }
+
     #[test]
     fn info_nce_matches_a_direct_computation() {
-        let z = rand_var(&[6, 3], 1);
-        let zn = {
-            let t = z.as_tensor();
-            let norm = t.sqr().unwrap().sum_keepdim(1).unwrap().sqrt().unwrap();
-            t.broadcast_div(&norm).unwrap()
-        };
+        let zn = unit_rows(6, 3, 1);
         let got = info_nce(&zn, 0.5, None)
             .unwrap()
             .to_scalar::<f64>()
             .unwrap();
-        let v = zn.to_vec2::<f64>().unwrap();
-        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
-        let mut want = 0.0;
-        for i in 0..6 {
-            let p = (i + 3) % 6;
-            let denom: f64 = (0..6)
-                .filter(|&j| j != i)
-                .map(|j| (dot(&v[i], &v[j]) / 0.5).exp())
-                .sum();
-            want += -((dot(&v[i], &v[p]) / 0.5).exp() / denom).ln();
-        }
-        want /= 6.0;
+        let want = direct_info_nce(&zn, 0.5, None);
         assert!((got - want).abs() < 1e-10, "{got} vs {want}");
     }
 
     #[test]
     fn labelled_info_nce_leaves_same_label_rows_out_of_the_softmax() {
-        let z = rand_var(&[8, 3], 4);
-        let zn = {
-            let t = z.as_tensor();
-            let norm = t.sqr().unwrap().sum_keepdim(1).unwrap().sqrt().unwrap();
-            t.broadcast_div(&norm).unwrap()
-        };
+        let zn = unit_rows(8, 3, 4);
         // Rows 0 and 2 share a label with their positives 4 and 6 (and with each other).
         let labels = [7, 8, 7, 9, 7, 8, 7, 9];
         let got = info_nce(&zn, 0.5, Some(&labels))
             .unwrap()
             .to_scalar::<f64>()
             .unwrap();
-        let v = zn.to_vec2::<f64>().unwrap();
-        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
-        let mut want = 0.0;
-        for i in 0..8 {
-            let p = (i + 4) % 8;
-            let denom: f64 = (0..8)
-                .filter(|&j| j != i && (j == p || labels[j] != labels[i]))
-                .map(|j| (dot(&v[i], &v[j]) / 0.5).exp())
-                .sum();
-            want += -((dot(&v[i], &v[p]) / 0.5).exp() / denom).ln();
-        }
-        want /= 8.0;
+        let want = direct_info_nce(&zn, 0.5, Some(&labels));
         assert!((got - want).abs() < 1e-10, "{got} vs {want}");
         // Without labels the same rows give another loss: the mask did something.
         let plain = info_nce(&zn, 0.5, None)
