@@ -11,6 +11,7 @@ pub mod fastmath;
 mod matrix;
 mod mel;
 mod mfcc;
+mod power_fft;
 mod resample;
 mod sink;
 mod source;

@@ -1,10 +1,7 @@
 //! Streaming STFT: periodic Hann window, `center=True` zero padding, power spectrum.
 
-use std::sync::Arc;
-
-use realfft::{RealFftPlanner, RealToComplex, num_complex::Complex};
-
 use crate::config::validate_stft;
+use crate::power_fft::PowerFft;
 use crate::{Error, Frame, FrameSink, MelStage, Result, StftSpec};
 
 /// The periodic Hann window of length `n`: `w[i] = 0.5 − 0.5·cos(2πi/n)`, as
@@ -39,13 +36,10 @@ pub fn hann_periodic(n: usize) -> Vec<f32> {
 pub struct Stft {
     spec: StftSpec,
     window: Vec<f32>,
-    fft: Arc<dyn RealToComplex<f32>>,
+    fft: PowerFft,
     /// Pending samples; `buf[start..]` is not yet consumed.
     buf: Vec<f32>,
     start: usize,
-    fft_in: Vec<f32>,
-    fft_out: Vec<Complex<f32>>,
-    scratch: Vec<Complex<f32>>,
     power: Vec<f32>,
     magnitude: Vec<f32>,
     /// The shared mel stage, when a sink names bands.
@@ -73,20 +67,14 @@ impl Stft {
     pub fn new(spec: StftSpec) -> Result<Self> {
         validate_stft(&spec)?;
         let n = spec.n_fft;
-        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
-        let fft_out = fft.make_output_vec();
-        let scratch = fft.make_scratch_vec();
         let mut buf = Vec::with_capacity(4 * n);
         buf.resize(n / 2, 0.0);
         Ok(Self {
             spec,
             window: hann_periodic(n),
-            fft,
+            fft: PowerFft::new(n),
             buf,
             start: 0,
-            fft_in: vec![0.0; n],
-            fft_out,
-            scratch,
             power: vec![0.0; n / 2 + 1],
             magnitude: vec![0.0; n / 2 + 1],
             mel: None,
@@ -182,21 +170,12 @@ impl Stft {
     fn one_frame(&mut self, sinks: &mut [&mut dyn FrameSink]) -> Result<()> {
         let n = self.spec.n_fft;
         let frame_samples = &self.buf[self.start..self.start + n];
-        for ((d, &x), &w) in self.fft_in.iter_mut().zip(frame_samples).zip(&self.window) {
-            *d = x * w;
-        }
-        self.fft
-            .process_with_scratch(&mut self.fft_in, &mut self.fft_out, &mut self.scratch)
-            .map_err(|e| Error::config("n_fft", e.to_string()))?;
-        for ((p, m), c) in self
-            .power
-            .iter_mut()
-            .zip(self.magnitude.iter_mut())
-            .zip(&self.fft_out)
-        {
-            *p = c.re * c.re + c.im * c.im;
-            *m = p.sqrt();
-        }
+        self.fft.process(
+            frame_samples,
+            &self.window,
+            &mut self.power,
+            &mut self.magnitude,
+        );
         let mel = self.mel.as_mut().map(|m| m.compute(&self.power));
         let frame = Frame {
             index: self.frames,
