@@ -123,7 +123,7 @@ struct Args {
     /// Seed of everything random.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Model name (the embedding's name in databases). Default: `sonority-default-v2`, or
+    /// Model name (the embedding's name in databases). Default: `sonority-default-v3`, or
     /// `sonority-published` with `--preset published`.
     #[arg(long)]
     name: Option<String>,
@@ -317,7 +317,7 @@ fn default_options(args: &Args, n_tracks: usize) -> TrainOptions {
     opts.name = args
         .name
         .clone()
-        .unwrap_or_else(|| "sonority-default-v2".into());
+        .unwrap_or_else(|| "sonority-default-v3".into());
     opts.tile_training = tcfg;
     opts.weights = DEFAULT_WEIGHTS
         .iter()
