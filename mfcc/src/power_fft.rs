@@ -37,7 +37,10 @@ pub(crate) struct PowerFft {
 impl PowerFft {
     /// Plans the half-length FFT for frames of `n` samples (`n` even, at least 2).
     pub(crate) fn new(n: usize) -> Self {
-        debug_assert!(n >= 2 && n.is_multiple_of(2), "n_fft is validated even and positive");
+        debug_assert!(
+            n >= 2 && n.is_multiple_of(2),
+            "n_fft is validated even and positive"
+        );
         let m = n / 2;
         let fft = FftPlanner::<f32>::new().plan_fft_forward(m);
         let scratch = vec![Complex::default(); fft.get_inplace_scratch_len()];
