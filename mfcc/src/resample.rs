@@ -31,6 +31,7 @@ use rubato::{
 use crate::{Error, Result};
 
 mod ola;
+mod split;
 use ola::OlaResampler;
 
 /// Target FFT block length, in frames of the lower of the two rates: it sets the cutoff near

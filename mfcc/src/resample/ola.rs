@@ -10,13 +10,15 @@
 //! stop band), so the output differs from rubato's by round-off: at most 3.3e-7 on noise plus
 //! tones at 0.47 of the lower rate, for six rate pairs (the property test bounds it by 2e-6).
 //! At `k = 7` the transforms cost about 30 % less per input frame than rubato's (`N log N`
-//! over fewer, longer frames), and the block loop and its buffer adapters are gone.
+//! over fewer, longer frames), and the block loop and its buffer adapters are gone. The real
+//! transforms are `split.rs`'s: rustfft's half-length complex FFTs with the real-signal passes
+//! vectorised, the forward one computing only the kept bins.
 
-use std::sync::Arc;
-
-use realfft::num_complex::Complex;
-use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use realfft::RealFftPlanner;
 use rubato::{WindowFunction, calculate_cutoff};
+use rustfft::FftPlanner;
+
+use super::split::{ForwardHalf, InverseReal};
 
 /// Blocks per FFT: `(K_PLUS_1 - 1)` blocks of input and one block of filter tail.
 const K_PLUS_1: usize = 8;
@@ -64,14 +66,14 @@ pub(crate) struct OlaResampler {
     chunk_out: usize,
     /// Bins of the forward transform that are kept (the rest are zero in the inverse).
     keep: usize,
-    filter_f: Vec<Complex<f32>>,
-    fft: Arc<dyn RealToComplex<f32>>,
-    ifft: Arc<dyn ComplexToReal<f32>>,
-    scratch_fw: Vec<Complex<f32>>,
-    scratch_inv: Vec<Complex<f32>>,
-    input_buf: Vec<f32>,
-    input_f: Vec<Complex<f32>>,
-    output_f: Vec<Complex<f32>>,
+    /// The filter's spectrum over the kept bins, split into real and imaginary parts.
+    filter_re: Vec<f32>,
+    filter_im: Vec<f32>,
+    fft: ForwardHalf,
+    ifft: InverseReal,
+    /// The spectrum between the transforms (`n_out / 2 + 1` bins), split.
+    spec_re: Vec<f32>,
+    spec_im: Vec<f32>,
     output_buf: Vec<f32>,
     overlap: Vec<f32>,
     delay: usize,
@@ -85,41 +87,38 @@ impl OlaResampler {
             kp1 /= 2;
         }
         let (n_in, n_out) = (kp1 * blk_in, kp1 * blk_out);
-        let mut planner = RealFftPlanner::<f32>::new();
-        let fft = planner.plan_fft_forward(n_in);
-        let ifft = planner.plan_fft_inverse(n_out);
-        // The filter, scaled so that the unnormalised forward and inverse transforms give
-        // unit gain (rubato divides by its forward length too).
+        // The filter's spectrum, with realfft (once), scaled so that the unnormalised forward
+        // and inverse transforms give unit gain (rubato divides by its forward length too).
+        let real = RealFftPlanner::<f32>::new().plan_fft_forward(n_in);
         let mut filter_t = vec![0.0_f32; n_in];
         for (f, &s) in filter_t.iter_mut().zip(&sinc_filter(blk_in, blk_out)) {
             *f = s / n_in as f32;
         }
-        let mut filter_f = fft.make_output_vec();
-        let mut scratch_fw = fft.make_scratch_vec();
+        let mut filter_f = real.make_output_vec();
         // Lengths are the planner's own, so this cannot fail.
-        let _ = fft.process_with_scratch(&mut filter_t, &mut filter_f, &mut scratch_fw);
+        let _ = real.process(&mut filter_t, &mut filter_f);
         // Downsampling keeps the bins below the output's Nyquist bin, upsampling every input
-        // bin, as rubato does.
+        // bin, as rubato does (never more than the inverse takes).
         let keep = if blk_in > blk_out {
             n_out / 2
         } else {
             n_in / 2 + 1
-        };
+        }
+        .min(n_out / 2 + 1);
+        let mut planner = FftPlanner::<f32>::new();
         Self {
             chunk_in: n_in - blk_in,
             chunk_out: n_out - blk_out,
             keep,
-            filter_f,
-            scratch_inv: ifft.make_scratch_vec(),
-            input_buf: fft.make_input_vec(),
-            input_f: fft.make_output_vec(),
-            output_f: ifft.make_input_vec(),
-            output_buf: ifft.make_output_vec(),
+            filter_re: filter_f[..keep].iter().map(|c| c.re).collect(),
+            filter_im: filter_f[..keep].iter().map(|c| c.im).collect(),
+            fft: ForwardHalf::new(&mut planner, n_in, keep),
+            ifft: InverseReal::new(&mut planner, n_out),
+            spec_re: vec![0.0; n_out / 2 + 1],
+            spec_im: vec![0.0; n_out / 2 + 1],
+            output_buf: vec![0.0; n_out],
             overlap: vec![0.0; blk_out],
             delay: blk_out / 2,
-            fft,
-            ifft,
-            scratch_fw,
         }
     }
 
@@ -142,33 +141,21 @@ impl OlaResampler {
     /// and appends [`chunk_out`](Self::chunk_out) frames to `out`.
     pub(crate) fn process(&mut self, input: &[f32], out: &mut Vec<f32>) {
         let n = input.len().min(self.chunk_in);
-        self.input_buf[..n].copy_from_slice(&input[..n]);
-        self.input_buf[n..].fill(0.0);
-        let _ = self.fft.process_with_scratch(
-            &mut self.input_buf,
-            &mut self.input_f,
-            &mut self.scratch_fw,
-        );
-        let keep = self.keep.min(self.output_f.len());
-        for ((o, &x), &h) in self.output_f[..keep]
-            .iter_mut()
-            .zip(&self.input_f)
-            .zip(&self.filter_f)
-        {
-            *o = x * h;
+        let keep = self.keep;
+        let (re, im) = (&mut self.spec_re[..keep], &mut self.spec_im[..keep]);
+        self.fft.process(&input[..n], re, im);
+        let (hr, hi) = (&self.filter_re[..keep], &self.filter_im[..keep]);
+        for k in 0..keep {
+            let (xr, xi) = (re[k], im[k]);
+            re[k] = xr * hr[k] - xi * hi[k];
+            im[k] = xr * hi[k] + xi * hr[k];
         }
-        self.output_f[keep..].fill(Complex::new(0.0, 0.0));
-        // The inverse of a real signal's spectrum: the imaginary parts of the first and last
-        // bins must be zero (they are, up to round-off, for the filtered real input).
-        self.output_f[0].im = 0.0;
-        if let Some(last) = self.output_f.last_mut() {
-            last.im = 0.0;
-        }
-        let _ = self.ifft.process_with_scratch(
-            &mut self.output_f,
-            &mut self.output_buf,
-            &mut self.scratch_inv,
-        );
+        self.spec_re[keep..].fill(0.0);
+        self.spec_im[keep..].fill(0.0);
+        // The imaginary parts of the first and last bins are taken as zero by the inverse (they
+        // are, up to round-off, for the filtered real input).
+        self.ifft
+            .process(&self.spec_re, &self.spec_im, &mut self.output_buf);
         let start = out.len();
         out.extend_from_slice(&self.output_buf[..self.chunk_out]);
         for (o, &v) in out[start..].iter_mut().zip(&self.overlap) {

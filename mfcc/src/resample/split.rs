@@ -1,0 +1,298 @@
+//! The overlap-add resampler's real FFTs, on rustfft's half-length complex FFTs.
+//!
+//! As in `power_fft.rs`: realfft turns a half-length complex FFT into a real one with a scalar
+//! pass over bin pairs `k`, `m − k` of one interleaved buffer. Here those passes run over split
+//! `f32` arrays (the pairs' second members copied out backwards first), which the compiler
+//! vectorises. [`ForwardHalf`] also computes only the bins the resampler keeps (below the
+//! lower Nyquist frequency: half of them when downsampling by two).
+//!
+//! Conventions are realfft's: the forward transform is `X[k] = Σ x[j] e^{−2πijk/n}`, the inverse
+//! unnormalised (`n` times the inverse DFT), and the inverse ignores the imaginary parts of its
+//! first and last bins.
+
+use std::sync::Arc;
+
+use rustfft::num_complex::Complex;
+use rustfft::{Fft, FftPlanner};
+
+/// `X[k]` for `k` in `0..keep` of a real frame of `n` samples (`n` even).
+pub(crate) struct ForwardHalf {
+    n: usize,
+    keep: usize,
+    fft: Arc<dyn Fft<f32>>,
+    z: Vec<Complex<f32>>,
+    scratch: Vec<Complex<f32>>,
+    /// `Z[k]` and `Z[(m − k) mod m]`, split, for `k` in `0..keep` (`Z[m] = Z[0]`).
+    ar: Vec<f32>,
+    ai: Vec<f32>,
+    br: Vec<f32>,
+    bi: Vec<f32>,
+    /// `e^{−2πik/n} / 2`, split.
+    wr: Vec<f32>,
+    wi: Vec<f32>,
+}
+
+impl ForwardHalf {
+    /// A transform of `n` samples (even, at least 2) giving the first `keep` bins
+    /// (`keep ≤ n / 2 + 1`).
+    pub(crate) fn new(planner: &mut FftPlanner<f32>, n: usize, keep: usize) -> Self {
+        debug_assert!(n >= 2 && n.is_multiple_of(2) && keep <= n / 2 + 1);
+        let m = n / 2;
+        let fft = planner.plan_fft_forward(m);
+        let (wr, wi) = (0..keep)
+            .map(|k| {
+                let t = -2.0 * std::f64::consts::PI * k as f64 / n as f64;
+                ((0.5 * t.cos()) as f32, (0.5 * t.sin()) as f32)
+            })
+            .unzip();
+        Self {
+            n,
+            keep,
+            scratch: vec![Complex::default(); fft.get_inplace_scratch_len()],
+            fft,
+            z: vec![Complex::default(); m],
+            ar: vec![0.0; keep],
+            ai: vec![0.0; keep],
+            br: vec![0.0; keep],
+            bi: vec![0.0; keep],
+            wr,
+            wi,
+        }
+    }
+
+    /// Transforms `input` (at most `n` samples, zero padded to `n`) and writes the real and
+    /// imaginary parts of bins `0..keep` to `xr` and `xi`.
+    pub(crate) fn process(&mut self, input: &[f32], xr: &mut [f32], xi: &mut [f32]) {
+        let (m, keep) = (self.n / 2, self.keep);
+        let input = &input[..input.len().min(self.n)];
+        let pairs = input.len() / 2;
+        for (z, p) in self.z[..pairs].iter_mut().zip(input.chunks_exact(2)) {
+            *z = Complex::new(p[0], p[1]);
+        }
+        let mut filled = pairs;
+        if let [.., last] = input
+            && input.len() % 2 == 1
+        {
+            self.z[pairs] = Complex::new(*last, 0.0);
+            filled += 1;
+        }
+        self.z[filled..].fill(Complex::default());
+        self.fft
+            .process_with_scratch(&mut self.z, &mut self.scratch);
+        if keep == 0 {
+            return;
+        }
+        // Forwards: Z[k] for k < m, Z[0] again at k = m.
+        let fwd = keep.min(m);
+        for ((r, i), z) in self.ar[..fwd]
+            .iter_mut()
+            .zip(self.ai[..fwd].iter_mut())
+            .zip(&self.z[..fwd])
+        {
+            *r = z.re;
+            *i = z.im;
+        }
+        if keep > m {
+            self.ar[m] = self.z[0].re;
+            self.ai[m] = self.z[0].im;
+        }
+        // Backwards: Z[0] at k = 0, then Z[m − 1], Z[m − 2], …
+        self.br[0] = self.z[0].re;
+        self.bi[0] = self.z[0].im;
+        for ((r, i), z) in self.br[1..]
+            .iter_mut()
+            .zip(self.bi[1..].iter_mut())
+            .zip(self.z.iter().rev())
+        {
+            *r = z.re;
+            *i = z.im;
+        }
+        let (ar, ai, br, bi) = (
+            &self.ar[..keep],
+            &self.ai[..keep],
+            &self.br[..keep],
+            &self.bi[..keep],
+        );
+        let (wr, wi) = (&self.wr[..keep], &self.wi[..keep]);
+        let (xr, xi) = (&mut xr[..keep], &mut xi[..keep]);
+        for k in 0..keep {
+            // 2E = A + conj(B'); 2O = −i (A − conj(B')); X = E + W O (W halved).
+            let er = ar[k] + br[k];
+            let ei = ai[k] - bi[k];
+            let or = ai[k] + bi[k];
+            let oi = br[k] - ar[k];
+            xr[k] = 0.5 * er + (wr[k] * or - wi[k] * oi);
+            xi[k] = 0.5 * ei + (wr[k] * oi + wi[k] * or);
+        }
+    }
+}
+
+/// The unnormalised inverse of a real signal's spectrum: `n` samples from bins `0..=n/2`.
+pub(crate) struct InverseReal {
+    n: usize,
+    fft: Arc<dyn Fft<f32>>,
+    z: Vec<Complex<f32>>,
+    scratch: Vec<Complex<f32>>,
+    /// `Y[m − k]`, split, for `k` in `0..m` (`m = n / 2`).
+    cr: Vec<f32>,
+    ci: Vec<f32>,
+    /// `e^{+2πik/n}`, split, for `k` in `0..m`.
+    wr: Vec<f32>,
+    wi: Vec<f32>,
+}
+
+impl InverseReal {
+    /// An inverse transform giving `n` samples (even, at least 2).
+    pub(crate) fn new(planner: &mut FftPlanner<f32>, n: usize) -> Self {
+        debug_assert!(n >= 2 && n.is_multiple_of(2));
+        let m = n / 2;
+        let fft = planner.plan_fft_inverse(m);
+        let (wr, wi) = (0..m)
+            .map(|k| {
+                let t = 2.0 * std::f64::consts::PI * k as f64 / n as f64;
+                (t.cos() as f32, t.sin() as f32)
+            })
+            .unzip();
+        Self {
+            n,
+            scratch: vec![Complex::default(); fft.get_inplace_scratch_len()],
+            fft,
+            z: vec![Complex::default(); m],
+            cr: vec![0.0; m],
+            ci: vec![0.0; m],
+            wr,
+            wi,
+        }
+    }
+
+    /// From the bins `Y[k] = yr[k] + i·yi[k]`, `k` in `0..=n/2`, writes the `n` samples of
+    /// `Σ_k Y[k] e^{2πijk/n}` over the whole conjugate-symmetric spectrum to `out`. The
+    /// imaginary parts of the first and last bins are taken as zero.
+    pub(crate) fn process(&mut self, yr: &[f32], yi: &[f32], out: &mut [f32]) {
+        let m = self.n / 2;
+        let (yr, yi) = (&yr[..=m], &yi[..=m]);
+        // Backwards: C = Y[m − k] for k in 0..m (Y[m], Y[m−1], …, Y[1]).
+        for ((r, i), (&a, &b)) in self
+            .cr
+            .iter_mut()
+            .zip(self.ci.iter_mut())
+            .zip(yr[1..].iter().zip(&yi[1..]).rev())
+        {
+            *r = a;
+            *i = b;
+        }
+        self.ci[0] = 0.0;
+        // S = A + conj(C) = 2E; (A − conj(C)) W⁻ᵏ = 2O; Z = S + i·2O. Bin 0 apart (its
+        // imaginary part is taken as zero), then one straight loop.
+        let z0 = yr[0] + self.cr[0];
+        let d0 = yr[0] - self.cr[0];
+        self.z[0] = Complex::new(z0, d0);
+        let (cr, ci, wr, wi) = (
+            &self.cr[1..m],
+            &self.ci[1..m],
+            &self.wr[1..m],
+            &self.wi[1..m],
+        );
+        let (ar, ai) = (&yr[1..m], &yi[1..m]);
+        for (k, z) in self.z[1..m].iter_mut().enumerate() {
+            let sr = ar[k] + cr[k];
+            let si = ai[k] - ci[k];
+            let dr = ar[k] - cr[k];
+            let di = ai[k] + ci[k];
+            let or = dr * wr[k] - di * wi[k];
+            let oi = dr * wi[k] + di * wr[k];
+            *z = Complex::new(sr - oi, si + or);
+        }
+        self.fft
+            .process_with_scratch(&mut self.z, &mut self.scratch);
+        for (o, z) in out[..self.n].chunks_exact_mut(2).zip(&self.z) {
+            o[0] = z.re;
+            o[1] = z.im;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use realfft::RealFftPlanner;
+
+    fn noise(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn forward_matches_realfft_on_the_kept_bins() {
+        for (n, keep, len, seed) in [
+            (2, 2, 2, 1),
+            (8, 5, 8, 2),
+            (8, 3, 5, 3),
+            (1280, 320, 1120, 4),
+            (5120, 1280, 4480, 5),
+            (5120, 2561, 5120, 6),
+            (1000, 501, 999, 7),
+        ] {
+            let x = noise(len, seed);
+            let real = RealFftPlanner::<f32>::new().plan_fft_forward(n);
+            let mut padded = x.clone();
+            padded.resize(n, 0.0);
+            let mut want = real.make_output_vec();
+            real.process(&mut padded, &mut want).unwrap();
+            let mut f = ForwardHalf::new(&mut FftPlanner::new(), n, keep);
+            let (mut xr, mut xi) = (vec![f32::NAN; keep], vec![f32::NAN; keep]);
+            f.process(&x, &mut xr, &mut xi);
+            let scale = want.iter().map(|c| c.norm()).fold(1e-6_f32, f32::max);
+            for k in 0..keep {
+                let err = (Complex::new(xr[k], xi[k]) - want[k]).norm();
+                assert!(err <= 2e-6 * scale, "n {n} bin {k}: error {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn inverse_matches_realfft_and_inverts_the_forward() {
+        for (n, seed) in [(2, 1), (8, 2), (640, 3), (2560, 4), (1000, 5)] {
+            let m = n / 2;
+            let x = noise(n, seed);
+            let mut f = ForwardHalf::new(&mut FftPlanner::new(), n, m + 1);
+            let (mut yr, mut yi) = (vec![0.0; m + 1], vec![0.0; m + 1]);
+            f.process(&x, &mut yr, &mut yi);
+            // Imaginary parts at DC and Nyquist that realfft would refuse are ignored here.
+            yi[0] = 0.25;
+            yi[m] = -0.5;
+            let mut inv = InverseReal::new(&mut FftPlanner::new(), n);
+            let mut out = vec![f32::NAN; n];
+            inv.process(&yr, &yi, &mut out);
+            // The round trip: n · x.
+            for (j, (&o, &v)) in out.iter().zip(&x).enumerate() {
+                assert!(
+                    (o / n as f32 - v).abs() <= 2e-5,
+                    "n {n} sample {j}: {o} vs {v}"
+                );
+            }
+            // And realfft's inverse of the same bins (imaginary ends zeroed for it).
+            let real = RealFftPlanner::<f32>::new().plan_fft_inverse(n);
+            let mut bins: Vec<Complex<f32>> = yr
+                .iter()
+                .zip(&yi)
+                .map(|(&r, &i)| Complex::new(r, i))
+                .collect();
+            bins[0].im = 0.0;
+            bins[m].im = 0.0;
+            let mut want = real.make_output_vec();
+            real.process(&mut bins, &mut want).unwrap();
+            let scale = want.iter().fold(1e-6_f32, |a, v| a.max(v.abs()));
+            for j in 0..n {
+                assert!((out[j] - want[j]).abs() <= 2e-6 * scale, "n {n} sample {j}");
+            }
+        }
+    }
+}
