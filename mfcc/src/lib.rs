@@ -15,6 +15,7 @@ mod power_fft;
 mod resample;
 mod sink;
 mod source;
+mod split_fft;
 mod stft;
 mod tags;
 mod tiles;

@@ -1,66 +1,28 @@
-//! The power spectrum of a real frame, straight from a half-length complex FFT.
+//! The power spectrum of a real frame, from a half-length complex FFT.
 //!
 //! The STFT needs `|X[k]|²` and `|X[k]|` of each windowed frame, never the complex spectrum.
-//! [`realfft`] computes the complex spectrum of a real signal of `n` samples from a complex FFT
-//! of `n / 2` points and a post-processing pass over bin pairs `k`, `n/2 − k`; that pass is
-//! scalar (the pairs are read from both ends of one interleaved buffer) and cost about as much
-//! as the FFT itself in a whole analysis. [`PowerFft`] runs the same complex FFT (rustfft, the
-//! one realfft wraps) and then splits the result into four plain `f32` arrays (real and
-//! imaginary parts read forwards and backwards), so that the post-processing, the power and the
-//! magnitude are one loop over straight arrays that the compiler vectorises. The arithmetic is
-//! realfft's: for `m = n / 2`, `A = Z[k]`, `B = conj(Z[(m − k) mod m])`, the even samples'
-//! spectrum is `E = (A + B) / 2`, the odd samples' `O = −i (A − B) / 2`, and
-//! `X[k] = E + e^{−2πik/n} O`.
+//! [`PowerFft`] windows the frame while packing it for `split_fft.rs`'s [`ForwardHalf`]
+//! (rustfft's half-length FFT and a vectorised real-signal pass, in place of realfft's scalar
+//! one), then squares the split spectrum in one more straight loop.
 
-use std::sync::Arc;
-
-use rustfft::num_complex::Complex;
-use rustfft::{Fft, FftPlanner};
+use crate::split_fft::ForwardHalf;
 
 /// Power and magnitude spectra of real frames of one even length.
 pub(crate) struct PowerFft {
-    n: usize,
-    fft: Arc<dyn Fft<f32>>,
-    /// The packed frame, then its half-length spectrum: `z[j] = x[2j] + i·x[2j+1]`.
-    z: Vec<Complex<f32>>,
-    scratch: Vec<Complex<f32>>,
-    /// `Re Z[k]`, `Im Z[k]`, `Re Z[(m−k) mod m]`, `Im Z[(m−k) mod m]` for `k` in `0..=m`.
-    ar: Vec<f32>,
-    ai: Vec<f32>,
-    br: Vec<f32>,
-    bi: Vec<f32>,
-    /// `cos(2πk/n)` and `−sin(2πk/n)` for `k` in `0..=m`, halved (the `/ 2` of `O`).
-    wr: Vec<f32>,
-    wi: Vec<f32>,
+    fft: ForwardHalf,
+    /// The frame's spectrum `X[k]`, `k` in `0..=n/2`, split.
+    xr: Vec<f32>,
+    xi: Vec<f32>,
 }
 
 impl PowerFft {
     /// Plans the half-length FFT for frames of `n` samples (`n` even, at least 2).
     pub(crate) fn new(n: usize) -> Self {
-        debug_assert!(
-            n >= 2 && n.is_multiple_of(2),
-            "n_fft is validated even and positive"
-        );
-        let m = n / 2;
-        let fft = FftPlanner::<f32>::new().plan_fft_forward(m);
-        let scratch = vec![Complex::default(); fft.get_inplace_scratch_len()];
-        let (wr, wi) = (0..=m)
-            .map(|k| {
-                let t = -2.0 * std::f64::consts::PI * k as f64 / n as f64;
-                ((0.5 * t.cos()) as f32, (0.5 * t.sin()) as f32)
-            })
-            .unzip();
+        let bins = n / 2 + 1;
         Self {
-            n,
-            fft,
-            z: vec![Complex::default(); m],
-            scratch,
-            ar: vec![0.0; m + 1],
-            ai: vec![0.0; m + 1],
-            br: vec![0.0; m + 1],
-            bi: vec![0.0; m + 1],
-            wr,
-            wi,
+            fft: ForwardHalf::new(&mut rustfft::FftPlanner::new(), n, bins),
+            xr: vec![0.0; bins],
+            xi: vec![0.0; bins],
         }
     }
 
@@ -74,59 +36,13 @@ impl PowerFft {
         power: &mut [f32],
         magnitude: &mut [f32],
     ) {
-        let n = self.n;
-        let m = n / 2;
-        debug_assert!(samples.len() == n && window.len() == n);
-        debug_assert!(power.len() == m + 1 && magnitude.len() == m + 1);
-        for ((z, x), w) in self
-            .z
-            .iter_mut()
-            .zip(samples.chunks_exact(2))
-            .zip(window.chunks_exact(2))
-        {
-            *z = Complex::new(x[0] * w[0], x[1] * w[1]);
-        }
         self.fft
-            .process_with_scratch(&mut self.z, &mut self.scratch);
-        // Forwards: A = Z[k] for k in 0..m, and Z[m] = Z[0] (the spectrum is m-periodic).
-        for ((r, i), z) in self.ar.iter_mut().zip(self.ai.iter_mut()).zip(&self.z) {
-            *r = z.re;
-            *i = z.im;
-        }
-        self.ar[m] = self.z[0].re;
-        self.ai[m] = self.z[0].im;
-        // Backwards: B's source Z[(m − k) mod m]: Z[0] for k = 0, then Z[m−1], …, Z[0] at k = m.
-        self.br[0] = self.z[0].re;
-        self.bi[0] = self.z[0].im;
-        for ((r, i), z) in self.br[1..]
-            .iter_mut()
-            .zip(self.bi[1..].iter_mut())
-            .zip(self.z.iter().rev())
-        {
-            *r = z.re;
-            *i = z.im;
-        }
-        // One pass over straight arrays of one length: no bounds checks, vectorised.
-        let len = m + 1;
-        let (ar, ai, br, bi) = (
-            &self.ar[..len],
-            &self.ai[..len],
-            &self.br[..len],
-            &self.bi[..len],
-        );
-        let (wr, wi) = (&self.wr[..len], &self.wi[..len]);
+            .process(samples, Some(window), &mut self.xr, &mut self.xi);
+        let len = self.xr.len();
+        let (xr, xi) = (&self.xr[..len], &self.xi[..len]);
         let (power, magnitude) = (&mut power[..len], &mut magnitude[..len]);
         for k in 0..len {
-            // 2E = A + conj(B'), with B' = Z[(m−k) mod m].
-            let er = ar[k] + br[k];
-            let ei = ai[k] - bi[k];
-            // 2O = −i (A − conj(B')) = (ai + bi) − i (ar − br).
-            let or = ai[k] + bi[k];
-            let oi = br[k] - ar[k];
-            // X = E + W O, with the halves folded into w (the E half is applied here).
-            let xr = 0.5 * er + (wr[k] * or - wi[k] * oi);
-            let xi = 0.5 * ei + (wr[k] * oi + wi[k] * or);
-            let pw = xr * xr + xi * xi;
+            let pw = xr[k] * xr[k] + xi[k] * xi[k];
             power[k] = pw;
             magnitude[k] = pw.sqrt();
         }
@@ -136,6 +52,7 @@ impl PowerFft {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::split_fft::tests::noise;
     use realfft::RealFftPlanner;
 
     /// realfft's complex spectrum of the windowed frame, as power.
@@ -146,18 +63,6 @@ mod tests {
         let mut out = fft.make_output_vec();
         fft.process(&mut input, &mut out).unwrap();
         out.iter().map(|c| c.norm_sqr()).collect()
-    }
-
-    fn noise(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-            })
-            .collect()
     }
 
     #[test]

@@ -31,7 +31,6 @@ use rubato::{
 use crate::{Error, Result};
 
 mod ola;
-mod split;
 use ola::OlaResampler;
 
 /// Target FFT block length, in frames of the lower of the two rates: it sets the cutoff near

@@ -11,14 +11,14 @@
 //! tones at 0.47 of the lower rate, for six rate pairs (the property test bounds it by 2e-6).
 //! At `k = 7` the transforms cost about 30 % less per input frame than rubato's (`N log N`
 //! over fewer, longer frames), and the block loop and its buffer adapters are gone. The real
-//! transforms are `split.rs`'s: rustfft's half-length complex FFTs with the real-signal passes
+//! transforms are `split_fft.rs`'s: rustfft's half-length complex FFTs with the real-signal passes
 //! vectorised, the forward one computing only the kept bins.
 
 use realfft::RealFftPlanner;
 use rubato::{WindowFunction, calculate_cutoff};
 use rustfft::FftPlanner;
 
-use super::split::{ForwardHalf, InverseReal};
+use crate::split_fft::{ForwardHalf, InverseReal};
 
 /// Blocks per FFT: `(K_PLUS_1 - 1)` blocks of input and one block of filter tail.
 const K_PLUS_1: usize = 8;
@@ -143,7 +143,7 @@ impl OlaResampler {
         let n = input.len().min(self.chunk_in);
         let keep = self.keep;
         let (re, im) = (&mut self.spec_re[..keep], &mut self.spec_im[..keep]);
-        self.fft.process(&input[..n], re, im);
+        self.fft.process(&input[..n], None, re, im);
         let (hr, hi) = (&self.filter_re[..keep], &self.filter_im[..keep]);
         for k in 0..keep {
             let (xr, xi) = (re[k], im[k]);

@@ -1,10 +1,12 @@
-//! The overlap-add resampler's real FFTs, on rustfft's half-length complex FFTs.
+//! Real FFTs on rustfft's half-length complex FFTs, for the STFT (`power_fft.rs`) and the
+//! overlap-add resampler (`resample/ola.rs`).
 //!
-//! As in `power_fft.rs`: realfft turns a half-length complex FFT into a real one with a scalar
-//! pass over bin pairs `k`, `m − k` of one interleaved buffer. Here those passes run over split
-//! `f32` arrays (the pairs' second members copied out backwards first), which the compiler
-//! vectorises. [`ForwardHalf`] also computes only the bins the resampler keeps (below the
-//! lower Nyquist frequency: half of them when downsampling by two).
+//! realfft turns a half-length complex FFT into a real one with a scalar pass over bin pairs
+//! `k`, `m − k` of one interleaved buffer; that pass cost about as much as the FFT itself in a
+//! whole analysis. Here those passes run over split `f32` arrays (the pairs' second members
+//! copied out backwards first), which the compiler vectorises. [`ForwardHalf`] computes only
+//! the bins its caller keeps (the resampler keeps those below the lower Nyquist frequency: half
+//! of them when downsampling by two).
 //!
 //! Conventions are realfft's: the forward transform is `X[k] = Σ x[j] e^{−2πijk/n}`, the inverse
 //! unnormalised (`n` times the inverse DFT), and the inverse ignores the imaginary parts of its
@@ -60,20 +62,41 @@ impl ForwardHalf {
         }
     }
 
-    /// Transforms `input` (at most `n` samples, zero padded to `n`) and writes the real and
-    /// imaginary parts of bins `0..keep` to `xr` and `xi`.
-    pub(crate) fn process(&mut self, input: &[f32], xr: &mut [f32], xi: &mut [f32]) {
+    /// Transforms `input` (at most `n` samples, zero padded to `n`), multiplied sample by
+    /// sample by `window` if one is given (at least as long as `input`), and writes the real
+    /// and imaginary parts of bins `0..keep` to `xr` and `xi`.
+    pub(crate) fn process(
+        &mut self,
+        input: &[f32],
+        window: Option<&[f32]>,
+        xr: &mut [f32],
+        xi: &mut [f32],
+    ) {
         let (m, keep) = (self.n / 2, self.keep);
         let input = &input[..input.len().min(self.n)];
         let pairs = input.len() / 2;
-        for (z, p) in self.z[..pairs].iter_mut().zip(input.chunks_exact(2)) {
-            *z = Complex::new(p[0], p[1]);
+        let z = &mut self.z[..pairs];
+        match window {
+            Some(w) => {
+                for ((z, p), w) in z
+                    .iter_mut()
+                    .zip(input.chunks_exact(2))
+                    .zip(w.chunks_exact(2))
+                {
+                    *z = Complex::new(p[0] * w[0], p[1] * w[1]);
+                }
+            }
+            None => {
+                for (z, p) in z.iter_mut().zip(input.chunks_exact(2)) {
+                    *z = Complex::new(p[0], p[1]);
+                }
+            }
         }
         let mut filled = pairs;
-        if let [.., last] = input
-            && input.len() % 2 == 1
-        {
-            self.z[pairs] = Complex::new(*last, 0.0);
+        if input.len() % 2 == 1 {
+            let last = input.len() - 1;
+            let w = window.map_or(1.0, |w| w[last]);
+            self.z[pairs] = Complex::new(input[last] * w, 0.0);
             filled += 1;
         }
         self.z[filled..].fill(Complex::default());
@@ -213,20 +236,15 @@ impl InverseReal {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use realfft::RealFftPlanner;
 
-    fn noise(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-            })
-            .collect()
+    /// Uniform noise in [−1, 1) (the test kit's generator).
+    pub(crate) fn noise(n: usize, seed: u64) -> Vec<f32> {
+        let mut x = vec![0.0; n];
+        sonority_testkit::Rng::new(seed).fill_uniform(&mut x, 1.0);
+        x
     }
 
     #[test]
@@ -248,7 +266,7 @@ mod tests {
             real.process(&mut padded, &mut want).unwrap();
             let mut f = ForwardHalf::new(&mut FftPlanner::new(), n, keep);
             let (mut xr, mut xi) = (vec![f32::NAN; keep], vec![f32::NAN; keep]);
-            f.process(&x, &mut xr, &mut xi);
+            f.process(&x, None, &mut xr, &mut xi);
             let scale = want.iter().map(|c| c.norm()).fold(1e-6_f32, f32::max);
             for k in 0..keep {
                 let err = (Complex::new(xr[k], xi[k]) - want[k]).norm();
@@ -264,7 +282,7 @@ mod tests {
             let x = noise(n, seed);
             let mut f = ForwardHalf::new(&mut FftPlanner::new(), n, m + 1);
             let (mut yr, mut yi) = (vec![0.0; m + 1], vec![0.0; m + 1]);
-            f.process(&x, &mut yr, &mut yi);
+            f.process(&x, None, &mut yr, &mut yi);
             // Imaginary parts at DC and Nyquist that realfft would refuse are ignored here.
             yi[0] = 0.25;
             yi[m] = -0.5;
