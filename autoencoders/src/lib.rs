@@ -8,6 +8,7 @@ mod error;
 mod gaussian;
 #[cfg(test)]
 mod gradcheck;
+mod infer;
 mod layers;
 mod model;
 mod ops;

@@ -2,6 +2,7 @@
 
 use crate::config::{Activation, ConvAeConfig, Embedding, Geometry, OutputLoss};
 use crate::error::{Error, Result};
+use crate::infer::Time1dPlan;
 use crate::layers::Conv;
 use crate::ops::{max_pool_t, upsample_t};
 use crate::params::SeededBackend;
@@ -10,6 +11,7 @@ use crate::traits::{Autoencoder, Encoder};
 use candle_core::{D, DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 /// Added to the variance before the square root in [`Embedding::MeanStdOverTime`], so the
 /// gradient stays finite for constant inputs.
@@ -46,6 +48,9 @@ pub struct ConvAutoencoder {
     device: Device,
     provenance: Option<Provenance>,
     metadata: BTreeMap<String, serde_json::Value>,
+    /// The inference path of a frozen 1-D encoder ([`Time1dPlan`]), built on first use; `None`
+    /// inside where the tensor path is used.
+    plan: OnceLock<Option<Time1dPlan>>,
 }
 
 impl ConvAutoencoder {
@@ -103,6 +108,7 @@ impl ConvAutoencoder {
             device: vb.device().clone(),
             provenance: None,
             metadata: BTreeMap::new(),
+            plan: OnceLock::new(),
         })
     }
 
@@ -338,8 +344,39 @@ impl ConvAutoencoder {
         })
     }
 
-    /// Embeds rows of `inputs` (`n` matrices of the model's input shape) into `out`.
+    /// The encoder's convolutions, first level first.
+    #[cfg(test)]
+    pub(crate) fn encoder_levels(&self) -> &[Conv] {
+        &self.encoder
+    }
+
+    /// The inference path, where this model has one (see [`Time1dPlan::new`]).
+    fn plan(&self) -> Option<&Time1dPlan> {
+        self.plan
+            .get_or_init(|| {
+                if self.device.is_cpu() {
+                    Time1dPlan::new(&self.cfg, &self.encoder).ok().flatten()
+                } else {
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    /// Embeds rows of `inputs` (`n` matrices of the model's input shape) into `out`, through
+    /// the inference path where there is one.
     fn embed_slices(&self, inputs: &[f32], n: usize, out: &mut [f32]) -> Result<()> {
+        self.embed_slices_with(inputs, n, out, self.plan())
+    }
+
+    /// As [`embed_slices`](Self::embed_slices), with the tensor path when `plan` is `None`.
+    pub(crate) fn embed_slices_with(
+        &self,
+        inputs: &[f32],
+        n: usize,
+        out: &mut [f32],
+        plan: Option<&Time1dPlan>,
+    ) -> Result<()> {
         let [r, c] = [self.cfg.rows, self.cfg.cols];
         let dim = self.cfg.embedding_dim();
         for (start, o) in (0..n)
@@ -347,19 +384,20 @@ impl ConvAutoencoder {
             .zip(out.chunks_mut(ENCODE_CHUNK * dim))
         {
             let m = (n - start).min(ENCODE_CHUNK);
-            let x = Tensor::from_slice(
-                &inputs[start * r * c..(start + m) * r * c],
-                (m, r, c),
-                &self.device,
-            )?;
-            let e = self.embed_internal(&self.encode_internal(&self.to_internal(&x)?)?)?;
-            let v = e.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
-            if v.iter().any(|x| !x.is_finite()) {
+            let input = &inputs[start * r * c..(start + m) * r * c];
+            if let Some(plan) = plan {
+                plan.embed(input, m, o)?;
+            } else {
+                let x = Tensor::from_slice(input, (m, r, c), &self.device)?;
+                let e = self.embed_internal(&self.encode_internal(&self.to_internal(&x)?)?)?;
+                let v = e.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+                o.copy_from_slice(&v);
+            }
+            if o.iter().any(|x| !x.is_finite()) {
                 return Err(Error::NonFinite {
                     what: "latent vector",
                 });
             }
-            o.copy_from_slice(&v);
         }
         Ok(())
     }

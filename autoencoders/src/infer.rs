@@ -1,0 +1,351 @@
+//! The inference path of [`Geometry::Time1d`] encoders: the same arithmetic as the tensor path
+//! ([`ConvAutoencoder::encode_internal`](crate::ConvAutoencoder) and its embedding), with one
+//! candle operation per layer instead of six to nine.
+//!
+//! Per layer: the 'same' patches are cut straight from the previous layer's channels-last
+//! values into one `[tiles × steps, kernel × C_in]` buffer (the zero padding written, not
+//! gathered), multiplied by the `[kernel × C_in, C_out]` weight in one matrix product (candle's
+//! `gemm`, the same kernel the tensor path calls), and the bias, the activation and the max
+//! pooling are applied together in one pass over the product. The pooling is taken before the
+//! bias and the activation: both are non-decreasing, so `act(max(y) + b) = max(act(y + b))`
+//! exactly. The embedding (mean and standard deviation over time, or the flattened map) is
+//! computed in `f64` from the last layer's values.
+//!
+//! It is used for `f32` models whose parameters are not trainable variables (loaded or frozen
+//! models), where the weights cannot change under it; a model being trained keeps the tensor
+//! path. Tests check it against the tensor path for every activation, embedding, odd lengths
+//! and kernel sizes.
+
+use candle_core::{DType, Device, Tensor};
+
+use crate::config::{Activation, ConvAeConfig, Embedding, Geometry};
+use crate::error::Result;
+use crate::layers::Conv;
+use crate::model::STD_EPS;
+use crate::ops::same_pad;
+
+/// One encoder level: a 'same' convolution over time.
+#[derive(Debug, Clone)]
+struct Level {
+    /// `[kernel × C_in, C_out]`, the rows in im2col order (tap-major, then channel).
+    weight: Tensor,
+    bias: Vec<f32>,
+    cin: usize,
+    cout: usize,
+}
+
+/// A frozen [`Geometry::Time1d`] encoder, ready for inference.
+#[derive(Debug, Clone)]
+pub(crate) struct Time1dPlan {
+    levels: Vec<Level>,
+    kernel: usize,
+    pool: usize,
+    activation: Activation,
+    embedding: Embedding,
+    /// Input channels (the rows of a caller's matrix).
+    rows: usize,
+    /// Input time steps (its columns).
+    cols: usize,
+}
+
+impl Time1dPlan {
+    /// The plan for `encoder`, or `None` where the tensor path must be used: another geometry,
+    /// `f64` weights, or trainable weights (they would change under a copy).
+    pub(crate) fn new(cfg: &ConvAeConfig, encoder: &[Conv]) -> Result<Option<Self>> {
+        if cfg.geometry != Geometry::Time1d || encoder.is_empty() {
+            return Ok(None);
+        }
+        let mut levels = Vec::with_capacity(encoder.len());
+        for conv in encoder {
+            let [w, b] = conv.tensors();
+            if w.dtype() != DType::F32
+                || b.dtype() != DType::F32
+                || w.is_variable()
+                || b.is_variable()
+            {
+                return Ok(None);
+            }
+            let (k, cin, cout) = w.dims3()?;
+            if k != cfg.kernel {
+                return Ok(None);
+            }
+            levels.push(Level {
+                weight: w.reshape((k * cin, cout))?.contiguous()?,
+                bias: b.to_vec1::<f32>()?,
+                cin,
+                cout,
+            });
+        }
+        Ok(Some(Self {
+            levels,
+            kernel: cfg.kernel,
+            pool: cfg.pool.max(1),
+            activation: cfg.activation,
+            embedding: cfg.embedding,
+            rows: cfg.rows,
+            cols: cfg.cols,
+        }))
+    }
+
+    /// Embeds `n` matrices of `[rows, cols]` (row-major, one after the other) into `out`
+    /// (`n × embedding_dim`). The caller has checked the lengths and that the input is finite.
+    pub(crate) fn embed(&self, inputs: &[f32], n: usize, out: &mut [f32]) -> Result<()> {
+        let (rows, cols) = (self.rows, self.cols);
+        // Channels-last: x[tile][step][channel].
+        let mut x = vec![0.0_f32; n * cols * rows];
+        for (tile, xt) in inputs
+            .chunks_exact(rows * cols)
+            .zip(x.chunks_exact_mut(cols * rows))
+        {
+            for (c, row) in tile.chunks_exact(cols).enumerate() {
+                for (t, &v) in row.iter().enumerate() {
+                    xt[t * rows + c] = v;
+                }
+            }
+        }
+        let mut steps = cols;
+        for level in &self.levels {
+            let patches = self.patches(&x, n, steps, level.cin);
+            let k = self.kernel * level.cin;
+            let y = Tensor::from_vec(patches, (n * steps, k), &Device::Cpu)?
+                .matmul(&level.weight)?
+                .flatten_all()?
+                .to_vec1::<f32>()?;
+            x = self.bias_act_pool(&y, n, steps, level);
+            steps = steps.div_ceil(self.pool);
+        }
+        let c = self.levels.last().map_or(rows, |l| l.cout);
+        self.embedding_of(&x, n, steps, c, out);
+        Ok(())
+    }
+
+    /// im2col of `x` (`[n, steps, cin]`): row `(tile, t)` holds the `kernel` input steps
+    /// `t - pad .. t - pad + kernel` of its tile, zero outside it.
+    fn patches(&self, x: &[f32], n: usize, steps: usize, cin: usize) -> Vec<f32> {
+        let k = self.kernel;
+        let pad = same_pad(k);
+        let mut out = Vec::with_capacity(n * steps * k * cin);
+        for tile in x.chunks_exact(steps * cin) {
+            for t in 0..steps {
+                for tap in 0..k {
+                    match (t + tap).checked_sub(pad).filter(|&s| s < steps) {
+                        Some(s) => out.extend_from_slice(&tile[s * cin..(s + 1) * cin]),
+                        None => out.resize(out.len() + cin, 0.0),
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// `pool(act(y + bias))` over time, `[n, steps, cout]` → `[n, ⌈steps / pool⌉, cout]`; the
+    /// last window holds only the steps that exist.
+    fn bias_act_pool(&self, y: &[f32], n: usize, steps: usize, level: &Level) -> Vec<f32> {
+        let (c, p) = (level.cout, self.pool);
+        let out_steps = steps.div_ceil(p);
+        let mut out = vec![0.0_f32; n * out_steps * c];
+        for (yt, ot) in y
+            .chunks_exact(steps * c)
+            .zip(out.chunks_exact_mut(out_steps * c))
+        {
+            for (window, o) in yt.chunks(p * c).zip(ot.chunks_exact_mut(c)) {
+                let mut rows = window.chunks_exact(c);
+                if let Some(first) = rows.next() {
+                    o.copy_from_slice(first);
+                }
+                for row in rows {
+                    for (m, &v) in o.iter_mut().zip(row) {
+                        if v > *m {
+                            *m = v;
+                        }
+                    }
+                }
+                match self.activation {
+                    Activation::Relu => {
+                        for (m, &b) in o.iter_mut().zip(&level.bias) {
+                            *m = (*m + b).max(0.0);
+                        }
+                    }
+                    Activation::Elu { alpha } => {
+                        let alpha = alpha as f32;
+                        for (m, &b) in o.iter_mut().zip(&level.bias) {
+                            let v = *m + b;
+                            *m = if v.is_sign_positive() {
+                                v
+                            } else {
+                                (v.exp() - 1.0) * alpha
+                            };
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The embedding of the last level's `[n, steps, c]` values.
+    fn embedding_of(&self, z: &[f32], n: usize, steps: usize, c: usize, out: &mut [f32]) {
+        match self.embedding {
+            Embedding::Flatten => out[..n * steps * c].copy_from_slice(z),
+            Embedding::MeanStdOverTime => {
+                for (zt, o) in z.chunks_exact(steps * c).zip(out.chunks_exact_mut(2 * c)) {
+                    let (mean, std) = o.split_at_mut(c);
+                    let mut sum = vec![0.0_f64; c];
+                    for row in zt.chunks_exact(c) {
+                        for (s, &v) in sum.iter_mut().zip(row) {
+                            *s += f64::from(v);
+                        }
+                    }
+                    let inv = 1.0 / steps as f64;
+                    sum.iter_mut().for_each(|s| *s *= inv);
+                    let mut var = vec![0.0_f64; c];
+                    for row in zt.chunks_exact(c) {
+                        for ((q, &v), &m) in var.iter_mut().zip(row).zip(&sum) {
+                            let d = f64::from(v) - m;
+                            *q += d * d;
+                        }
+                    }
+                    for (((mo, so), &m), &q) in
+                        mean.iter_mut().zip(std.iter_mut()).zip(&sum).zip(&var)
+                    {
+                        *mo = m as f32;
+                        *so = (q * inv + STD_EPS).sqrt() as f32;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ConvAutoencoder;
+    use crate::traits::Encoder;
+    use candle_nn::VarBuilder;
+    use std::collections::HashMap;
+
+    /// `cfg`'s seeded model with its weights copied into plain (non-trainable) tensors.
+    fn frozen(cfg: &ConvAeConfig, seed: u64) -> ConvAutoencoder {
+        let model = ConvAutoencoder::seeded(cfg, seed).unwrap();
+        let tensors: HashMap<String, Tensor> = model
+            .named_params()
+            .iter()
+            .map(|(n, t)| (n.clone(), t.detach()))
+            .collect();
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        ConvAutoencoder::new(cfg, vb).unwrap()
+    }
+
+    fn inputs(n: usize, len: usize, seed: u64) -> Vec<f32> {
+        let mut rng = sonority_testkit::Rng::new(seed);
+        (0..n * len).map(|_| rng.normal() * 1.5).collect()
+    }
+
+    /// Both paths on the same model and inputs: the largest difference relative to the
+    /// largest value.
+    fn both_paths(cfg: &ConvAeConfig, n: usize) -> (Vec<f32>, Vec<f32>) {
+        let model = frozen(cfg, 11);
+        let plan = Time1dPlan::new(cfg, model.encoder_levels()).unwrap();
+        assert!(
+            plan.is_some(),
+            "a frozen 1-D f32 model has an inference path"
+        );
+        let x = inputs(n, cfg.rows * cfg.cols, 5);
+        let dim = cfg.embedding_dim();
+        let (mut fast, mut slow) = (vec![0.0; n * dim], vec![0.0; n * dim]);
+        model
+            .embed_slices_with(&x, n, &mut fast, plan.as_ref())
+            .unwrap();
+        model.embed_slices_with(&x, n, &mut slow, None).unwrap();
+        (fast, slow)
+    }
+
+    fn assert_close(cfg: &ConvAeConfig, n: usize) {
+        let (fast, slow) = both_paths(cfg, n);
+        let scale = slow.iter().fold(0.0_f32, |m, v| m.max(v.abs()));
+        assert!(scale > 1e-3, "{cfg:?}: the output is not trivially zero");
+        for (i, (a, b)) in fast.iter().zip(&slow).enumerate() {
+            assert!(
+                (a - b).abs() <= 2e-5 * scale,
+                "{cfg:?}: value {i}: inference path {a}, tensor path {b}"
+            );
+        }
+    }
+
+    #[test]
+    fn matches_the_tensor_path_for_the_default_shape() {
+        // The shipped geometry (channels 128, 128, 64; the last level narrower than its input
+        // goes through the tensor path's col2im branch), 17 tiles: more than one product row
+        // block and an odd count.
+        assert_close(&ConvAeConfig::default(), 17);
+    }
+
+    #[test]
+    fn matches_the_tensor_path_for_odd_lengths_kernels_and_pools() {
+        let base = ConvAeConfig::default().with_rows(6);
+        for (cols, kernel, pool, channels) in [
+            (13, 3, 2, vec![5, 7]),
+            (9, 4, 3, vec![8, 3, 2]),
+            (7, 5, 1, vec![4]),
+            (1, 3, 2, vec![3, 3]),
+            (16, 1, 2, vec![6, 6]),
+        ] {
+            let cfg = base
+                .clone()
+                .with_cols(cols)
+                .with_kernel(kernel)
+                .with_pool(pool)
+                .with_channels(channels);
+            assert_close(&cfg, 3);
+            assert_close(&cfg.clone().with_embedding(Embedding::Flatten), 2);
+            assert_close(
+                &cfg.with_activation(Activation::Elu { alpha: 0.7 })
+                    .with_embedding(Embedding::Flatten),
+                2,
+            );
+        }
+    }
+
+    #[test]
+    fn matches_the_tensor_path_for_the_fused_vector_model() {
+        assert_close(&ConvAeConfig::fused_conv1d(40, 8), 5);
+    }
+
+    #[test]
+    fn trainable_or_f64_models_keep_the_tensor_path() {
+        let cfg = ConvAeConfig::default()
+            .with_rows(4)
+            .with_cols(8)
+            .with_channels(vec![3]);
+        let trainable = ConvAutoencoder::seeded(&cfg, 1).unwrap();
+        assert!(
+            Time1dPlan::new(&cfg, trainable.encoder_levels())
+                .unwrap()
+                .is_none()
+        );
+        let (f64_model, _) = ConvAutoencoder::seeded_with_dtype(&cfg, 1, DType::F64).unwrap();
+        assert!(
+            Time1dPlan::new(&cfg, f64_model.encoder_levels())
+                .unwrap()
+                .is_none()
+        );
+        let image = ConvAeConfig::small_2d();
+        let model = frozen(&image, 1);
+        assert!(
+            Time1dPlan::new(&image, model.encoder_levels())
+                .unwrap()
+                .is_none()
+        );
+        // A frozen model encodes the same through `Encoder` either way.
+        let model = frozen(&cfg, 2);
+        let x = inputs(1, 32, 9);
+        let mut a = vec![0.0; cfg.embedding_dim()];
+        model.encode_into(&x, [4, 8], &mut a).unwrap();
+        let mut b = a.clone();
+        model.embed_slices_with(&x, 1, &mut b, None).unwrap();
+        for (p, q) in a.iter().zip(&b) {
+            assert!((p - q).abs() <= 1e-5 * (1.0 + q.abs()), "{p} vs {q}");
+        }
+    }
+}
