@@ -155,9 +155,7 @@ impl Time1dPlan {
                 }
                 for row in rows {
                     for (m, &v) in o.iter_mut().zip(row) {
-                        if v > *m {
-                            *m = v;
-                        }
+                        *m = m.max(v);
                     }
                 }
                 match self.activation {

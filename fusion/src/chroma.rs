@@ -53,6 +53,9 @@ pub struct ChromaSink {
     peaks: Vec<(usize, f32)>,
     /// Per bin in range, 1 where the current frame has a peak; padded to a multiple of 8.
     mask: Vec<u8>,
+    /// Per peak of the current frame: the log2 magnitudes of the bin below, the peak and the bin
+    /// above, then the interpolated offset and relative amplitude in the first two.
+    logs: [Vec<f32>; 3],
 }
 
 impl Default for ChromaSink {
@@ -66,13 +69,14 @@ impl Default for ChromaSink {
             frame_stride: 2,
             spec: None,
             hist: vec![0.0; FINE_OCTAVE],
-            frame_hist: vec![0.0; FINE_OCTAVE],
+            frame_hist: vec![0.0; FINE_OCTAVE + 1],
             frames: 0,
             lo: 1,
             hi: 0,
             bin_fine: Vec::new(),
             peaks: Vec::new(),
             mask: Vec::new(),
+            logs: Default::default(),
         }
     }
 }
@@ -250,21 +254,42 @@ impl FrameSink for ChromaSink {
             &peaks[..]
         };
         let log_peak = log2(peak);
-        self.frame_hist.iter_mut().for_each(|h| *h = 0.0);
-        for &(k, m) in peaks {
-            // Parabolic interpolation of the log spectrum (any log base gives the same offset).
-            let (a, b, c) = (
-                log2(mag[k - 1].max(1e-12)),
-                log2(m),
-                log2(mag[k + 1].max(1e-12)),
-            );
-            let den = a - 2.0 * b + c;
+        // The peaks' interpolation, one array pass per step so that the branch-free
+        // logarithms vectorise; then the histogram votes, which cannot.
+        let n = peaks.len();
+        let [la, lb, lc] = &mut self.logs;
+        for v in [&mut *la, &mut *lb, &mut *lc] {
+            v.clear();
+            v.resize(n, 0.0);
+        }
+        for (((&(k, m), a), b), c) in peaks
+            .iter()
+            .zip(la.iter_mut())
+            .zip(lb.iter_mut())
+            .zip(lc.iter_mut())
+        {
+            *a = mag[k - 1].max(1e-12);
+            *b = m;
+            *c = mag[k + 1].max(1e-12);
+        }
+        for v in [&mut *la, &mut *lb, &mut *lc] {
+            v.iter_mut().for_each(|x| *x = log2(*x));
+        }
+        // Parabolic interpolation of the log spectrum (any log base gives the same offset):
+        // the offset `p` replaces the bin below's log, the amplitude relative to the frame's
+        // peak the peak's.
+        for ((a, b), &c) in la.iter_mut().zip(lb.iter_mut()).zip(lc.iter()) {
+            let den = *a - 2.0 * *b + c;
             let p = if den.abs() > 1e-12 {
-                (0.5 * (a - c) / den).clamp(-0.5, 0.5)
+                (0.5 * (*a - c) / den).clamp(-0.5, 0.5)
             } else {
                 0.0
             };
-            let amp = exp2(b - 0.25 * (a - c) * p - log_peak);
+            *b = exp2(*b - 0.25 * (*a - c) * p - log_peak);
+            *a = p;
+        }
+        self.frame_hist.iter_mut().for_each(|h| *h = 0.0);
+        for ((&(k, _), &p), &amp) in peaks.iter().zip(la.iter()).zip(lb.iter()) {
             // Pitch of bin k + p: bin k's pitch plus 12·log2(1 + p/k) semitones (series to
             // x³, |x| <= 0.5: error below 0.02 cent from bin 5 up, where 60 Hz lies).
             let x = p / k as f32;
@@ -273,20 +298,24 @@ impl FrameSink for ChromaSink {
                 self.bin_fine[k - lo] + (FINE as f32 * 12.0 * std::f32::consts::LOG2_E) * ln1p;
             let mut w = amp;
             for &sub in &SUBHARMONIC_SEMITONES[..=self.harmonics] {
-                // Shift by whole octaves to stay positive; the histogram wraps every octave.
+                // Shift by whole octaves to stay positive; the histogram wraps every octave
+                // (its extra last bin is folded onto the first below).
                 let pos = (fine - FINE as f32 * sub + 100.0 * FINE_OCTAVE as f32).max(0.0);
                 let i0 = pos as usize;
                 let frac = pos - i0 as f32;
                 let i0 = i0 % FINE_OCTAVE;
                 self.frame_hist[i0] += w * (1.0 - frac);
-                self.frame_hist[(i0 + 1) % FINE_OCTAVE] += w * frac;
+                self.frame_hist[i0 + 1] += w * frac;
                 w *= 0.6;
             }
         }
-        let m = lanes::max(&self.frame_hist, 0.0);
+        let wrapped = self.frame_hist[FINE_OCTAVE];
+        self.frame_hist[0] += wrapped;
+        let frame_hist = &self.frame_hist[..FINE_OCTAVE];
+        let m = lanes::max(frame_hist, 0.0);
         if m > 0.0 {
             let inv = 1.0 / m;
-            for (h, &f) in self.hist.iter_mut().zip(&self.frame_hist) {
+            for (h, &f) in self.hist.iter_mut().zip(frame_hist) {
                 *h += f64::from(f * inv);
             }
         }

@@ -58,7 +58,10 @@ pub fn exp2(x: f32) -> f32 {
         return 0.0;
     }
     let x = x.min(1.0);
-    let i = x.round();
+    // Round to the nearest integer (ties to even) by adding and removing 1.5·2²³, where the
+    // float spacing is 1: a few instructions instead of a libm `roundf` call, and vectorisable.
+    const ROUND: f32 = 12_582_912.0;
+    let i = (x + ROUND) - ROUND;
     let t = (x - i) * std::f32::consts::LN_2;
     let p = 1.0
         + t * (1.0
