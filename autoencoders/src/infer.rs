@@ -16,13 +16,28 @@
 //! path. Tests check it against the tensor path for every activation, embedding, odd lengths
 //! and kernel sizes.
 
-use candle_core::{DType, Device, Tensor};
+use std::cell::RefCell;
+
+use candle_core::{DType, Device, Storage, Tensor};
 
 use crate::config::{Activation, ConvAeConfig, Embedding, Geometry};
 use crate::error::Result;
 use crate::layers::Conv;
 use crate::model::STD_EPS;
 use crate::ops::same_pad;
+
+/// Activations between levels, kept per thread so that encoding batch after batch (and file
+/// after file, in an indexer's worker) reuses the same memory instead of faulting fresh pages
+/// in: at most one batch's first-level activations, twice.
+#[derive(Debug, Default)]
+struct Scratch {
+    x: Vec<f32>,
+    next: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
 
 /// One encoder level: a 'same' convolution over time.
 #[derive(Debug, Clone)]
@@ -90,9 +105,25 @@ impl Time1dPlan {
     /// Embeds `n` matrices of `[rows, cols]` (row-major, one after the other) into `out`
     /// (`n × embedding_dim`). The caller has checked the lengths and that the input is finite.
     pub(crate) fn embed(&self, inputs: &[f32], n: usize, out: &mut [f32]) -> Result<()> {
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let Scratch { x, next } = &mut *scratch;
+            self.embed_with(inputs, n, out, x, next)
+        })
+    }
+
+    fn embed_with(
+        &self,
+        inputs: &[f32],
+        n: usize,
+        out: &mut [f32],
+        x: &mut Vec<f32>,
+        next: &mut Vec<f32>,
+    ) -> Result<()> {
         let (rows, cols) = (self.rows, self.cols);
         // Channels-last: x[tile][step][channel].
-        let mut x = vec![0.0_f32; n * cols * rows];
+        x.clear();
+        x.resize(n * cols * rows, 0.0);
         for (tile, xt) in inputs
             .chunks_exact(rows * cols)
             .zip(x.chunks_exact_mut(cols * rows))
@@ -105,17 +136,28 @@ impl Time1dPlan {
         }
         let mut steps = cols;
         for level in &self.levels {
-            let patches = self.patches(&x, n, steps, level.cin);
+            let patches = self.patches(x, n, steps, level.cin);
             let k = self.kernel * level.cin;
-            let y = Tensor::from_vec(patches, (n * steps, k), &Device::Cpu)?
-                .matmul(&level.weight)?
-                .flatten_all()?
-                .to_vec1::<f32>()?;
-            x = self.bias_act_pool(&y, n, steps, level);
+            let y =
+                Tensor::from_vec(patches, (n * steps, k), &Device::Cpu)?.matmul(&level.weight)?;
+            {
+                let (storage, layout) = y.storage_and_layout();
+                let (Storage::Cpu(cpu), Some((start, end))) =
+                    (&*storage, layout.contiguous_offsets())
+                else {
+                    return Err(candle_core::Error::Msg(
+                        "inference path: the product is not a contiguous CPU tensor".into(),
+                    )
+                    .into());
+                };
+                let y = &cpu.as_slice::<f32>()?[start..end];
+                self.bias_act_pool(y, n, steps, level, next);
+            }
+            std::mem::swap(x, next);
             steps = steps.div_ceil(self.pool);
         }
         let c = self.levels.last().map_or(rows, |l| l.cout);
-        self.embedding_of(&x, n, steps, c, out);
+        self.embedding_of(x, n, steps, c, out);
         Ok(())
     }
 
@@ -140,10 +182,11 @@ impl Time1dPlan {
 
     /// `pool(act(y + bias))` over time, `[n, steps, cout]` → `[n, ⌈steps / pool⌉, cout]`; the
     /// last window holds only the steps that exist.
-    fn bias_act_pool(&self, y: &[f32], n: usize, steps: usize, level: &Level) -> Vec<f32> {
+    fn bias_act_pool(&self, y: &[f32], n: usize, steps: usize, level: &Level, out: &mut Vec<f32>) {
         let (c, p) = (level.cout, self.pool);
         let out_steps = steps.div_ceil(p);
-        let mut out = vec![0.0_f32; n * out_steps * c];
+        out.clear();
+        out.resize(n * out_steps * c, 0.0);
         for (yt, ot) in y
             .chunks_exact(steps * c)
             .zip(out.chunks_exact_mut(out_steps * c))
@@ -178,7 +221,6 @@ impl Time1dPlan {
                 }
             }
         }
-        out
     }
 
     /// The embedding of the last level's `[n, steps, c]` values.
