@@ -10,7 +10,7 @@ use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::units::{Time, TimeBase};
 
-use super::downmix::downmix;
+use super::downmix::{all_finite, downmix};
 use super::errors::{decode_err, guarded, map_symphonia, unsupported};
 use super::limits::{check_channels, check_rate, check_rate_in, check_ratio};
 use super::open::open_regular_file;
@@ -479,7 +479,7 @@ impl FileSource {
                         continue;
                     }
                     check_channels(&self.path, channels, self.max_channels)?;
-                    if self.mono.iter().any(|s| !s.is_finite()) {
+                    if !all_finite(&self.mono) {
                         return Err(decode_err(&self.path, "NaN or infinite sample"));
                     }
                     if let Some((target, tb)) = self.seek_target.take() {
