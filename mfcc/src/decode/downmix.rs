@@ -37,10 +37,11 @@ where
         // Stereo, the common case, in one pass: the same sum and the same exact halving.
         if let (Some(a), Some(b)) = (planes.next(), planes.next()) {
             let (a, b) = (&a[..frames.min(a.len())], &b[..frames.min(b.len())]);
-            mono.resize(a.len().min(b.len()), 0.0);
-            for ((m, &x), &y) in mono.iter_mut().zip(a).zip(b) {
-                *m = (f32::from_sample(x) + f32::from_sample(y)) * 0.5;
-            }
+            mono.extend(
+                a.iter()
+                    .zip(b)
+                    .map(|(&x, &y)| (f32::from_sample(x) + f32::from_sample(y)) * 0.5),
+            );
             mono.resize(frames, 0.0);
         }
         return (buf.spec().rate(), channels);
