@@ -93,6 +93,9 @@ where
     K: OutcomeSink<S::Job>,
 {
     let threads = threads.max(1);
+    // The workers are the parallelism: a matrix product split across threads inside one worker
+    // would only wait on cores that are busy with other files.
+    let _serial = sonority_autoencoders::SerialMatmul::new();
     let (tx, rx) = mpsc::channel::<Event<S::Job>>();
     let mut first_err: Option<Error> = None;
     std::thread::scope(|scope| {
