@@ -864,7 +864,8 @@ where
         None => train_tiles(&tile_cfg, &opts.tile_training, &data, progress)?,
     };
     drop(data);
-    let tile = trained.model;
+    // Frozen: the model is only evaluated from here on, through the inference path.
+    let tile = trained.model.frozen()?;
     let tile_frames = tile_cfg.cols;
 
     let views = match (opts.final_stage, opts.vector_training) {
@@ -958,7 +959,7 @@ where
             let flat: Vec<f32> = fused.concat();
             train_vectors(&cfg, &opts.vector.1, &flat, fused.len(), |_| true)?
         };
-        model.vector = Some(v.model);
+        model.vector = Some(v.model.frozen()?);
         model.header.final_stage = FinalStage::VectorAutoencoder;
         model.header.provenance["vector_training"] =
             serde_json::to_value(&v.provenance).map_err(|e| Error::Model {

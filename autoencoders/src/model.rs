@@ -140,6 +140,41 @@ impl ConvAutoencoder {
         Ok((Self::new(cfg, vb)?, map))
     }
 
+    /// A copy of this model whose parameters are plain tensors, no longer trainable variables
+    /// (a loaded model already is one). Encoding a 1-D `f32` model then takes the inference
+    /// path (one matrix product per level, 1.6x faster on the default shape), which a model
+    /// being trained cannot use because its weights change under it.
+    ///
+    /// # Errors
+    ///
+    /// Candle errors (not expected).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sonority_autoencoders::{ConvAeConfig, ConvAutoencoder, Encoder};
+    ///
+    /// let cfg = ConvAeConfig::default().with_rows(8).with_cols(16).with_channels(vec![4]);
+    /// let trained = ConvAutoencoder::seeded(&cfg, 1)?;
+    /// let frozen = trained.frozen()?;
+    /// let x = vec![0.5_f32; 8 * 16];
+    /// let (a, b) = (trained.encode(&x, [8, 16])?, frozen.encode(&x, [8, 16])?);
+    /// assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-5));
+    /// # Ok::<(), sonority_autoencoders::Error>(())
+    /// ```
+    pub fn frozen(&self) -> Result<Self> {
+        let tensors: std::collections::HashMap<String, Tensor> = self
+            .params
+            .iter()
+            .map(|(name, t)| Ok((name.clone(), t.detach().copy()?)))
+            .collect::<candle_core::Result<_>>()?;
+        let vb = VarBuilder::from_tensors(tensors, self.dtype, &self.device);
+        let mut m = Self::new(&self.cfg, vb)?;
+        m.provenance.clone_from(&self.provenance);
+        m.metadata.clone_from(&self.metadata);
+        Ok(m)
+    }
+
     /// A copy of this model whose parameters are fresh trainable variables, with their `VarMap`
     /// (for fine-tuning a loaded model).
     ///

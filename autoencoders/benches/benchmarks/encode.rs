@@ -37,8 +37,14 @@ fn encode_track(c: &mut Criterion) {
         .sample_size(20)
         .measurement_time(Duration::from_secs(5))
         .throughput(Throughput::Elements(61));
+    // A seeded model's weights are trainable variables: the tensor path (as while training).
     group.bench_function("default_1d_time/180s_128mels", |b| {
         b.iter(|| model.encode_batch(&tiles, 61, [128, 128]).expect("encode"));
+    });
+    // Frozen, as a loaded model is: the inference path (`src/infer.rs`), in the same run.
+    let frozen = model.frozen().expect("frozen");
+    group.bench_function("default_1d_time/180s_128mels/frozen", |b| {
+        b.iter(|| frozen.encode_batch(&tiles, 61, [128, 128]).expect("encode"));
     });
     group.finish();
 }
