@@ -128,11 +128,7 @@ impl Time1dPlan {
             .chunks_exact(rows * cols)
             .zip(x.chunks_exact_mut(cols * rows))
         {
-            for (c, row) in tile.chunks_exact(cols).enumerate() {
-                for (t, &v) in row.iter().enumerate() {
-                    xt[t * rows + c] = v;
-                }
-            }
+            transpose(tile, rows, cols, xt);
         }
         let mut steps = cols;
         for level in &self.levels {
@@ -257,6 +253,24 @@ impl Time1dPlan {
     }
 }
 
+/// `dst[t · rows + c] = src[c · cols + t]`, in 16 × 16 blocks so that both sides stay in cache
+/// lines already loaded (a straight loop writes one value per line across the whole tile).
+fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+    const B: usize = 16;
+    for c0 in (0..rows).step_by(B) {
+        let c1 = (c0 + B).min(rows);
+        for t0 in (0..cols).step_by(B) {
+            let t1 = (t0 + B).min(cols);
+            for c in c0..c1 {
+                let row = &src[c * cols + t0..c * cols + t1];
+                for (t, &v) in (t0..t1).zip(row) {
+                    dst[t * rows + c] = v;
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,6 +358,24 @@ mod tests {
                     .with_embedding(Embedding::Flatten),
                 2,
             );
+        }
+    }
+
+    #[test]
+    fn blocked_transpose_is_a_transpose() {
+        for (rows, cols) in [(1, 1), (3, 40), (17, 16), (128, 128), (33, 1)] {
+            let src: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
+            let mut dst = vec![-1.0; rows * cols];
+            transpose(&src, rows, cols, &mut dst);
+            for c in 0..rows {
+                for t in 0..cols {
+                    assert_eq!(
+                        dst[t * rows + c],
+                        src[c * cols + t],
+                        "{rows}x{cols} {c} {t}"
+                    );
+                }
+            }
         }
     }
 
