@@ -94,6 +94,33 @@ pub fn power_to_db_into(power: &[f32], amin: f32, out: &mut [f32]) {
     }
 }
 
+/// Whether every value is finite, in one pass the compiler vectorises (a short-circuiting
+/// `iter().any(|x| !x.is_finite())` stays scalar): the exponent bits of NaN and infinities are
+/// all ones.
+///
+/// # Examples
+/// ```
+/// use sonority_mfcc::fastmath::all_finite;
+/// assert!(all_finite(&[0.0, -1.5, f32::MAX]));
+/// assert!(!all_finite(&[0.0, f32::NAN]));
+/// ```
+#[must_use]
+pub fn all_finite(x: &[f32]) -> bool {
+    const EXP: u32 = 0x7f80_0000;
+    let mut bad = [0_u32; 8];
+    let chunks = x.chunks_exact(8);
+    let tail = chunks
+        .remainder()
+        .iter()
+        .fold(0, |b, s| b | u32::from(s.to_bits() & EXP == EXP));
+    for c in chunks {
+        for i in 0..8 {
+            bad[i] |= u32::from(c[i].to_bits() & EXP == EXP);
+        }
+    }
+    bad.iter().fold(tail, |b, &v| b | v) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +156,27 @@ mod tests {
         assert!(worst < 2e-7, "worst {worst}");
         assert_eq!(exp2(0.0), 1.0);
         assert_eq!(exp2(-200.0), 0.0);
+    }
+
+    #[test]
+    fn all_finite_finds_any_nan_or_infinity_anywhere() {
+        for n in [0_usize, 1, 7, 8, 9, 33] {
+            let x: Vec<f32> = (0..n).map(|i| i as f32 * 1e30 - 3.0).collect();
+            assert!(all_finite(&x), "{n}");
+            for at in 0..n {
+                for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                    let mut y = x.clone();
+                    y[at] = bad;
+                    assert!(!all_finite(&y), "{n} {at} {bad}");
+                }
+            }
+        }
+        assert!(all_finite(&[
+            f32::MAX,
+            f32::MIN,
+            f32::MIN_POSITIVE,
+            1e-45,
+            -0.0
+        ]));
     }
 }

@@ -124,7 +124,7 @@ impl Stft {
     /// # Errors
     /// [`Error::NonFinite`] if a sample is NaN or infinite; otherwise the first sink error.
     pub fn process(&mut self, samples: &[f32], sinks: &mut [&mut dyn FrameSink]) -> Result<()> {
-        if samples.iter().any(|x| !x.is_finite()) {
+        if !crate::fastmath::all_finite(samples) {
             return Err(Error::NonFinite {
                 what: "input samples",
             });

@@ -10,10 +10,11 @@ use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::units::{Time, TimeBase};
 
-use super::downmix::{all_finite, downmix};
+use super::downmix::downmix;
 use super::errors::{decode_err, guarded, map_symphonia, unsupported};
 use super::limits::{check_channels, check_rate, check_rate_in, check_ratio};
 use super::open::open_regular_file;
+use crate::fastmath::all_finite;
 use crate::resample::Resampler;
 use crate::{AudioSource, DecodeOptions, Error, Result, SourceSpec, Tags};
 
