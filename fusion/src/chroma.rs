@@ -56,6 +56,9 @@ pub struct ChromaSink {
     /// Per peak of the current frame: the log2 magnitudes of the bin below, the peak and the bin
     /// above, then the interpolated offset and relative amplitude in the first two.
     logs: [Vec<f32>; 3],
+    /// The current frame's histogram votes, harmonic-major: lower bin, its weight, the next
+    /// bin's weight.
+    votes: Vec<(u32, f32, f32)>,
 }
 
 impl Default for ChromaSink {
@@ -77,6 +80,7 @@ impl Default for ChromaSink {
             peaks: Vec::new(),
             mask: Vec::new(),
             logs: Default::default(),
+            votes: Vec::new(),
         }
     }
 }
@@ -288,25 +292,35 @@ impl FrameSink for ChromaSink {
             *b = exp2(*b - 0.25 * (*a - c) * p - log_peak);
             *a = p;
         }
-        self.frame_hist.iter_mut().for_each(|h| *h = 0.0);
-        for ((&(k, _), &p), &amp) in peaks.iter().zip(la.iter()).zip(lb.iter()) {
-            // Pitch of bin k + p: bin k's pitch plus 12·log2(1 + p/k) semitones (series to
-            // x³, |x| <= 0.5: error below 0.02 cent from bin 5 up, where 60 Hz lies).
+        // Pitch of bin k + p: bin k's pitch plus 12·log2(1 + p/k) semitones (series to x³,
+        // |x| <= 0.5: error below 0.02 cent from bin 5 up, where 60 Hz lies); into `lc`.
+        for ((&(k, _), &p), f) in peaks.iter().zip(la.iter()).zip(lc.iter_mut()) {
             let x = p / k as f32;
             let ln1p = x * (1.0 - x * (0.5 - x * (1.0 / 3.0)));
-            let fine =
-                self.bin_fine[k - lo] + (FINE as f32 * 12.0 * std::f32::consts::LOG2_E) * ln1p;
-            let mut w = amp;
-            for &sub in &SUBHARMONIC_SEMITONES[..=self.harmonics] {
-                // Shift by whole octaves to stay positive; the histogram wraps every octave
-                // (its extra last bin is folded onto the first below).
+            *f = self.bin_fine[k - lo] + (FINE as f32 * 12.0 * std::f32::consts::LOG2_E) * ln1p;
+        }
+        // Every vote's bin and two weights, harmonic by harmonic over all peaks (array passes
+        // that vectorise); the weight `lb` starts at the amplitude and loses 0.6 per harmonic.
+        let votes = &mut self.votes;
+        votes.clear();
+        for &sub in &SUBHARMONIC_SEMITONES[..=self.harmonics] {
+            // Shift by whole octaves to stay positive; the histogram wraps every octave (its
+            // extra last bin is folded onto the first below).
+            votes.extend(lc.iter().zip(lb.iter()).map(|(&fine, &w)| {
                 let pos = (fine - FINE as f32 * sub + 100.0 * FINE_OCTAVE as f32).max(0.0);
-                let i0 = pos as usize;
+                let i0 = pos as u32;
                 let frac = pos - i0 as f32;
-                let i0 = i0 % FINE_OCTAVE;
-                self.frame_hist[i0] += w * (1.0 - frac);
-                self.frame_hist[i0 + 1] += w * frac;
-                w *= 0.6;
+                (i0 % FINE_OCTAVE as u32, w * (1.0 - frac), w * frac)
+            }));
+            lb.iter_mut().for_each(|w| *w *= 0.6);
+        }
+        // The votes, peak by peak and harmonic by harmonic as they always were added.
+        self.frame_hist.iter_mut().for_each(|h| *h = 0.0);
+        for i in 0..n {
+            for &(bin, lo_w, hi_w) in votes[i..].iter().step_by(n) {
+                let bin = bin as usize;
+                self.frame_hist[bin] += lo_w;
+                self.frame_hist[bin + 1] += hi_w;
             }
         }
         let wrapped = self.frame_hist[FINE_OCTAVE];
