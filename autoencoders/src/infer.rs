@@ -276,19 +276,13 @@ mod tests {
     use super::*;
     use crate::ConvAutoencoder;
     use crate::traits::Encoder;
-    use candle_nn::VarBuilder;
-    use std::collections::HashMap;
 
     /// `cfg`'s seeded model with its weights copied into plain (non-trainable) tensors.
     fn frozen(cfg: &ConvAeConfig, seed: u64) -> ConvAutoencoder {
-        let model = ConvAutoencoder::seeded(cfg, seed).unwrap();
-        let tensors: HashMap<String, Tensor> = model
-            .named_params()
-            .iter()
-            .map(|(n, t)| (n.clone(), t.detach()))
-            .collect();
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
-        ConvAutoencoder::new(cfg, vb).unwrap()
+        ConvAutoencoder::seeded(cfg, seed)
+            .unwrap()
+            .frozen()
+            .unwrap()
     }
 
     fn inputs(n: usize, len: usize, seed: u64) -> Vec<f32> {

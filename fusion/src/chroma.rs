@@ -54,7 +54,8 @@ pub struct ChromaSink {
     /// Per bin in range, 1 where the current frame has a peak; padded to a multiple of 8.
     mask: Vec<u8>,
     /// Per peak of the current frame: the log2 magnitudes of the bin below, the peak and the bin
-    /// above, then the interpolated offset and relative amplitude in the first two.
+    /// above; then the interpolated offset, the vote weight (relative amplitude, times 0.6 per
+    /// harmonic) and the fine pitch.
     logs: [Vec<f32>; 3],
     /// The current frame's histogram votes, harmonic-major: lower bin, its weight, the next
     /// bin's weight.
