@@ -2,17 +2,14 @@
 //!
 //! The STFT needs `|X[k]|²` and `|X[k]|` of each windowed frame, never the complex spectrum.
 //! [`PowerFft`] windows the frame while packing it for `split_fft.rs`'s [`ForwardHalf`]
-//! (rustfft's half-length FFT and a vectorised real-signal pass, in place of realfft's scalar
-//! one), then squares the split spectrum in one more straight loop.
+//! (rustfft's half-length FFT), whose [`power`](ForwardHalf::power) pass turns each pair of
+//! half-length bins straight into the two powers they determine, then takes the square roots.
 
 use crate::split_fft::ForwardHalf;
 
 /// Power and magnitude spectra of real frames of one even length.
 pub(crate) struct PowerFft {
     fft: ForwardHalf,
-    /// The frame's spectrum `X[k]`, `k` in `0..=n/2`, split.
-    xr: Vec<f32>,
-    xi: Vec<f32>,
 }
 
 impl PowerFft {
@@ -21,8 +18,6 @@ impl PowerFft {
         let bins = n / 2 + 1;
         Self {
             fft: ForwardHalf::new(&mut rustfft::FftPlanner::new(), n, bins),
-            xr: vec![0.0; bins],
-            xi: vec![0.0; bins],
         }
     }
 
@@ -36,16 +31,7 @@ impl PowerFft {
         power: &mut [f32],
         magnitude: &mut [f32],
     ) {
-        self.fft
-            .process(samples, Some(window), &mut self.xr, &mut self.xi);
-        let len = self.xr.len();
-        let (xr, xi) = (&self.xr[..len], &self.xi[..len]);
-        let (power, magnitude) = (&mut power[..len], &mut magnitude[..len]);
-        for k in 0..len {
-            let pw = xr[k] * xr[k] + xi[k] * xi[k];
-            power[k] = pw;
-            magnitude[k] = pw.sqrt();
-        }
+        self.fft.power(samples, Some(window), power, magnitude);
     }
 }
 

@@ -6,7 +6,10 @@
 //! whole analysis. Here those passes run over split `f32` arrays (the pairs' second members
 //! copied out backwards first), which the compiler vectorises. [`ForwardHalf`] computes only
 //! the bins its caller keeps (the resampler keeps those below the lower Nyquist frequency: half
-//! of them when downsampling by two).
+//! of them when downsampling by two). [`ForwardHalf::power`], for the STFT, goes further: bins
+//! `k` and `n/2 − k` are built from the same two half-length bins, so one pass over the first
+//! half reads the complex buffer once, eight pairs at a time, and writes both bins' powers
+//! (the same operations on the same values as the split passes: bit-identical results).
 //!
 //! Conventions are realfft's: the forward transform is `X[k] = Σ x[j] e^{−2πijk/n}`, the inverse
 //! unnormalised (`n` times the inverse DFT), and the inverse ignores the imaginary parts of its
@@ -72,7 +75,85 @@ impl ForwardHalf {
         xr: &mut [f32],
         xi: &mut [f32],
     ) {
-        let (m, keep) = (self.n / 2, self.keep);
+        self.transform(input, window);
+        self.split(xr, xi);
+    }
+
+    /// Like [`process`](Self::process) for a transform keeping every bin (`keep = n/2 + 1`),
+    /// but writes `|X[k]|²` to `power` and `|X[k]|` to `magnitude` for `k` in `0..=n/2`.
+    ///
+    /// Bins `k` and `m − k` (`m = n/2`) come from the same two half-length bins `Z[k]` and
+    /// `Z[m − k]`: with `E` and `O` the spectra of the even and odd samples and `W = e^{−2πik/n}`,
+    /// `X[k] = E + W·O` and `X[m − k] = conj(E − W·O)`. One pass over `k ≤ m/2` reads each `Z`
+    /// once, in interleaved form, and writes both powers: no split copies, half the twiddles.
+    pub(crate) fn power(
+        &mut self,
+        input: &[f32],
+        window: Option<&[f32]>,
+        power: &mut [f32],
+        magnitude: &mut [f32],
+    ) {
+        let m = self.n / 2;
+        debug_assert_eq!(self.keep, m + 1);
+        self.transform(input, window);
+        let (power, magnitude) = (&mut power[..=m], &mut magnitude[..=m]);
+        let z = &self.z[..m];
+        // Bin 0 and bin m: X[0] = Re Z[0] + Im Z[0], X[m] = Re Z[0] − Im Z[0].
+        let (lo, hi) = (z[0].re + z[0].im, z[0].re - z[0].im);
+        power[0] = lo * lo;
+        power[m] = hi * hi;
+        // Pairs (k, m − k) for k in 1..=pairs, where k < m − k.
+        let pairs = (m - 1) / 2;
+        let (wr, wi) = (&self.wr[1..=pairs], &self.wi[1..=pairs]);
+        let (a, b) = (&z[1..=pairs], &z[m - pairs..m]);
+        let (p_lo, rest) = power[1..m].split_at_mut(pairs);
+        let mid = rest.len() - pairs;
+        let (p_mid, p_hi) = rest.split_at_mut(mid);
+        // Eight pairs at a time through fixed-size arrays (the reversed halves flipped on the
+        // way in and out), which the compiler keeps in vector registers; the rest one by one.
+        const L: usize = 8;
+        let blocks = pairs / L;
+        for (((a, b), (pl, ph)), (wr, wi)) in a
+            .chunks_exact(L)
+            .zip(b.rchunks_exact(L))
+            .zip(p_lo.chunks_exact_mut(L).zip(p_hi.rchunks_exact_mut(L)))
+            .zip(wr.chunks_exact(L).zip(wi.chunks_exact(L)))
+        {
+            let (mut ar, mut ai, mut br, mut bi) = ([0.0_f32; L], [0.0; L], [0.0; L], [0.0; L]);
+            for j in 0..L {
+                ar[j] = a[j].re;
+                ai[j] = a[j].im;
+                br[j] = b[L - 1 - j].re;
+                bi[j] = b[L - 1 - j].im;
+            }
+            let (mut lo, mut hi) = ([0.0_f32; L], [0.0; L]);
+            for j in 0..L {
+                let (xlo, xhi) = pair_power(ar[j], ai[j], br[j], bi[j], wr[j], wi[j]);
+                lo[j] = xlo;
+                hi[j] = xhi;
+            }
+            pl.copy_from_slice(&lo);
+            for j in 0..L {
+                ph[L - 1 - j] = hi[j];
+            }
+        }
+        for k in blocks * L..pairs {
+            let (a, b) = (z[1 + k], z[m - 1 - k]);
+            let (xlo, xhi) = pair_power(a.re, a.im, b.re, b.im, wr[k], wi[k]);
+            p_lo[k] = xlo;
+            p_hi[pairs - 1 - k] = xhi;
+        }
+        // With m even, bin m/2 pairs with itself: X[m/2] = conj(Z[m/2]).
+        if let Some(p) = p_mid.first_mut() {
+            *p = z[m / 2].norm_sqr();
+        }
+        for (mag, &p) in magnitude.iter_mut().zip(power.iter()) {
+            *mag = p.sqrt();
+        }
+    }
+
+    /// Packs `input` (windowed) into the half-length buffer and transforms it in place.
+    fn transform(&mut self, input: &[f32], window: Option<&[f32]>) {
         let input = &input[..input.len().min(self.n)];
         let pairs = input.len() / 2;
         let z = &mut self.z[..pairs];
@@ -102,6 +183,11 @@ impl ForwardHalf {
         self.z[filled..].fill(Complex::default());
         self.fft
             .process_with_scratch(&mut self.z, &mut self.scratch);
+    }
+
+    /// Bins `0..keep` of the transformed buffer, as real and imaginary parts.
+    fn split(&mut self, xr: &mut [f32], xi: &mut [f32]) {
+        let (m, keep) = (self.n / 2, self.keep);
         if keep == 0 {
             return;
         }
@@ -148,6 +234,22 @@ impl ForwardHalf {
             xi[k] = 0.5 * ei + (wr[k] * oi + wi[k] * or);
         }
     }
+}
+
+/// `|X[k]|²` and `|X[m − k]|²` from `A = Z[k]`, `B = Z[m − k]` and the halved twiddle
+/// `W/2 = wr + i·wi`: `2E = A + conj(B)`, `2O = −i (A − conj(B))`, `X[k] = E + W·O`,
+/// `X[m − k] = conj(E − W·O)`.
+#[inline(always)]
+fn pair_power(ar: f32, ai: f32, br: f32, bi: f32, wr: f32, wi: f32) -> (f32, f32) {
+    let er = 0.5 * (ar + br);
+    let ei = 0.5 * (ai - bi);
+    let or = ai + bi;
+    let oi = br - ar;
+    let pr = wr * or - wi * oi;
+    let pi = wr * oi + wi * or;
+    let (xr, xi) = (er + pr, ei + pi);
+    let (yr, yi) = (er - pr, ei - pi);
+    (xr * xr + xi * xi, yr * yr + yi * yi)
 }
 
 /// The unnormalised inverse of a real signal's spectrum: `n` samples from bins `0..=n/2`.
