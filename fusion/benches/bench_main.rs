@@ -2,4 +2,4 @@
 
 mod benchmarks;
 
-criterion::criterion_main!(benchmarks::descriptors::benches);
+criterion::criterion_main!(benchmarks::descriptors::benches, benchmarks::sinks::benches);

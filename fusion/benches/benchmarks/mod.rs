@@ -1,6 +1,7 @@
 //! Shared setup of the benchmarks.
 
 pub mod descriptors;
+pub mod sinks;
 
 /// A music-like test signal at 22050 Hz: a chord progression with harmonics and noise bursts
 /// on the beat, `seconds` long.
