@@ -1,4 +1,5 @@
 //! Benchmarks of sonority-fusion: `cargo bench -p sonority-fusion`.
+#![allow(clippy::expect_used)] // setup failures abort the benchmark
 
 mod benchmarks;
 
