@@ -378,6 +378,43 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn power_is_the_split_spectrum_squared_bit_for_bit() {
+        for (n, len, seed) in [
+            (2, 2, 1),
+            (4, 4, 2),
+            (6, 5, 3),
+            (16, 16, 4),
+            (18, 18, 5),
+            (34, 30, 6),
+            (64, 64, 7),
+            (1000, 1000, 8),
+            (2048, 2048, 9),
+            (2048, 1500, 10),
+            (4096, 4096, 11),
+        ] {
+            let m = n / 2;
+            let x = noise(len, seed);
+            let w = noise(len, seed + 100);
+            let mut split = ForwardHalf::new(&mut FftPlanner::new(), n, m + 1);
+            let (mut xr, mut xi) = (vec![0.0; m + 1], vec![0.0; m + 1]);
+            split.process(&x, Some(&w), &mut xr, &mut xi);
+            let mut fused = ForwardHalf::new(&mut FftPlanner::new(), n, m + 1);
+            let (mut p, mut mag) = (vec![f32::NAN; m + 1], vec![f32::NAN; m + 1]);
+            fused.power(&x, Some(&w), &mut p, &mut mag);
+            for k in 0..=m {
+                let want = xr[k] * xr[k] + xi[k] * xi[k];
+                assert_eq!(
+                    p[k].to_bits(),
+                    want.to_bits(),
+                    "n {n} bin {k}: {} vs {want}",
+                    p[k]
+                );
+                assert_eq!(mag[k], p[k].sqrt());
+            }
+        }
+    }
+
+    #[test]
     fn inverse_matches_realfft_and_inverts_the_forward() {
         for (n, seed) in [(2, 1), (8, 2), (640, 3), (2560, 4), (1000, 5)] {
             let m = n / 2;
