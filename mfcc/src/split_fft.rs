@@ -3,8 +3,9 @@
 //!
 //! realfft turns a half-length complex FFT into a real one with a scalar pass over bin pairs
 //! `k`, `m − k` of one interleaved buffer; that pass cost about as much as the FFT itself in a
-//! whole analysis. Here those passes run over split `f32` arrays (the pairs' second members
-//! copied out backwards first), which the compiler vectorises. [`ForwardHalf`] computes only
+//! whole analysis. Here the pairs' second members are copied out backwards into split `f32`
+//! arrays first, so that the combining pass reads everything forwards and vectorises (the
+//! forward members straight from the interleaved buffer). [`ForwardHalf`] computes only
 //! the bins its caller keeps (the resampler keeps those below the lower Nyquist frequency: half
 //! of them when downsampling by two). [`ForwardHalf::power`], for the STFT, goes further: bins
 //! `k` and `n/2 − k` are built from the same two half-length bins, so one pass over the first
@@ -27,9 +28,7 @@ pub(crate) struct ForwardHalf {
     fft: Arc<dyn Fft<f32>>,
     z: Vec<Complex<f32>>,
     scratch: Vec<Complex<f32>>,
-    /// `Z[k]` and `Z[(m − k) mod m]`, split, for `k` in `0..keep` (`Z[m] = Z[0]`).
-    ar: Vec<f32>,
-    ai: Vec<f32>,
+    /// `Z[(m − k) mod m]`, split, for `k` in `0..keep`.
     br: Vec<f32>,
     bi: Vec<f32>,
     /// `e^{−2πik/n} / 2`, split.
@@ -56,8 +55,6 @@ impl ForwardHalf {
             scratch: vec![Complex::default(); fft.get_inplace_scratch_len()],
             fft,
             z: vec![Complex::default(); m],
-            ar: vec![0.0; keep],
-            ai: vec![0.0; keep],
             br: vec![0.0; keep],
             bi: vec![0.0; keep],
             wr,
@@ -191,21 +188,8 @@ impl ForwardHalf {
         if keep == 0 {
             return;
         }
-        // Forwards: Z[k] for k < m, Z[0] again at k = m.
-        let fwd = keep.min(m);
-        for ((r, i), z) in self.ar[..fwd]
-            .iter_mut()
-            .zip(self.ai[..fwd].iter_mut())
-            .zip(&self.z[..fwd])
-        {
-            *r = z.re;
-            *i = z.im;
-        }
-        if keep > m {
-            self.ar[m] = self.z[0].re;
-            self.ai[m] = self.z[0].im;
-        }
-        // Backwards: Z[0] at k = 0, then Z[m − 1], Z[m − 2], …
+        // Backwards: Z[0] at k = 0, then Z[m − 1], Z[m − 2], … (split, so that the combining
+        // loop reads them forwards).
         self.br[0] = self.z[0].re;
         self.bi[0] = self.z[0].im;
         for ((r, i), z) in self.br[1..]
@@ -216,24 +200,39 @@ impl ForwardHalf {
             *r = z.re;
             *i = z.im;
         }
-        let (ar, ai, br, bi) = (
-            &self.ar[..keep],
-            &self.ai[..keep],
-            &self.br[..keep],
-            &self.bi[..keep],
-        );
+        // A = Z[k] read straight from the interleaved buffer (k < m), B from the split copy.
+        let fwd = keep.min(m);
+        let (br, bi) = (&self.br[..keep], &self.bi[..keep]);
         let (wr, wi) = (&self.wr[..keep], &self.wi[..keep]);
         let (xr, xi) = (&mut xr[..keep], &mut xi[..keep]);
-        for k in 0..keep {
-            // 2E = A + conj(B'); 2O = −i (A − conj(B')); X = E + W O (W halved).
-            let er = ar[k] + br[k];
-            let ei = ai[k] - bi[k];
-            let or = ai[k] + bi[k];
-            let oi = br[k] - ar[k];
-            xr[k] = 0.5 * er + (wr[k] * or - wi[k] * oi);
-            xi[k] = 0.5 * ei + (wr[k] * oi + wi[k] * or);
+        for (((z, (&br, &bi)), (&wr, &wi)), (xr, xi)) in self.z[..fwd]
+            .iter()
+            .zip(br.iter().zip(bi))
+            .zip(wr.iter().zip(wi))
+            .zip(xr.iter_mut().zip(xi.iter_mut()))
+        {
+            (*xr, *xi) = combine(z.re, z.im, br, bi, wr, wi);
+        }
+        // Bin m, when kept: A = Z[m] = Z[0].
+        if keep > m {
+            let z0 = self.z[0];
+            (xr[m], xi[m]) = combine(z0.re, z0.im, br[m], bi[m], wr[m], wi[m]);
         }
     }
+}
+
+/// `X = E + W·O` from `A = Z[k]`, `B = Z[(m − k) mod m]` and the halved twiddle
+/// `W/2 = wr + i·wi` (`2E = A + conj(B)`, `2O = −i (A − conj(B))`), as real and imaginary parts.
+#[inline(always)]
+fn combine(ar: f32, ai: f32, br: f32, bi: f32, wr: f32, wi: f32) -> (f32, f32) {
+    let er = ar + br;
+    let ei = ai - bi;
+    let or = ai + bi;
+    let oi = br - ar;
+    (
+        0.5 * er + (wr * or - wi * oi),
+        0.5 * ei + (wr * oi + wi * or),
+    )
 }
 
 /// `|X[k]|²` and `|X[m − k]|²` from `A = Z[k]`, `B = Z[m − k]` and the halved twiddle
