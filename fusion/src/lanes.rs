@@ -27,6 +27,27 @@ pub(crate) fn sum(x: &[f32]) -> f32 {
     hsum(acc) + tail
 }
 
+/// `Σ f(k, x[k])` in `f64`, with eight partial sums (lane `k mod 8`) and the tail summed apart:
+/// the loop vectorises, where one running sum would be a chain of dependent additions.
+#[inline]
+pub(crate) fn sum_f64(x: &[f32], f: impl Fn(usize, f32) -> f64) -> f64 {
+    let mut acc = [0.0_f64; 8];
+    let c = x.chunks_exact(8);
+    let start = x.len() - c.remainder().len();
+    let tail: f64 = c
+        .remainder()
+        .iter()
+        .enumerate()
+        .map(|(j, &v)| f(start + j, v))
+        .sum();
+    for (b, v) in c.enumerate() {
+        for i in 0..8 {
+            acc[i] += f(8 * b + i, v[i]);
+        }
+    }
+    acc.iter().sum::<f64>() + tail
+}
+
 /// Largest value of `x` (`init` if empty); NaN-free input assumed (a NaN may or may not win).
 #[inline]
 pub(crate) fn max(x: &[f32], init: f32) -> f32 {
@@ -54,6 +75,13 @@ mod tests {
             let x: Vec<f32> = (0..n).map(|i| ((i * 37) % 101) as f32 - 50.0).collect();
             assert_eq!(sum(&x), x.iter().sum::<f32>(), "{n}");
             assert_eq!(max(&x, -1e9), x.iter().copied().fold(-1e9, f32::max));
+            // Integer-valued terms: every order of summation is exact.
+            let weighted: f64 = x
+                .iter()
+                .enumerate()
+                .map(|(k, &v)| k as f64 * f64::from(v))
+                .sum();
+            assert_eq!(sum_f64(&x, |k, v| k as f64 * f64::from(v)), weighted, "{n}");
         }
     }
 }

@@ -5,6 +5,7 @@ use sonority_mfcc::fastmath::log2;
 use sonority_mfcc::{Frame, FrameSink, StftSpec};
 
 use crate::extractor::{Running, check_out};
+use crate::lanes;
 use crate::{FeatureExtractor, ROLLOFF_FLOOR_HZ, Result};
 
 /// Loudness floor of the dB encoding: an RMS below `1e-5` (−100 dBFS) counts as this.
@@ -28,20 +29,7 @@ pub fn frame_rms(samples: &[f32]) -> f32 {
     if samples.is_empty() {
         return 0.0;
     }
-    // Eight partial sums in f64: a single running sum is one long chain of dependent adds.
-    let mut acc = [0.0_f64; 8];
-    let c = samples.chunks_exact(8);
-    let tail: f64 = c
-        .remainder()
-        .iter()
-        .map(|&v| f64::from(v) * f64::from(v))
-        .sum();
-    for v in c {
-        for i in 0..8 {
-            acc[i] += f64::from(v[i]) * f64::from(v[i]);
-        }
-    }
-    let energy = acc.iter().sum::<f64>() + tail;
+    let energy = lanes::sum_f64(samples, |_, v| f64::from(v) * f64::from(v));
     (energy / samples.len() as f64).sqrt() as f32
 }
 
@@ -60,25 +48,8 @@ pub fn frame_rms(samples: &[f32]) -> f32 {
 /// ```
 #[must_use]
 pub fn spectral_centroid_hz(magnitude: &[f32], spec: &StftSpec) -> f32 {
-    // Eight partial sums of each in f64, so that the loop is not one chain of dependent adds.
-    let (mut num8, mut den8) = ([0.0_f64; 8], [0.0_f64; 8]);
-    let c = magnitude.chunks_exact(8);
-    let (mut num, mut den) = (0.0_f64, 0.0_f64);
-    let tail_start = magnitude.len() - c.remainder().len();
-    for (j, &m) in c.remainder().iter().enumerate() {
-        num += (tail_start + j) as f64 * f64::from(m);
-        den += f64::from(m);
-    }
-    for (b, v) in c.enumerate() {
-        let k0 = (8 * b) as f64;
-        for i in 0..8 {
-            let m = f64::from(v[i]);
-            num8[i] += (k0 + i as f64) * m;
-            den8[i] += m;
-        }
-    }
-    num += num8.iter().sum::<f64>();
-    den += den8.iter().sum::<f64>();
+    let num = lanes::sum_f64(magnitude, |k, m| k as f64 * f64::from(m));
+    let den = lanes::sum_f64(magnitude, |_, m| f64::from(m));
     if den > 0.0 && den.is_finite() {
         (num / den * f64::from(spec.sample_rate) / spec.n_fft as f64) as f32
     } else {
@@ -103,26 +74,11 @@ pub fn spectral_flatness(power: &[f32]) -> f32 {
         return 1.0;
     }
     // Base-2 logarithms through the branch-free `fastmath::log2` (error below 4e-7, in f32
-    // as librosa's own float32 arithmetic), summed in eight lanes with the power: the
-    // loop vectorises instead of calling libm once per bin (the sums in f64 lanes).
+    // as librosa's own float32 arithmetic), summed in eight `f64` lanes: the loop vectorises
+    // instead of calling libm once per bin.
     let amin = FLATNESS_AMIN as f32;
-    let (mut logs, mut sums) = ([0.0_f64; 8], [0.0_f64; 8]);
-    let c = power.chunks_exact(8);
-    let (mut log_sum, mut sum) = (0.0_f64, 0.0_f64);
-    for &p in c.remainder() {
-        let p = p.max(amin);
-        log_sum += f64::from(log2(p));
-        sum += f64::from(p);
-    }
-    for v in c {
-        for i in 0..8 {
-            let p = v[i].max(amin);
-            logs[i] += f64::from(log2(p));
-            sums[i] += f64::from(p);
-        }
-    }
-    log_sum += logs.iter().sum::<f64>();
-    sum += sums.iter().sum::<f64>();
+    let log_sum = lanes::sum_f64(power, |_, p| f64::from(log2(p.max(amin))));
+    let sum = lanes::sum_f64(power, |_, p| f64::from(p.max(amin)));
     let n = power.len() as f64;
     let flat = (log_sum / n).exp2() / (sum / n);
     if flat.is_finite() {
