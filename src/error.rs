@@ -75,6 +75,16 @@ pub enum Error {
         /// The limit, in seconds.
         limit_s: f64,
     },
+    /// A track named in a query (a path's end, an album's track, a seed that must be in the
+    /// library) is not an analysed track of the library, or not under the folders the
+    /// library answers from ([`Library::with_scope`](crate::Library::with_scope)).
+    #[error("{}: not an analysed track of the library{}", path.display(), if *out_of_scope { " (it is outside the folders asked about)" } else { "" })]
+    UnknownTrack {
+        /// The track as given.
+        path: PathBuf,
+        /// Whether the library holds it, but outside the folders it answers from.
+        out_of_scope: bool,
+    },
     /// An anchor or query could not be resolved.
     #[error("{reason}")]
     Query {

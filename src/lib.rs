@@ -71,6 +71,8 @@ mod playlists;
 #[cfg(feature = "autoencoders")]
 mod pooler;
 #[cfg(feature = "full")]
+mod queries;
+#[cfg(feature = "full")]
 mod ranking;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 mod stage_explain;
@@ -87,6 +89,8 @@ pub use parallel::StopFlag;
 pub use pipeline::{AnalysisSettings, BLOCKS, PUBLISHED_DESCRIPTORS};
 #[cfg(feature = "full")]
 pub use playlists::{PlaylistTrack, meta_of};
+#[cfg(feature = "full")]
+pub use queries::{AlbumMatch, LibraryStatus};
 #[cfg(feature = "full")]
 pub use ranking::{Anchor, CatalogueIndex};
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]

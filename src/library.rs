@@ -124,6 +124,8 @@ pub struct Library<'m> {
     model: &'m Model,
     /// The ranking index, loaded on the first query and kept current from then on.
     index: Mutex<Option<CachedIndex>>,
+    /// The folders queries answer from (canonical); empty: the whole library.
+    pub(crate) scope: Vec<PathBuf>,
 }
 
 /// The ranking index with what tells whether it is current: the database's `data_version`
@@ -223,6 +225,7 @@ impl<'m> Library<'m> {
             store,
             model,
             index: Mutex::new(None),
+            scope: Vec::new(),
         }
     }
 
@@ -259,6 +262,12 @@ impl<'m> Library<'m> {
     #[must_use]
     pub fn store(&self) -> &SqliteStore {
         &self.store
+    }
+
+    /// The model the library's vectors are made with.
+    #[must_use]
+    pub fn model(&self) -> &'m Model {
+        self.model
     }
 
     /// Indexes every audio file under `root`: new and changed files are analysed on all cores,
@@ -373,6 +382,9 @@ impl<'m> Library<'m> {
             return Err(e);
         }
         report.stopped = stop.is_stopped();
+        if !report.stopped {
+            self.store.record_root(&root)?;
+        }
         report.elapsed_s = t0.elapsed().as_secs_f64();
         Ok(report)
     }
@@ -393,7 +405,13 @@ impl<'m> Library<'m> {
         let Some(fused) = fused_name(self.model) else {
             return self.with_catalogue(|index| {
                 let anchors = self.anchors(index, anchors)?;
-                index.rank(&anchors, k, exclude_album, self.model.layout().as_deref())
+                index.rank_excluding(
+                    &anchors,
+                    k,
+                    exclude_album,
+                    self.model.layout().as_deref(),
+                    self.out_of_scope(index),
+                )
             });
         };
         self.with_catalogue(|index| {
@@ -420,7 +438,13 @@ impl<'m> Library<'m> {
                     }
                 }
             }
-            let mut recs = index.rank(&resolved, k, exclude_album, None)?;
+            let mut recs = index.rank_excluding(
+                &resolved,
+                k,
+                exclude_album,
+                None,
+                self.out_of_scope(index),
+            )?;
             let query: Option<Vec<f32>> = anchor_fused
                 .into_iter()
                 .collect::<Option<Vec<_>>>()
@@ -492,7 +516,7 @@ fn mean_vector(vs: &[Vec<f32>]) -> Option<Vec<f32>> {
 
 /// Stored paths are canonical (the indexed root is canonicalised first); a sheet track's is
 /// its canonical sheet's path and its `trackNNNN`.
-fn canonical(p: &Path) -> PathBuf {
+pub(crate) fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| {
         match (crate::sheets::parse_track_name(p), p.file_name()) {
             (Some((sheet, _)), Some(name)) => std::fs::canonicalize(&sheet)

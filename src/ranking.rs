@@ -197,9 +197,21 @@ impl CatalogueIndex {
         exclude_album: bool,
         layout: Option<&[(String, Range<usize>)]>,
     ) -> Result<Vec<Recommendation>> {
+        self.rank_excluding(anchors, k, exclude_album, layout, Vec::new())
+    }
+
+    /// [`rank`](Self::rank), never returning the tracks of `exclude` (those outside the
+    /// folders a library answers from, say).
+    pub(crate) fn rank_excluding(
+        &self,
+        anchors: &[Anchor],
+        k: usize,
+        exclude_album: bool,
+        layout: Option<&[(String, Range<usize>)]>,
+        mut exclude: Vec<TrackId>,
+    ) -> Result<Vec<Recommendation>> {
         let mut anchor_ids = Vec::new();
         let mut vectors: Vec<&[f32]> = Vec::new();
-        let mut exclude = Vec::new();
         for a in anchors {
             match a {
                 Anchor::Stored(id) => {

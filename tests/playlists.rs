@@ -1,19 +1,15 @@
 //! Playlists, paths and albums over an indexed folder with the shipped model: tags from the
 //! files (lofty) in the database, untagged tracks' albums from their folders, the rules of
-//! every list, and the M3U8 and JSON outputs read back by a parser.
+//! every list, the M3U8 output read back by a parser, and the library's methods by path over
+//! the folders it answers from. (The JSON documents are the command's: `cli/tests/cli.rs`.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../examples/common/output.rs"]
-#[allow(dead_code)]
-mod output;
-
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use lofty::config::WriteOptions;
 use lofty::prelude::{Accessor, ItemKey, TagExt};
 use lofty::tag::{Tag, TagType};
-use serde_json::Value;
 use sonority::m3u::{M3uEntry, write_m3u8};
 use sonority::similarity::{PathConfig, PlaylistConfig, PlaylistMode, Rules};
 use sonority::{IndexOptions, Library, Model, StopFlag};
@@ -66,42 +62,6 @@ fn make_folder(dir: &Path) -> Vec<Vec<PathBuf>> {
         out.push(paths);
     }
     out
-}
-
-/// Checks a value against the documented `Track` object of the JSON schema.
-fn check_track(v: &Value) {
-    let o = v.as_object().expect("a track is an object");
-    let keys: HashSet<&str> = o.keys().map(String::as_str).collect();
-    let want: HashSet<&str> = [
-        "position",
-        "path",
-        "title",
-        "artist",
-        "album_artist",
-        "album",
-        "disc",
-        "track",
-        "genre",
-        "year",
-        "duration_s",
-        "score",
-    ]
-    .into();
-    assert_eq!(keys, want);
-    assert!(o["position"].as_u64().is_some_and(|p| p >= 1));
-    assert!(o["path"].is_string());
-    for k in ["title", "artist", "album_artist", "album", "genre"] {
-        assert!(o[k].is_string() || o[k].is_null(), "{k}");
-    }
-    for k in ["disc", "track", "year"] {
-        assert!(o[k].is_i64() || o[k].is_null(), "{k}");
-    }
-    assert!(o["duration_s"].is_f64() || o["duration_s"].is_null());
-    assert!(
-        o["score"]
-            .as_f64()
-            .is_some_and(|s| (-1.0001..=1.0001).contains(&s))
-    );
 }
 
 #[test]
@@ -225,41 +185,6 @@ fn playlists_paths_albums_and_their_outputs() {
             }
         }
 
-        // The JSON document parses and matches the schema of examples/README.md.
-        let doc = output::document(
-            "playlist",
-            std::slice::from_ref(&seed),
-            0.012,
-            output::tracks_json(&list),
-        );
-        let v: Value = serde_json::from_str(&doc.to_string()).unwrap();
-        let o = v.as_object().unwrap();
-        assert_eq!(
-            o.keys().map(String::as_str).collect::<HashSet<_>>(),
-            HashSet::from(["command", "seeds", "elapsed_ms", "tracks"])
-        );
-        assert_eq!(o["command"], "playlist");
-        assert_eq!(o["seeds"][0].as_str(), seed.to_str());
-        assert!(
-            o["elapsed_ms"]
-                .as_f64()
-                .is_some_and(|ms| (ms - 12.0).abs() < 1e-9)
-        );
-        let tracks = o["tracks"].as_array().unwrap();
-        assert_eq!(tracks.len(), list.len());
-        tracks.iter().for_each(check_track);
-        let by_path: HashMap<&str, &Value> = tracks
-            .iter()
-            .map(|t| (t["path"].as_str().unwrap(), t))
-            .collect();
-        let tagged_json = tracks.iter().find(|t| t["album"] == "First Light");
-        if let Some(t) = tagged_json {
-            assert_eq!(
-                (t["year"].as_i64(), t["genre"].as_str()),
-                (Some(1999), Some("Jazz"))
-            );
-        }
-        assert_eq!(by_path.len(), tracks.len());
         Ok(())
     })
     .unwrap();
@@ -274,4 +199,97 @@ fn playlists_paths_albums_and_their_outputs() {
         recs.iter()
             .all(|r| !r.track.record.file.path.starts_with(&own))
     );
+}
+
+#[test]
+fn library_methods_answer_by_path_from_the_folders_in_scope() {
+    let model = Model::load_default().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let fa = make_folder(&a);
+    make_folder(&b);
+    let mut lib = Library::open(&tmp.path().join("lib.sqlite"), &model).unwrap();
+    let opts = IndexOptions::default().with_threads(2);
+    for dir in [&a, &b] {
+        let r = lib.index(dir, &opts, &StopFlag::new(), |_| {}).unwrap();
+        assert_eq!(r.analysed, 12, "{r:?}");
+    }
+    let a_c = std::fs::canonicalize(&a).unwrap();
+    let seed = fa[0][0].clone();
+    // The whole library: the other folder's tracks come back too (its copy of the seed not:
+    // same content).
+    let all = lib
+        .playlist(std::slice::from_ref(&seed), &PlaylistConfig::new(22))
+        .unwrap();
+    assert!(
+        all.iter()
+            .any(|t| !t.track.record.file.path.starts_with(&a_c))
+    );
+    assert!(
+        all.iter()
+            .all(|t| t.track.record.content_hash != lib.track(&seed).unwrap().record.content_hash)
+    );
+    // In scope of one folder: only its tracks, in every answer.
+    let lib = lib.with_scope(std::slice::from_ref(&a)).unwrap();
+    assert_eq!(lib.scope(), std::slice::from_ref(&a_c));
+    let exclude = fa[1][0].clone();
+    let cfg = PlaylistConfig::new(30).with_rules(Rules::default().with_exclude([exclude.clone()]));
+    let list = lib.playlist(std::slice::from_ref(&seed), &cfg).unwrap();
+    assert_eq!(
+        list.len(),
+        10,
+        "eleven other tracks in the folder, one excluded by path"
+    );
+    assert!(
+        list.iter()
+            .all(|t| t.track.record.file.path.starts_with(&a_c))
+    );
+    assert!(
+        list.iter()
+            .all(|t| t.track.record.file.path != std::fs::canonicalize(&exclude).unwrap())
+    );
+    let recs = lib
+        .recommend(std::slice::from_ref(&seed), 30, false)
+        .unwrap();
+    assert_eq!(recs.len(), 11);
+    assert!(
+        recs.iter()
+            .all(|r| r.track.record.file.path.starts_with(&a_c))
+    );
+    let path = lib.path(&seed, &fa[3][2], &PathConfig::new(5)).unwrap();
+    assert_eq!(path.len(), 5);
+    assert!(
+        path.iter()
+            .all(|t| t.track.record.file.path.starts_with(&a_c))
+    );
+    let albums = lib.albums(&seed, 10, true).unwrap();
+    assert_eq!(
+        albums.len(),
+        4,
+        "the album itself and the folder's three others"
+    );
+    assert_eq!(albums[0].score, 1.0);
+    assert!(
+        albums
+            .iter()
+            .flat_map(|al| &al.tracks)
+            .all(|t| t.track.record.file.path.starts_with(&a_c))
+    );
+    // A track of the other folder is known, but out of scope.
+    let outside = b.join("folder2/track1.wav");
+    match lib.path(&seed, &outside, &PathConfig::new(3)) {
+        Err(sonority::Error::UnknownTrack { out_of_scope, .. }) => assert!(out_of_scope),
+        other => panic!("{other:?}"),
+    }
+    match lib.albums(&tmp.path().join("nowhere.wav"), 3, false) {
+        Err(sonority::Error::UnknownTrack { out_of_scope, .. }) => assert!(!out_of_scope),
+        other => panic!("{other:?}"),
+    }
+    // Status: the folder's tracks, both roots, no failure.
+    let st = lib.status().unwrap();
+    assert_eq!((st.tracks, st.albums), (12, 4));
+    assert_eq!(st.roots.len(), 2);
+    assert!((st.audio_s - 60.0).abs() < 0.5, "{}", st.audio_s);
+    assert!(st.failures.is_empty());
+    assert_eq!(st.fingerprint, model.fingerprint().unwrap());
 }

@@ -44,7 +44,7 @@ pub use scan::{KnownFile, Moved, ScanPlan};
 pub use schema::SCHEMA_VERSION;
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use types::{
-    AnalysedTrack, Analysis, ContentHash, FileError, FileFacts, ModelInfo, ModelVector, Tiles,
-    TrackId, TrackInfo, TrackRecord, TrackTags,
+    AnalysedTrack, Analysis, ContentHash, FileError, FileFacts, LibraryRoot, ModelInfo,
+    ModelVector, Tiles, TrackId, TrackInfo, TrackRecord, TrackTags,
 };
 pub use vector::{VectorMatrix, VectorStore};

@@ -152,6 +152,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (track_id, name)
     ) STRICT, WITHOUT ROWID;
     ",
+    // 3 -> 4: the music folders indexed into the database and when each was last indexed,
+    // so a command can answer from the folders it was given and say when they were indexed.
+    "
+    CREATE TABLE library_roots (
+        path         ANY NOT NULL PRIMARY KEY,  -- TEXT if UTF-8, else BLOB of the raw bytes
+        indexed_at_s INTEGER NOT NULL
+    ) STRICT;
+    ",
 ];
 
 /// The schema version this build writes and reads.

@@ -12,8 +12,8 @@ use crate::error::{Error, Result};
 use crate::memory::check_vector;
 use crate::sqlite::{SqliteStore, ensure_model};
 use crate::types::{
-    AnalysedTrack, Analysis, ContentHash, FileError, FileFacts, ModelInfo, TrackId, TrackInfo,
-    TrackRecord, TrackTags, check_finite, check_finite_f64,
+    AnalysedTrack, Analysis, ContentHash, FileError, FileFacts, LibraryRoot, ModelInfo, TrackId,
+    TrackInfo, TrackRecord, TrackTags, check_finite, check_finite_f64,
 };
 
 const TRACK_COLUMNS: &str = "id, path, content_hash, size_bytes, mtime_ns, duration_s, \
@@ -510,6 +510,48 @@ impl SqliteStore {
                     path,
                     reason: r.get(1)?,
                     at_s: r.get(2)?,
+                })
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+
+    /// Records that the music folder `root` was indexed now (an indexing run of it finished).
+    ///
+    /// # Errors
+    /// [`Error::InvalidPath`] or a database error.
+    pub fn record_root(&mut self, root: impl AsRef<Path>) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO library_roots (path, indexed_at_s) VALUES (?1, ?2)",
+                params![path_value(root.as_ref())?, now_s()],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    /// The music folders indexed into this database ([`record_root`](Self::record_root)), by
+    /// path.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn roots(&self) -> Result<Vec<LibraryRoot>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT path, indexed_at_s FROM library_roots ORDER BY path")
+            .map_err(|e| self.sql(e))?;
+        let rows = st
+            .query_map([], |r| {
+                let path = path_from_ref(r.get_ref(0)?).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        0,
+                        rusqlite::types::Type::Blob,
+                        Box::new(e),
+                    )
+                })?;
+                Ok(LibraryRoot {
+                    path,
+                    indexed_at_s: r.get(1)?,
                 })
             })
             .map_err(|e| self.sql(e))?;

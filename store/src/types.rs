@@ -388,6 +388,16 @@ pub struct FileError {
     pub at_s: i64,
 }
 
+/// `LibraryRoot` is a music folder indexed into a database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LibraryRoot {
+    /// The folder (canonical, as indexed).
+    pub path: PathBuf,
+    /// When an indexing run of it last finished, in seconds since the Unix epoch.
+    pub indexed_at_s: i64,
+}
+
 /// Checks that `values` are all finite, naming them `what` in the error.
 pub(crate) fn check_finite(what: impl FnOnce() -> String, values: &[f32]) -> Result<()> {
     match values.iter().position(|v| !v.is_finite()) {

@@ -16,5 +16,6 @@ mod catalogue;
 mod kill;
 mod open;
 mod refresh;
+mod roots;
 mod scan;
 mod vectors;
