@@ -1,10 +1,10 @@
 //! Train a model (tile autoencoder, fusion statistics, block weights) on a music folder.
 //!
 //! ```text
-//! cargo run --release --example train -- ~/Music --out my-model [--epochs 150] [--seed 0]
-//! cargo run --release --example train -- --manifest corpus/manifest.tsv --out models/default
-//! cargo run --release --example train -- ~/Music --preset published --out published [--budget-s 600] [--resume]
-//! cargo run --release --example train -- --manifest dev/manifest.tsv --manifest train/manifest.tsv \
+//! cargo run --release -p sonority-lab --bin train -- ~/Music --out my-model [--epochs 150] [--seed 0]
+//! cargo run --release -p sonority-lab --bin train -- --manifest corpus/manifest.tsv --out models/default
+//! cargo run --release -p sonority-lab --bin train -- ~/Music --preset published --out published [--budget-s 600] [--resume]
+//! cargo run --release -p sonority-lab --bin train -- --manifest dev/manifest.tsv --manifest train/manifest.tsv \
 //!     --whole-track --epochs 60 --out both
 //! ```
 //!
@@ -25,8 +25,6 @@
 //! (`TrainOptions::with_learned_stage`). Ctrl-C or `--budget-s` stop the tile training early
 //! and still write the model; `--resume` continues training the tile autoencoder of the model
 //! already in `--out` (the optimiser state starts afresh).
-
-mod common;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Mel spectrogram picture and MFCC shape of an audio file.
 //!
 //! ```text
-//! cargo run --release --example mfcc -- song.ogg --png song.png
+//! cargo run --release -p sonority-lab --bin mfcc -- song.ogg --png song.png
 //! ```
 //!
 //! Decodes the file (streaming), resamples to 22050 Hz, computes the mel spectrogram and MFCCs

@@ -1,24 +1,24 @@
 //! Album precision of candidate models under cross-validation by album.
 //!
 //! ```text
-//! cargo run --release --example evaluate -- DIR/manifest.tsv [--folds 3] [--epochs 150] [--seed 0]   # about 45 min on 2 cores
-//! cargo run --release --example evaluate -- DIR/manifest.tsv --model models/default   # one model as is
+//! cargo run --release -p sonority-lab --bin evaluate -- DIR/manifest.tsv [--folds 3] [--epochs 150] [--seed 0]   # about 45 min on 2 cores
+//! cargo run --release -p sonority-lab --bin evaluate -- DIR/manifest.tsv --model models/default   # one model as is
 //! # more music for training only (never queried), two training lengths from one run:
-//! cargo run --release --example evaluate -- DEV/manifest.tsv --train-manifest TRAIN/manifest.tsv \
+//! cargo run --release -p sonority-lab --bin evaluate -- DEV/manifest.tsv --train-manifest TRAIN/manifest.tsv \
 //!     --candidates contrastive-augment --epochs 60,120
 //! # albums of the training corpus held out instead (queries against that corpus):
-//! cargo run --release --example evaluate -- DEV/manifest.tsv --train-manifest TRAIN/manifest.tsv --protocol train
+//! cargo run --release -p sonority-lab --bin evaluate -- DEV/manifest.tsv --train-manifest TRAIN/manifest.tsv --protocol train
 //! # candidates under the same time rather than the same epochs, the published system among them:
-//! cargo run --release --example evaluate -- DEV/manifest.tsv --epochs 1000 --budget-s 600 \
+//! cargo run --release -p sonority-lab --bin evaluate -- DEV/manifest.tsv --epochs 1000 --budget-s 600 \
 //!     --candidates contrastive-augment,contrastive-augment-strided-2d,published
 //! # an ensemble of three seeds of the shipped recipe (rows for 1, 2 and 3 members):
-//! RAYON_NUM_THREADS=1 cargo run --release --example evaluate -- DEV/manifest.tsv --threads 1 \
+//! RAYON_NUM_THREADS=1 cargo run --release -p sonority-lab --bin evaluate -- DEV/manifest.tsv --threads 1 \
 //!     --candidates contrastive-augment-ens3
 //! # album positives (tiles of two tracks of one album pull together), with the training corpus:
-//! RAYON_NUM_THREADS=1 cargo run --release --example evaluate -- DEV/manifest.tsv --threads 1 \
+//! RAYON_NUM_THREADS=1 cargo run --release -p sonority-lab --bin evaluate -- DEV/manifest.tsv --threads 1 \
 //!     --train-manifest TRAIN/manifest.tsv --epochs 60 --candidates contrastive-augment-album
 //! # one fold of a long candidate per run:
-//! cargo run --release --example evaluate -- DEV/manifest.tsv --seed 1 --fold 2 \
+//! cargo run --release -p sonority-lab --bin evaluate -- DEV/manifest.tsv --seed 1 --fold 2 \
 //!     --candidates contrastive-augment+stage2-conv1d
 //! ```
 //!
@@ -36,7 +36,7 @@
 //! manifest's; under `--protocol train` they are the training manifest's, and the first
 //! manifest's tracks are training data. Several `--epochs` score one training run at each
 //! length: it trains for the first, scores, continues to the next
-//! ([`continue_training`](sonority::train::continue_training), another seed), and so on.
+//! ([`continue_training`], another seed), and so on.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
