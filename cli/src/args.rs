@@ -75,6 +75,12 @@ impl Settings {
     /// # Errors
     /// A database that cannot be opened, or holds another model's vectors.
     pub fn open<'m>(&self, model: &'m Model, reanalyse: bool) -> Result<Library<'m>> {
+        if crate::pg::is_url(&self.db) {
+            return Err(CliError::option(
+                "--db",
+                "a postgres:// catalogue answers `index` and `similar`; the other commands read a library file",
+            ));
+        }
         if self.db.is_dir() {
             return Err(CliError::path(
                 &self.db,

@@ -45,6 +45,8 @@ pub struct IndexArgs {
     /// Print the summary as one JSON document.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub pg: crate::pg::PgIndexArgs,
 }
 
 /// One folder's indexing run, in `index --json`.
@@ -73,6 +75,15 @@ struct FailureJson {
 /// # Errors
 /// Folder, library and configuration errors; [`CliError::Stopped`] after Ctrl-C.
 pub fn index(s: &Settings, a: &IndexArgs, stop: &StopFlag) -> Result<()> {
+    if crate::pg::is_url(&s.db) {
+        return crate::pg::index(s, &a.pg, a.threads, stop);
+    }
+    if a.pg.any() {
+        return Err(CliError::option(
+            "--enqueue, --worker, --queue-status",
+            "need a shared catalogue: --db postgres://...",
+        ));
+    }
     let dirs = s.music(&a.music_dirs);
     if dirs.is_empty() {
         return Err(CliError::option(
@@ -155,6 +166,8 @@ pub struct SimilarArgs {
     pub scope: ScopeArgs,
     #[command(flatten)]
     pub out: OutputArgs,
+    #[command(flatten)]
+    pub pg: crate::pg::PgQueryArgs,
 }
 
 /// Runs `sonority similar`.
@@ -162,6 +175,9 @@ pub struct SimilarArgs {
 /// # Errors
 /// Library, analysis and output errors.
 pub fn similar(s: &Settings, a: &SimilarArgs, stop: &StopFlag) -> Result<()> {
+    if crate::pg::is_url(&s.db) {
+        return crate::pg::similar(s, &a.pg, a);
+    }
     let model = s.load_model()?;
     let lib = a.scope.open(s, &model, stop, a.out.json)?;
     let anchors = expand_seeds(&a.anchors)?;

@@ -9,6 +9,9 @@ pub enum CliError {
     /// An error of the library (analysis, database, query), which names its file.
     #[error("{0}")]
     Sonority(#[from] sonority::Error),
+    /// An error of the catalogue (SQLite or PostgreSQL), which names its file or server.
+    #[error("{0}")]
+    Store(#[from] sonority::store::Error),
     /// The configuration file cannot be read.
     #[error("{}: cannot read the configuration file: {source}", path.display())]
     ConfigRead {

@@ -26,6 +26,7 @@ mod error;
 mod mpd;
 mod mpd_cmd;
 mod output;
+mod pg;
 
 use clap::{Parser, Subcommand};
 use sonority::StopFlag;

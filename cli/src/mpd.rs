@@ -16,9 +16,9 @@
 //! - [`Mpd::music_directory`] asks MPD (`config`, answered on local sockets only) and
 //!   [`Mpd::db_files`] lists every song URI of MPD's database, so indexing can map files to URIs.
 //!
-//! ```no_run
+//! ```ignore
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use mpdlayer::mpd::{Mpd, MpdTarget, Subsystem};
+//! use crate::mpd::{Mpd, MpdTarget, Subsystem};
 //!
 //! let target = MpdTarget::resolve(None, None); // MPD_HOST / MPD_PORT, else localhost:6600
 //! let mut mpd = Mpd::connect(&target).await?;
@@ -470,12 +470,13 @@ pub struct Mpd {
 }
 
 impl Mpd {
-    /// Connects to MPD, sends the target's password if any, and waits at most
-    /// [`CONNECT_TIMEOUT`] for all of it.
+    /// Connects to MPD (two connections, see [`Mpd`]), sends the target's password if any,
+    /// checks the connection with a `ping`, and waits at most [`CONNECT_TIMEOUT`] for all of it.
     ///
     /// # Errors
     ///
     /// [`MpdError::Connect`] when nothing listens there, [`MpdError::WrongPassword`],
+    /// [`MpdError::PermissionDenied`] when MPD wants a password and none was given,
     /// [`MpdError::Timeout`], [`MpdError::Protocol`] when the peer does not greet as MPD.
     pub async fn connect(target: &MpdTarget) -> Result<Self> {
         Self::connect_timeout(target, CONNECT_TIMEOUT).await
