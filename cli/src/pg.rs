@@ -28,8 +28,8 @@ pub struct PgIndexArgs {
     /// Lease of a claimed job in seconds (renewed while it runs).
     #[arg(long, default_value_t = 300)]
     pub lease_s: u64,
-    /// Print the queue's progress and failed jobs.
-    #[arg(long)]
+    /// Print the queue's progress and failed jobs (`--status` too, as the old example had it).
+    #[arg(long, alias = "status")]
     pub queue_status: bool,
 }
 
