@@ -19,7 +19,7 @@
 # BLISS_ANCHOR is unset). It prints every run's wall time and peak RSS (/usr/bin/time), then the
 # medians over the rounds and sonority's ratios to the floor and to bliss-rs, in wall time and
 # in CPU time (user + system: steadier than wall time on a shared machine). With BASE_INDEX set
-# to another build's `index` binary (an earlier commit, say), each round also runs it on one
+# to another build's `sonority` binary (an earlier commit, say), each round also runs it on one
 # thread, for an A/B comparison in the same run. Run it on an idle machine; nothing here is
 # asserted.
 set -euo pipefail
@@ -28,9 +28,9 @@ rounds=${2:-3}
 root="$(cd "$(dirname "$0")/.." && pwd)"
 floor=${DECODE_FLOOR:?set DECODE_FLOOR to the decode-floor binary}
 bliss=${BLISS_ANCHOR:-}
-index="$root/target/release/examples/index"
+index="$root/target/release/sonority"
 if [ ! -x "$index" ] || [ -n "${REBUILD:-}" ]; then
-  (cd "$root" && cargo build --release --example index)
+  (cd "$root" && cargo build --release -p sonority-cli)
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -55,13 +55,13 @@ for r in $(seq 1 "$rounds"); do
   echo "== round $r"
   run decode-floor "$floor" "$dir"
   rm -f "$work/lib.sqlite"*
-  run "sonority-1-thread" "$index" "$dir" --db "$work/lib.sqlite" --threads 1
+  run "sonority-1-thread" "$index" index "$dir" --db "$work/lib.sqlite" --threads 1
   if [ -n "${BASE_INDEX:-}" ]; then
     rm -f "$work/lib.sqlite"*
-    run "base-1-thread" "$BASE_INDEX" "$dir" --db "$work/lib.sqlite" --threads 1
+    run "base-1-thread" "$BASE_INDEX" index "$dir" --db "$work/lib.sqlite" --threads 1
   fi
   rm -f "$work/lib.sqlite"*
-  RAYON_NUM_THREADS=2 run "sonority-2-threads" "$index" "$dir" --db "$work/lib.sqlite" --threads 2
+  RAYON_NUM_THREADS=2 run "sonority-2-threads" "$index" index "$dir" --db "$work/lib.sqlite" --threads 2
   if [ -n "$bliss" ]; then
     run bliss-anchor "$bliss" "$dir"
   fi

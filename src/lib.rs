@@ -14,7 +14,7 @@
 //! ```
 //!
 //! For a music folder, [`Library`] indexes into an embedded SQLite database and recommends
-//! (see the `recommend` and `index` examples).
+//! (the `recommend` example; the `sonority` command of `sonority-cli` does it from the shell).
 //!
 //! ## The pipeline
 //!
