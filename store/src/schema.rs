@@ -160,6 +160,17 @@ const MIGRATIONS: &[&str] = &[
         indexed_at_s INTEGER NOT NULL
     ) STRICT;
     ",
+    // 4 -> 5: the tables Lyrion's Bliss Mixer plugin reads from the database it is given
+    // (`SELECT COUNT(1) FROM TracksV2`, `... WHERE Ignore=1`, `SELECT File, Reason FROM
+    // Failures`), as views over sonority's own, so `sonority serve --bliss-mixer` is a
+    // drop-in. Nothing of sonority's reads them.
+    "
+    CREATE VIEW TracksV2 AS
+        SELECT path AS File, title AS Title, artist AS Artist, album_artist AS AlbumArtist,
+               album AS Album, genre AS Genre, duration_s AS Duration, 0 AS Ignore
+        FROM tracks;
+    CREATE VIEW Failures AS SELECT path AS File, reason AS Reason FROM file_errors;
+    ",
 ];
 
 /// The schema version this build writes and reads.

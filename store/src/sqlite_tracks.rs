@@ -420,6 +420,24 @@ impl SqliteStore {
         Ok(Some(a))
     }
 
+    /// Every analysed track's tempo in BPM (tracks without one are left out), for filters on
+    /// tempo over the whole catalogue in one query.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn tempos(&self) -> Result<Vec<(TrackId, f64)>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT track_id, tempo_bpm FROM analyses WHERE tempo_bpm IS NOT NULL ORDER BY track_id",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = st
+            .query_map([], |r| Ok((TrackId(r.get(0)?), r.get(1)?)))
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+
     /// The per-tile vectors of a track under a model: `(tile_dim, row-major values)`.
     ///
     /// # Errors
