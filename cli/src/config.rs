@@ -20,6 +20,11 @@
 //! host = "localhost"                   # or "password@host", "/run/mpd/socket", "@abstract"
 //! port = 6600
 //! music_directory = "/var/lib/mpd/music"
+//!
+//! [serve]
+//! address = "127.0.0.1"                # another address needs a token
+//! port = 12000
+//! token = "a long random string"       # clients send `Authorization: Bearer ...`
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -44,6 +49,20 @@ pub struct Config {
     pub playlist: PlaylistDefaults,
     /// The MPD connection.
     pub mpd: MpdConfig,
+    /// `sonority serve`.
+    pub serve: ServeConfig,
+}
+
+/// `sonority serve`'s settings.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    /// The address to listen on.
+    pub address: Option<std::net::IpAddr>,
+    /// The port.
+    pub port: Option<u16>,
+    /// The bearer token clients must send (`SONORITY_TOKEN` overrides it).
+    pub token: Option<String>,
 }
 
 /// Default playlist rules (each overridden by its flag).

@@ -27,6 +27,7 @@ mod mpd;
 mod mpd_cmd;
 mod output;
 mod pg;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use sonority::StopFlag;
@@ -69,6 +70,8 @@ enum Command {
     Weights(commands::WeightsArgs),
     /// Fill MPD's queue with similar songs, keep it playing, index its music.
     Mpd(mpd_cmd::MpdArgs),
+    /// Answer over HTTP: a JSON API for scripts, and Bliss Mixer's for Lyrion.
+    Serve(serve::ServeArgs),
 }
 
 fn main() {
@@ -102,6 +105,7 @@ fn run(cli: &Cli, stop: &StopFlag) -> Result<()> {
         Command::Status(a) => commands::status(&s, a),
         Command::Weights(a) => commands::weights(&s, a),
         Command::Mpd(a) => mpd_cmd::run(&s, a, stop),
+        Command::Serve(a) => serve::run(&s, a, stop),
     }
 }
 

@@ -1,0 +1,161 @@
+//! Bliss Mixer's routes (`/api/mix`, `/api/list`, `/api/ready`), answered from the library:
+//! the request contract is `mixer.rs`'s, the catalogue the library's loaded index. Answers are
+//! `text/plain; charset=utf-8`, one track a line, relative to its music folder; an unknown seed
+//! gives 200 and an empty body, a malformed or incomplete request a 400.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sonority::store::TrackId;
+use sonority::{Anchor, CatalogueIndex};
+
+use super::mixer::{ListRequest, MixCatalogue, MixRequest, TrackFacts};
+use super::state::{AppState, name_of, resolve, roots};
+
+/// The most seeds and previous tracks a request may name.
+const MAX_TRACKS: usize = 10_000;
+
+/// The library's loaded index as the mixer's catalogue.
+struct Catalogue<'a> {
+    index: &'a CatalogueIndex,
+    roots: &'a [PathBuf],
+    tempos: HashMap<TrackId, f64>,
+}
+
+impl MixCatalogue for Catalogue<'_> {
+    type Id = TrackId;
+
+    fn resolve(&self, name: &str) -> Option<TrackId> {
+        resolve(self.index, self.roots, name)
+    }
+
+    fn similar(&self, seeds: &[TrackId], n: usize) -> Vec<(TrackId, f32)> {
+        let anchors: Vec<Anchor> = seeds.iter().map(|&id| Anchor::Stored(id)).collect();
+        self.index
+            .rank(&anchors, n, false, None)
+            .map(|recs| recs.into_iter().map(|r| (r.track.id, r.score)).collect())
+            .unwrap_or_default()
+    }
+
+    fn info(&self, id: TrackId) -> Option<TrackFacts> {
+        let t = self.index.track(id)?;
+        let tags = &t.record.tags;
+        Some(TrackFacts {
+            title: tags.title.clone(),
+            artist: tags.artist.clone(),
+            album_artist: tags.album_artist.clone(),
+            album: tags.album.clone(),
+            genre: tags.genre.clone(),
+            duration_s: t.record.duration_s,
+            bpm: self.tempos.get(&id).copied(),
+        })
+    }
+
+    fn name(&self, id: TrackId) -> Option<String> {
+        name_of(self.roots, &self.index.track(id)?.record.file.path)
+    }
+}
+
+/// A text answer.
+fn text(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// One name a line.
+fn lines(names: &[String]) -> String {
+    let mut s = names.join("\n");
+    if !s.is_empty() {
+        s.push('\n');
+    }
+    s
+}
+
+/// Runs the mixer on the library's index off the async workers; an empty library answers
+/// nothing, as an unknown seed does.
+async fn answer(
+    state: &Arc<AppState>,
+    want_tempos: bool,
+    f: impl FnOnce(&Catalogue<'_>) -> Vec<String> + Send + 'static,
+) -> Response {
+    let state = Arc::clone(state);
+    let res = tokio::task::spawn_blocking(move || {
+        let lib = state.library();
+        let roots = roots(&lib);
+        let tempos: HashMap<TrackId, f64> = if want_tempos {
+            lib.store().tempos()?.into_iter().collect()
+        } else {
+            HashMap::new()
+        };
+        match lib.with_catalogue(|index| {
+            Ok(f(&Catalogue {
+                index,
+                roots: &roots,
+                tempos,
+            }))
+        }) {
+            Err(sonority::Error::Query { .. }) => Ok(Vec::new()),
+            other => other,
+        }
+    })
+    .await;
+    match res {
+        Ok(Ok(names)) => text(StatusCode::OK, lines(&names)),
+        Ok(Err(e)) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            crate::error::one_line(&e.to_string()),
+        ),
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+fn bad(e: impl std::fmt::Display) -> Response {
+    text(
+        StatusCode::BAD_REQUEST,
+        format!(
+            "invalid request: {}",
+            crate::error::one_line(&e.to_string())
+        ),
+    )
+}
+
+/// `POST /api/mix`: tracks to follow the seeds, with Bliss Mixer's filters.
+pub async fn mix(State(state): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
+    let req: MixRequest = match MixRequest::from_json_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad(e),
+    };
+    if req.tracks.len() > MAX_TRACKS || req.previous.as_ref().is_some_and(|p| p.len() > MAX_TRACKS)
+    {
+        return bad(format!("at most {MAX_TRACKS} tracks and previous tracks"));
+    }
+    let month = state.month();
+    let tempos = req.maxbpmdiff.is_some_and(|d| d > 0.0);
+    answer(&state, tempos, move |cat| {
+        super::mixer::mix(cat, &req, month, &mut fastrand::Rng::new())
+    })
+    .await
+}
+
+/// `POST /api/list`: the tracks most like one track, with Bliss Mixer's filters.
+pub async fn list(State(state): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
+    let req: ListRequest = match ListRequest::from_json_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad(e),
+    };
+    let tempos = req.maxbpmdiff.is_some_and(|d| d > 0.0);
+    answer(&state, tempos, move |cat| super::mixer::list(cat, &req)).await
+}
+
+/// `GET /api/ready`: the server answers.
+pub async fn ready() -> Response {
+    text(StatusCode::OK, "ready\n".to_owned())
+}
