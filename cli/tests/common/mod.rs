@@ -136,3 +136,27 @@ pub fn assert_one_line_error(o: &Output, needle: &str) {
 pub fn canon(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap()
 }
+
+/// An album ripped to one file with a CUE sheet beside it: `Dee Jay/Live/live.wav` (12 s)
+/// and `live.cue` with three tracks, named `Dee Jay/Live/live.cue/track000N`.
+pub fn make_cue_album(music: &Path) -> Vec<String> {
+    let dir = music.join("Dee Jay/Live");
+    std::fs::create_dir_all(&dir).unwrap();
+    let sr = 22_050u32;
+    let y: Vec<f32> = (0..12 * sr as usize)
+        .map(|i| {
+            let t = i as f32 / sr as f32;
+            let f = [196.0, 330.0, 520.0][(t / 4.0) as usize % 3];
+            0.3 * (2.0 * std::f32::consts::PI * f * t).sin()
+        })
+        .collect();
+    write_wav(&dir.join("live.wav"), sr, &y);
+    std::fs::write(
+        dir.join("live.cue"),
+        "PERFORMER \"Dee Jay\"\nTITLE \"Live\"\nREM GENRE \"Electronic\"\nFILE \"live.wav\" WAVE\n  TRACK 01 AUDIO\n    TITLE \"One\"\n    INDEX 01 00:00:00\n  TRACK 02 AUDIO\n    TITLE \"Two\"\n    INDEX 01 00:04:00\n  TRACK 03 AUDIO\n    TITLE \"Three\"\n    INDEX 01 00:08:00\n",
+    )
+    .unwrap();
+    (1..=3)
+        .map(|i| format!("Dee Jay/Live/live.cue/track{i:04}"))
+        .collect()
+}
