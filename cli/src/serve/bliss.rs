@@ -48,7 +48,14 @@ impl MixCatalogue for Catalogue<'_> {
             title: tags.title.clone(),
             artist: tags.artist.clone(),
             album_artist: tags.album_artist.clone(),
-            album: tags.album.clone(),
+            // An untagged track's album is its folder, as everywhere in sonority.
+            album: tags.album.clone().or_else(|| {
+                t.record
+                    .file
+                    .path
+                    .parent()
+                    .map(|p| format!("dir:{}", p.display()))
+            }),
             genre: tags.genre.clone(),
             duration_s: t.record.duration_s,
             bpm: self.tempos.get(&id).copied(),
