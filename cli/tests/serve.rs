@@ -11,7 +11,7 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -474,6 +474,29 @@ fn bliss_mixer_routes_keep_its_contract() {
     extra["forest"] = json!(1);
     extra["adaptiveweights"] = json!(1);
     assert!(!mix(&june, &extra).is_empty());
+
+    // Lyrion's plugin names seeds by file:// URL (with `mpath`) and checks every answer
+    // exists on disk: absolute paths come back.
+    let music_c = common::canon(&lib.music);
+    let url = format!(
+        "file://{}",
+        music_c
+            .join(&lib.songs[0].rel)
+            .display()
+            .to_string()
+            .replace(' ', "%20")
+    );
+    let mut lms = plugin_request(&url);
+    lms["mpath"] = json!(music_c.to_str());
+    let got = mix(&june, &lms);
+    assert!(!got.is_empty());
+    for p in &got {
+        assert!(Path::new(p).is_absolute() && Path::new(p).exists(), "{p}");
+        assert!(Path::new(p).starts_with(&music_c));
+    }
+    // A URL or path outside the music folders names nothing.
+    assert!(mix(&june, &plugin_request("file:///etc/passwd")).is_empty());
+    assert!(mix(&june, &plugin_request("/etc/passwd")).is_empty());
 
     // count 0 gives one track, 500 at most 50 (the library has 15).
     let mut r = plugin_request(lib.songs[0].rel.as_str());

@@ -1,7 +1,13 @@
 //! Bliss Mixer's routes (`/api/mix`, `/api/list`, `/api/ready`), answered from the library:
 //! the request contract is `mixer.rs`'s, the catalogue the library's loaded index. Answers are
-//! `text/plain; charset=utf-8`, one track a line, relative to its music folder; an unknown seed
-//! gives 200 and an empty body, a malformed or incomplete request a 400.
+//! `text/plain; charset=utf-8`, one track a line; an unknown seed gives 200 and an empty body,
+//! a malformed or incomplete request a 400.
+//!
+//! Tracks are named as the client names them. Seeds given relative to a music folder
+//! (`Artist/Album/01.flac`, as Bliss Mixer's database stores them) get answers relative to
+//! their folder; seeds given as absolute paths or `file://` URLs (what Lyrion's plugin sends:
+//! each track's LMS URL, and it checks that each answer exists on disk) get absolute paths.
+//! Either way, nothing outside the library's music folders is looked up or answered.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -24,13 +30,46 @@ struct Catalogue<'a> {
     index: &'a CatalogueIndex,
     roots: &'a [PathBuf],
     tempos: HashMap<TrackId, f64>,
+    /// Answer absolute paths (the client named its seeds so).
+    absolute: bool,
+}
+
+/// Whether a client names tracks by absolute path or `file://` URL.
+fn is_absolute_name(name: &str) -> bool {
+    name.starts_with('/') || name.starts_with("file://")
+}
+
+/// The path of an absolute name: a path, or a `file://` URL (percent-decoded). A URL with a
+/// fragment (LMS's `#start-end` for a CUE track) names a span of a file, not a track here.
+fn absolute_path(name: &str) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    let raw = match name.strip_prefix("file://") {
+        Some(rest) => {
+            if rest.contains('#') {
+                return None;
+            }
+            let bytes: Vec<u8> = percent_encoding::percent_decode_str(rest).collect();
+            PathBuf::from(std::ffi::OsString::from_vec(bytes))
+        }
+        None => PathBuf::from(name),
+    };
+    (raw.is_absolute()
+        && !raw
+            .components()
+            .any(|c| c == std::path::Component::ParentDir))
+    .then_some(raw)
 }
 
 impl MixCatalogue for Catalogue<'_> {
     type Id = TrackId;
 
     fn resolve(&self, name: &str) -> Option<TrackId> {
-        resolve(self.index, self.roots, name)
+        if !is_absolute_name(name) {
+            return resolve(self.index, self.roots, name);
+        }
+        let id = sonority::Library::track_id(self.index, &absolute_path(name)?)?;
+        let path = &self.index.track(id)?.record.file.path;
+        self.roots.iter().any(|r| path.starts_with(r)).then_some(id)
     }
 
     fn similar(&self, seeds: &[TrackId], n: usize) -> Vec<(TrackId, f32)> {
@@ -63,7 +102,14 @@ impl MixCatalogue for Catalogue<'_> {
     }
 
     fn name(&self, id: TrackId) -> Option<String> {
-        name_of(self.roots, &self.index.track(id)?.record.file.path)
+        let path = &self.index.track(id)?.record.file.path;
+        if self.absolute {
+            // Lyrion keeps an answer only if the file exists: a CUE sheet's track
+            // (`SHEET.cue/trackNNNN`) is not one, and LMS names it by time span instead.
+            return (self.roots.iter().any(|r| path.starts_with(r)) && path.is_file())
+                .then(|| path.to_str().map(str::to_owned))?;
+        }
+        name_of(self.roots, path)
     }
 }
 
@@ -91,6 +137,7 @@ fn lines(names: &[String]) -> String {
 async fn answer(
     state: &Arc<AppState>,
     want_tempos: bool,
+    absolute: bool,
     f: impl FnOnce(&Catalogue<'_>) -> Vec<String> + Send + 'static,
 ) -> Response {
     let state = Arc::clone(state);
@@ -107,6 +154,7 @@ async fn answer(
                 index,
                 roots: &roots,
                 tempos,
+                absolute,
             }))
         }) {
             Err(sonority::Error::Query { .. }) => Ok(Vec::new()),
@@ -146,7 +194,8 @@ pub async fn mix(State(state): State<Arc<AppState>>, body: axum::body::Bytes) ->
     }
     let month = state.month();
     let tempos = req.maxbpmdiff.is_some_and(|d| d > 0.0);
-    answer(&state, tempos, move |cat| {
+    let absolute = req.tracks.first().is_some_and(|t| is_absolute_name(t));
+    answer(&state, tempos, absolute, move |cat| {
         super::mixer::mix(cat, &req, month, &mut fastrand::Rng::new())
     })
     .await
@@ -159,10 +208,33 @@ pub async fn list(State(state): State<Arc<AppState>>, body: axum::body::Bytes) -
         Err(e) => return bad(e),
     };
     let tempos = req.maxbpmdiff.is_some_and(|d| d > 0.0);
-    answer(&state, tempos, move |cat| super::mixer::list(cat, &req)).await
+    let absolute = is_absolute_name(&req.track);
+    answer(&state, tempos, absolute, move |cat| {
+        super::mixer::list(cat, &req)
+    })
+    .await
 }
 
 /// `GET /api/ready`: the server answers.
 pub async fn ready() -> Response {
     text(StatusCode::OK, "ready\n".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lms_urls_and_paths_are_read_safely() {
+        assert!(is_absolute_name("file:///m/a.flac") && is_absolute_name("/m/a.flac"));
+        assert!(!is_absolute_name("Artist/a.flac"));
+        assert_eq!(
+            absolute_path("file:///m/Ann%20Example/caf%C3%A9.flac"),
+            Some(PathBuf::from("/m/Ann Example/café.flac"))
+        );
+        assert_eq!(absolute_path("/m/a.flac"), Some(PathBuf::from("/m/a.flac")));
+        assert_eq!(absolute_path("file:///m/live.flac#12.5-200.1"), None);
+        assert_eq!(absolute_path("file:///m/../etc/passwd"), None);
+        assert_eq!(absolute_path("file://relative/x"), None);
+    }
 }
