@@ -22,7 +22,8 @@ use crate::output::{Document, TrackJson};
 #[derive(Args, Debug)]
 pub struct MpdArgs {
     /// MPD's host: `host`, `password@host`, a Unix socket path or `@abstract` socket
-    /// [env: MPD_HOST; config: mpd.host; default: localhost].
+    /// [env: MPD_HOST; config: mpd.host; default: $XDG_RUNTIME_DIR/mpd/socket or
+    /// /run/mpd/socket when one exists, else localhost].
     #[arg(long, global = true, value_name = "HOST")]
     pub host: Option<String>,
     /// MPD's port [env: MPD_PORT; config: mpd.port; default: 6600].
@@ -120,11 +121,6 @@ pub struct MpdIndexArgs {
 /// # Errors
 /// MPD, library and option errors.
 pub fn run(s: &Settings, a: &MpdArgs, stop: &StopFlag) -> Result<()> {
-    let host = a
-        .host
-        .clone()
-        .or_else(|| std::env::var("MPD_HOST").ok().filter(|h| !h.is_empty()))
-        .or_else(|| s.config.mpd.host.clone());
     let port = match (a.port, std::env::var("MPD_PORT").ok()) {
         (Some(p), _) => Some(p),
         (None, Some(p)) if !p.is_empty() => Some(
@@ -133,6 +129,13 @@ pub fn run(s: &Settings, a: &MpdArgs, stop: &StopFlag) -> Result<()> {
         ),
         _ => s.config.mpd.port,
     };
+    let host = a
+        .host
+        .clone()
+        .or_else(|| std::env::var("MPD_HOST").ok().filter(|h| !h.is_empty()))
+        .or_else(|| s.config.mpd.host.clone())
+        // A port alone names a TCP MPD on localhost.
+        .or_else(|| port.is_none().then(default_socket).flatten());
     let target = MpdTarget::resolve(host.as_deref(), port);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -145,6 +148,17 @@ pub fn run(s: &Settings, a: &MpdArgs, stop: &StopFlag) -> Result<()> {
             MpdCommand::Index(i) => index(s, a, &target, i, stop).await,
         }
     })
+}
+
+/// Where nothing names MPD: its usual local sockets, as libmpdclient looks for them
+/// (`$XDG_RUNTIME_DIR/mpd/socket` for a user's MPD, then `/run/mpd/socket`), when one exists;
+/// else `localhost:6600`. A local socket also lets MPD tell its music directory.
+fn default_socket() -> Option<String> {
+    let user = std::env::var_os("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("mpd/socket"));
+    user.into_iter()
+        .chain([PathBuf::from("/run/mpd/socket")])
+        .find(|p| p.exists())
+        .and_then(|p| p.to_str().map(str::to_owned))
 }
 
 /// MPD's music directory, canonical: the option, the environment, the configuration, else

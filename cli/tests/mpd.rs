@@ -354,3 +354,27 @@ fn a_wrong_password_and_no_mpd_are_one_clear_line() {
     });
     assert_one_line_error(&o, "MPD");
 }
+
+#[test]
+fn with_nothing_configured_the_users_mpd_socket_is_found() {
+    let Some(f) = fixture() else { return };
+    // $XDG_RUNTIME_DIR/mpd/socket, where a user's MPD listens (libmpdclient looks there).
+    let rt = f.home.path().join("rt");
+    std::fs::create_dir_all(rt.join("mpd")).unwrap();
+    std::os::unix::fs::symlink(f.mpd.socket(), rt.join("mpd/socket")).unwrap();
+    let o = run({
+        let mut c = sonority(f.home.path());
+        c.env("XDG_RUNTIME_DIR", &rt).args([
+            "mpd",
+            "queue",
+            "-n",
+            "2",
+            "--dry-run",
+            "--from-song",
+            &f.songs[0].rel,
+        ]);
+        c
+    });
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 3, "{}", stdout(&o));
+}
