@@ -20,7 +20,7 @@ use sonority::store::TrackId;
 use sonority::{Anchor, CatalogueIndex};
 
 use super::mixer::{ListRequest, MixCatalogue, MixRequest, TrackFacts};
-use super::state::{AppState, name_of, resolve, roots};
+use super::state::{AppState, Naming};
 
 /// The most seeds and previous tracks a request may name.
 const MAX_TRACKS: usize = 10_000;
@@ -28,7 +28,7 @@ const MAX_TRACKS: usize = 10_000;
 /// The library's loaded index as the mixer's catalogue.
 struct Catalogue<'a> {
     index: &'a CatalogueIndex,
-    roots: &'a [PathBuf],
+    naming: &'a Naming,
     tempos: HashMap<TrackId, f64>,
     /// Answer absolute paths (the client named its seeds so).
     absolute: bool,
@@ -65,11 +65,15 @@ impl MixCatalogue for Catalogue<'_> {
 
     fn resolve(&self, name: &str) -> Option<TrackId> {
         if !is_absolute_name(name) {
-            return resolve(self.index, self.roots, name);
+            return self.naming.resolve(self.index, name);
         }
         let id = sonority::Library::track_id(self.index, &absolute_path(name)?)?;
         let path = &self.index.track(id)?.record.file.path;
-        self.roots.iter().any(|r| path.starts_with(r)).then_some(id)
+        self.naming
+            .roots()
+            .iter()
+            .any(|r| path.starts_with(r))
+            .then_some(id)
     }
 
     fn similar(&self, seeds: &[TrackId], n: usize) -> Vec<(TrackId, f32)> {
@@ -106,10 +110,10 @@ impl MixCatalogue for Catalogue<'_> {
         if self.absolute {
             // Lyrion keeps an answer only if the file exists: a CUE sheet's track
             // (`SHEET.cue/trackNNNN`) is not one, and LMS names it by time span instead.
-            return (self.roots.iter().any(|r| path.starts_with(r)) && path.is_file())
+            return (self.naming.roots().iter().any(|r| path.starts_with(r)) && path.is_file())
                 .then(|| path.to_str().map(str::to_owned))?;
         }
-        name_of(self.roots, path)
+        self.naming.name_of(path)
     }
 }
 
@@ -142,17 +146,10 @@ async fn answer(
 ) -> Response {
     let state = Arc::clone(state);
     let res = tokio::task::spawn_blocking(move || {
-        let lib = state.library();
-        let roots = roots(&lib);
-        let tempos: HashMap<TrackId, f64> = if want_tempos {
-            lib.store().tempos()?.into_iter().collect()
-        } else {
-            HashMap::new()
-        };
-        match lib.with_catalogue(|index| {
-            Ok(f(&Catalogue {
+        match state.query(want_tempos, |index, naming, tempos| {
+            Ok::<_, sonority::Error>(f(&Catalogue {
                 index,
-                roots: &roots,
+                naming,
                 tempos,
                 absolute,
             }))

@@ -30,7 +30,22 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::args::Settings;
 use crate::error::{CliError, Result};
-use state::AppState;
+use state::{AppState, Backend};
+
+#[cfg(feature = "postgres")]
+fn pg_backend(url: &str, model: &sonority::Model) -> Result<Backend> {
+    Ok(Backend::Pg(Box::new(Mutex::new(
+        state::pg::PgBackend::connect(url, model.name())?,
+    ))))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn pg_backend(_: &str, _: &sonority::Model) -> Result<Backend> {
+    Err(CliError::option(
+        "--postgres",
+        "a postgres:// catalogue needs the PostgreSQL client: install with --features postgres",
+    ))
+}
 
 /// The largest request body, in bytes.
 pub const MAX_BODY: usize = 256 * 1024;
@@ -67,6 +82,12 @@ pub struct ServeArgs {
     /// free port and tell LMS which (`blissmixer port`), as Bliss Mixer does.
     #[arg(long, short = 'L', value_name = "HOST:PORT")]
     pub lms: Option<String>,
+    /// Answer from a shared PostgreSQL catalogue (`postgres://...`; `--db postgres://...` too)
+    /// that workers index into: several servers on several machines can answer from one.
+    /// Needs a build with `--features postgres`. Tracks are named as the catalogue names them
+    /// (`ROOT_NAME/relative/path`).
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
     /// The month (1-12) Bliss Mixer's `filterxmas` sees, instead of today's (for tests).
     #[arg(long, hide = true, value_parser = clap::value_parser!(u32).range(1..=12))]
     pub month: Option<u32>,
@@ -113,15 +134,25 @@ pub fn run(s: &Settings, a: &ServeArgs, stop: &StopFlag) -> Result<()> {
         a.port.or(s.config.serve.port).unwrap_or(12_000)
     };
     let model: &'static sonority::Model = Box::leak(Box::new(s.load_model()?));
-    if !s.db.exists() {
-        return Err(CliError::path(
-            &s.db,
-            "no library file: run `sonority index MUSIC_DIR` first",
-        ));
-    }
-    let lib: Library<'static> = s.open(model, false)?;
+    let pg_url = a
+        .postgres
+        .clone()
+        .or_else(|| crate::pg::is_url(&s.db).then(|| s.db.to_string_lossy().into_owned()));
+    let backend = match pg_url {
+        Some(url) => pg_backend(&url, model)?,
+        None => {
+            if !s.db.exists() {
+                return Err(CliError::path(
+                    &s.db,
+                    "no library file: run `sonority index MUSIC_DIR` first",
+                ));
+            }
+            let lib: Library<'static> = s.open(model, false)?;
+            Backend::Sqlite(Box::new(Mutex::new(lib)))
+        }
+    };
     let state = Arc::new(AppState {
-        lib: Mutex::new(lib),
+        backend,
         model,
         db: s.db.clone(),
         job: Arc::default(),

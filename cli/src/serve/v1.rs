@@ -3,7 +3,6 @@
 //! folder; errors are `{"error": {"code": ..., "message": ...}}` with a stable code.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use sonority::similarity::{Filter, PathConfig, PlaylistConfig, PlaylistMode, Rules};
 use sonority::store::{TrackId, TrackInfo};
-use sonority::{CatalogueIndex, Library};
+use sonority::{Anchor, CatalogueIndex};
 
-use super::state::{AppState, IndexJob, name_of, resolve, roots};
+use super::state::{AppState, IndexJob, Naming};
 
 /// The most seeds, exclusions and tracks one request may name or ask for.
 pub const MAX_SEEDS: usize = 100;
@@ -135,10 +134,10 @@ pub struct TrackOut {
 }
 
 impl TrackOut {
-    fn new(roots: &[PathBuf], t: &TrackInfo, score: Option<f32>) -> Option<Self> {
+    fn new(naming: &Naming, t: &TrackInfo, score: Option<f32>) -> Option<Self> {
         let tags = &t.record.tags;
         Some(Self {
-            name: name_of(roots, &t.record.file.path)?,
+            name: naming.name_of(&t.record.file.path)?,
             title: tags.title.clone(),
             artist: tags.artist.clone(),
             album_artist: tags.album_artist.clone(),
@@ -176,37 +175,37 @@ fn check_len(what: &str, n: usize, max: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Resolves names to library files; the first unknown one is a 404.
-fn files(
+/// Resolves names to the catalogue's ids; the first unknown one is a 404.
+fn ids(
     index: &CatalogueIndex,
-    roots: &[PathBuf],
+    naming: &Naming,
     names: &[String],
-) -> Result<Vec<PathBuf>, ApiError> {
+) -> Result<Vec<TrackId>, ApiError> {
     names
         .iter()
-        .map(|n| {
-            let id = resolve(index, roots, n).ok_or_else(|| ApiError::unknown(n))?;
-            index
-                .track(id)
-                .map(|t| t.record.file.path.clone())
-                .ok_or_else(|| ApiError::unknown(n))
-        })
+        .map(|n| naming.resolve(index, n).ok_or_else(|| ApiError::unknown(n)))
         .collect()
 }
 
-/// Runs `f` on the library and its catalogue off the async workers.
-async fn with_library<T: Send + 'static>(
+fn stored(ids: &[TrackId]) -> Vec<Anchor> {
+    ids.iter().map(|&id| Anchor::Stored(id)).collect()
+}
+
+fn tracks_out(naming: &Naming, list: &[sonority::PlaylistTrack]) -> Vec<TrackOut> {
+    list.iter()
+        .filter_map(|t| TrackOut::new(naming, &t.track, Some(t.score)))
+        .collect()
+}
+
+/// Runs `f` on the up-to-date catalogue off the async workers.
+async fn with_index<T: Send + 'static>(
     state: &Arc<AppState>,
-    f: impl FnOnce(&Library<'static>, &[PathBuf]) -> Result<T, ApiError> + Send + 'static,
+    f: impl FnOnce(&CatalogueIndex, &Naming) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let state = Arc::clone(state);
-    tokio::task::spawn_blocking(move || {
-        let lib = state.library();
-        let roots = roots(&lib);
-        f(&lib, &roots)
-    })
-    .await
-    .map_err(ApiError::internal)?
+    tokio::task::spawn_blocking(move || state.query(false, |index, naming, _| f(index, naming)))
+        .await
+        .map_err(ApiError::internal)?
 }
 
 /// `POST /v1/similar`.
@@ -237,23 +236,19 @@ pub async fn similar(
         return Err(ApiError::bad("tracks: give at least one seed"));
     }
     let k = count(req.count, 10)?;
-    with_library(&state, move |lib, roots| {
+    with_index(&state, move |index, naming| {
         let t = Instant::now();
-        let (seeds, exclude) = lib.with_catalogue(|index| {
-            let seeds = files(index, roots, &req.tracks);
-            let exclude: HashSet<TrackId> = req
-                .exclude
-                .iter()
-                .filter_map(|n| resolve(index, roots, n))
-                .collect();
-            Ok((seeds, exclude))
-        })?;
-        let seeds = seeds?;
-        let recs = lib.recommend(&seeds, k + exclude.len(), req.exclude_album)?;
+        let seeds = ids(index, naming, &req.tracks)?;
+        let exclude: HashSet<TrackId> = req
+            .exclude
+            .iter()
+            .filter_map(|n| naming.resolve(index, n))
+            .collect();
+        let recs = index.rank(&stored(&seeds), k + exclude.len(), req.exclude_album, None)?;
         let tracks = recs
             .iter()
             .filter(|r| !exclude.contains(&r.track.id))
-            .filter_map(|r| TrackOut::new(roots, &r.track, Some(r.score)))
+            .filter_map(|r| TrackOut::new(naming, &r.track, Some(r.score)))
             .take(k)
             .collect();
         Ok(Json(TracksOut {
@@ -298,7 +293,7 @@ pub struct RulesIn {
 }
 
 impl RulesIn {
-    fn rules(&self, index: &CatalogueIndex, roots: &[PathBuf]) -> Result<Rules<PathBuf>, ApiError> {
+    fn rules(&self, index: &CatalogueIndex, naming: &Naming) -> Result<Rules<TrackId>, ApiError> {
         check_len("exclude", self.exclude.len(), MAX_EXCLUDE)?;
         let mut r = Rules::default().with_min_artist_gap(self.min_artist_gap);
         r.max_per_artist = self.max_per_artist;
@@ -335,11 +330,10 @@ impl RulesIn {
                 value: value.clone(),
             });
         }
-        let exclude: Vec<PathBuf> = self
+        let exclude: Vec<TrackId> = self
             .exclude
             .iter()
-            .filter_map(|n| resolve(index, roots, n))
-            .filter_map(|id| index.track(id).map(|t| t.record.file.path.clone()))
+            .filter_map(|n| naming.resolve(index, n))
             .collect();
         Ok(r.with_exclude(exclude))
     }
@@ -378,26 +372,20 @@ pub async fn playlist(
     if !(0.0..=1.0).contains(&w) {
         return Err(ApiError::bad("seed_weight: between 0 and 1"));
     }
-    with_library(&state, move |lib, roots| {
+    with_index(&state, move |index, naming| {
         let t = Instant::now();
-        let (seeds, rules) = lib.with_catalogue(|index| {
-            Ok((
-                files(index, roots, &req.seeds),
-                req.rules.rules(index, roots),
-            ))
-        })?;
+        let seeds = ids(index, naming, &req.seeds)?;
         let mode = if req.walk {
             PlaylistMode::Walk { seed_weight: w }
         } else {
             PlaylistMode::Seeds
         };
-        let cfg = PlaylistConfig::new(n).with_mode(mode).with_rules(rules?);
-        let list = lib.playlist(&seeds?, &cfg)?;
+        let cfg = PlaylistConfig::new(n)
+            .with_mode(mode)
+            .with_rules(req.rules.rules(index, naming)?);
+        let list = index.playlist(&stored(&seeds), &cfg)?;
         Ok(Json(TracksOut {
-            tracks: list
-                .iter()
-                .filter_map(|t| TrackOut::new(roots, &t.track, Some(t.score)))
-                .collect(),
+            tracks: tracks_out(naming, &list),
             elapsed_ms: t.elapsed().as_secs_f64() * 1e3,
         }))
     })
@@ -429,21 +417,13 @@ pub async fn path(
     if n < 2 {
         return Err(ApiError::bad("count: a path has at least its two ends"));
     }
-    with_library(&state, move |lib, roots| {
+    with_index(&state, move |index, naming| {
         let t = Instant::now();
-        let (ends, rules) = lib.with_catalogue(|index| {
-            Ok((
-                files(index, roots, &[req.from.clone(), req.to.clone()]),
-                req.rules.rules(index, roots),
-            ))
-        })?;
-        let ends = ends?;
-        let list = lib.path(&ends[0], &ends[1], &PathConfig::new(n).with_rules(rules?))?;
+        let ends = ids(index, naming, &[req.from.clone(), req.to.clone()])?;
+        let cfg = PathConfig::new(n).with_rules(req.rules.rules(index, naming)?);
+        let list = index.path(ends[0], ends[1], &cfg)?;
         Ok(Json(TracksOut {
-            tracks: list
-                .iter()
-                .filter_map(|t| TrackOut::new(roots, &t.track, Some(t.score)))
-                .collect(),
+            tracks: tracks_out(naming, &list),
             elapsed_ms: t.elapsed().as_secs_f64() * 1e3,
         }))
     })
@@ -492,23 +472,35 @@ pub async fn albums(
 ) -> Result<Json<AlbumsOut>, ApiError> {
     let req: AlbumsRequest = parse(&body)?;
     let k = count(req.count, 5)?.min(100);
-    with_library(&state, move |lib, roots| {
+    with_index(&state, move |index, naming| {
         let t = Instant::now();
-        let file =
-            lib.with_catalogue(|index| Ok(files(index, roots, std::slice::from_ref(&req.track))))??;
-        let hits = lib.albums(&file[0], k, req.with_self)?;
+        let id = ids(index, naming, std::slice::from_ref(&req.track))?[0];
+        let albums = index.albums()?;
+        let album = index
+            .row_of(id)
+            .and_then(|row| albums.album_of_row(row))
+            .ok_or_else(|| {
+                ApiError::from(sonority::Error::Query {
+                    reason: format!("{}: the track belongs to no album", req.track),
+                })
+            })?;
+        let mut chosen = Vec::with_capacity(k + 1);
+        if req.with_self {
+            chosen.push((album, 1.0));
+        }
+        chosen.extend(albums.similar(album, k).map_err(sonority::Error::from)?);
         Ok(Json(AlbumsOut {
-            albums: hits
-                .iter()
-                .map(|a| AlbumOut {
-                    name: a.name.clone(),
-                    artist: a.artist.clone(),
-                    score: f64::from(a.score),
-                    tracks: a
-                        .tracks
-                        .iter()
-                        .filter_map(|t| TrackOut::new(roots, &t.track, Some(t.score)))
-                        .collect(),
+            albums: chosen
+                .into_iter()
+                .map(|(a, score)| {
+                    let info = &albums.albums()[a];
+                    let rows: Vec<(usize, f32)> = info.rows.iter().map(|&r| (r, score)).collect();
+                    AlbumOut {
+                        name: info.name.clone(),
+                        artist: info.artist.clone(),
+                        score: f64::from(score),
+                        tracks: tracks_out(naming, &index.tracks_of_rows(&rows)),
+                    }
                 })
                 .collect(),
             elapsed_ms: t.elapsed().as_secs_f64() * 1e3,
@@ -529,14 +521,13 @@ pub async fn track(
     State(state): State<Arc<AppState>>,
     Query(q): Query<TrackQuery>,
 ) -> Result<Json<TrackOut>, ApiError> {
-    with_library(&state, move |lib, roots| {
-        lib.with_catalogue(|index| {
-            Ok(resolve(index, roots, &q.name)
-                .and_then(|id| index.track(id))
-                .and_then(|t| TrackOut::new(roots, t, None)))
-        })?
-        .map(Json)
-        .ok_or_else(|| ApiError::unknown(&q.name))
+    with_index(&state, move |index, naming| {
+        naming
+            .resolve(index, &q.name)
+            .and_then(|id| index.track(id))
+            .and_then(|t| TrackOut::new(naming, t, None))
+            .map(Json)
+            .ok_or_else(|| ApiError::unknown(&q.name))
     })
     .await
 }
@@ -577,33 +568,39 @@ pub struct FolderOut {
 pub async fn status(State(state): State<Arc<AppState>>) -> Result<Json<StatusOut>, ApiError> {
     let job = state.job.lock().map(|j| j.clone()).unwrap_or_default();
     let uptime_s = state.started.elapsed().as_secs_f64();
-    with_library(&state, move |lib, _| {
-        let st = lib.status()?;
-        Ok(Json(StatusOut {
-            model: st.model,
-            fingerprint: st.fingerprint,
-            tracks: st.tracks,
-            albums: st.albums,
-            hours: st.audio_s / 3600.0,
-            folders: st
-                .roots
-                .iter()
-                .map(|r| FolderOut {
-                    path: r.path.to_string_lossy().into_owned(),
-                    indexed_at_unix_s: r.indexed_at_s,
-                })
-                .collect(),
-            failures: st.failures.len(),
-            index: job,
-            uptime_s,
-        }))
-    })
-    .await
+    let state2 = Arc::clone(&state);
+    let st = tokio::task::spawn_blocking(move || state2.status())
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(Json(StatusOut {
+        model: st.model,
+        fingerprint: st.fingerprint,
+        tracks: st.tracks,
+        albums: st.albums,
+        hours: st.audio_s / 3600.0,
+        folders: st
+            .folders
+            .iter()
+            .map(|(p, at)| FolderOut {
+                path: p.to_string_lossy().into_owned(),
+                indexed_at_unix_s: *at,
+            })
+            .collect(),
+        failures: st.failures,
+        index: job,
+        uptime_s,
+    }))
 }
 
 /// `POST /v1/index`: starts an incremental index run of every music folder (202), or says
 /// one is running (409).
 pub async fn start_index(State(state): State<Arc<AppState>>) -> Response {
+    if !state.indexes_itself() {
+        return ApiError::bad(
+            "a shared catalogue is indexed by its workers (`sonority index --db postgres://... --worker`)",
+        )
+        .into_response();
+    }
     if state.start_index() {
         let job = state.job.lock().map(|j| j.clone()).unwrap_or_default();
         (StatusCode::ACCEPTED, Json(job)).into_response()
