@@ -29,7 +29,7 @@ const MAX_TRACKS: usize = 10_000;
 struct Catalogue<'a> {
     index: &'a CatalogueIndex,
     naming: &'a Naming,
-    tempos: HashMap<TrackId, f64>,
+    tempos: &'a HashMap<TrackId, f64>,
     /// Answer absolute paths (the client named its seeds so).
     absolute: bool,
 }

@@ -14,7 +14,7 @@ mod state;
 mod v1;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -34,9 +34,10 @@ use state::{AppState, Backend};
 
 #[cfg(feature = "postgres")]
 fn pg_backend(url: &str, model: &sonority::Model) -> Result<Backend> {
-    Ok(Backend::Pg(Box::new(Mutex::new(
-        state::pg::PgBackend::connect(url, model.name())?,
-    ))))
+    Ok(Backend::Pg(Box::new(state::pg::PgBackend::connect(
+        url,
+        model.name(),
+    )?)))
 }
 
 #[cfg(not(feature = "postgres"))]
@@ -148,11 +149,19 @@ pub fn run(s: &Settings, a: &ServeArgs, stop: &StopFlag) -> Result<()> {
                 ));
             }
             let lib: Library<'static> = s.open(model, false)?;
-            Backend::Sqlite(Box::new(Mutex::new(lib)))
+            Backend::Sqlite(Box::new(lib))
         }
     };
     let state = Arc::new(AppState {
-        backend,
+        snapshot: RwLock::new(Arc::new(state::Snapshot {
+            index: None,
+            naming: state::Naming::Roots(Vec::new()),
+            tempos: std::collections::HashMap::new(),
+            folders: Vec::new(),
+            failures: 0,
+        })),
+        sqlite: matches!(backend, Backend::Sqlite(_)),
+        nudge: Mutex::new(None),
         model,
         db: s.db.clone(),
         job: Arc::default(),
@@ -160,6 +169,7 @@ pub fn run(s: &Settings, a: &ServeArgs, stop: &StopFlag) -> Result<()> {
         stop: stop.clone(),
         started: Instant::now(),
     });
+    AppState::start_refresher(&state, backend)?;
     let app = router(Arc::clone(&state), token, verbose);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

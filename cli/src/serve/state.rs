@@ -3,25 +3,42 @@
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
 use sonority::store::TrackId;
 use sonority::{CatalogueIndex, IndexOptions, Library, Model, StopFlag};
 
-/// Where the vectors come from.
+/// Where the vectors come from: the connection a refresher thread owns.
 pub enum Backend {
-    /// A SQLite library file: one connection, kept current by the store's change log.
-    Sqlite(Box<Mutex<Library<'static>>>),
+    /// A SQLite library file: kept current by the store's change log.
+    Sqlite(Box<Library<'static>>),
     /// A shared PostgreSQL catalogue that workers index into.
     #[cfg(feature = "postgres")]
-    Pg(Box<Mutex<pg::PgBackend>>),
+    Pg(Box<pg::PgBackend>),
+}
+
+/// One consistent view of the catalogue, shared by every request without a lock: the
+/// refresher thread builds the next one off the request path and swaps it in.
+pub struct Snapshot {
+    /// The ranking index; `None` while the catalogue has no vector.
+    pub index: Option<CatalogueIndex>,
+    /// How tracks are named.
+    pub naming: Naming,
+    /// Every track's tempo (SQLite).
+    pub tempos: HashMap<TrackId, f64>,
+    /// The folders and when each was indexed (SQLite).
+    pub folders: Vec<(PathBuf, i64)>,
+    /// Files that could not be analysed.
+    pub failures: usize,
 }
 
 /// The shared state of the server.
 pub struct AppState {
-    /// The catalogue.
-    pub backend: Backend,
+    /// The current view of the catalogue.
+    pub snapshot: RwLock<Arc<Snapshot>>,
+    /// Whether the catalogue is a library file this server can index.
+    pub sqlite: bool,
     /// The model (for the indexing job's own library).
     pub model: &'static Model,
     /// The library file (SQLite).
@@ -34,6 +51,8 @@ pub struct AppState {
     pub stop: StopFlag,
     /// When the server started.
     pub started: Instant,
+    /// Wakes the refresher at once (after an index run).
+    pub nudge: Mutex<Option<std::sync::mpsc::Sender<()>>>,
 }
 
 /// The state of the indexing job.
@@ -117,100 +136,107 @@ impl AppState {
 
     /// Whether `POST /v1/index` can index (a library file; a shared catalogue has workers).
     pub fn indexes_itself(&self) -> bool {
-        matches!(self.backend, Backend::Sqlite(_))
+        self.sqlite
     }
 
-    /// Runs `f` on the up-to-date catalogue index, with the naming and (when asked) every
-    /// track's tempo. Blocking: call it off the async workers.
+    /// The current snapshot.
+    pub fn current(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.snapshot.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Runs `f` on the current snapshot: no lock is held while it runs, so requests answer in
+    /// parallel and never wait for a refresh.
     ///
     /// # Errors
-    /// The catalogue's (an empty one included), or `f`'s.
+    /// [`sonority::Error::Query`] while the catalogue has no vector; `f`'s.
     pub fn query<T, E: From<sonority::Error>>(
         &self,
-        want_tempos: bool,
-        f: impl FnOnce(&CatalogueIndex, &Naming, HashMap<TrackId, f64>) -> Result<T, E>,
+        _want_tempos: bool,
+        f: impl FnOnce(&CatalogueIndex, &Naming, &HashMap<TrackId, f64>) -> Result<T, E>,
     ) -> Result<T, E> {
-        match &self.backend {
-            Backend::Sqlite(lib) => {
-                let lib = lib.lock().unwrap_or_else(PoisonError::into_inner);
-                let naming = Naming::Roots(roots(&lib));
-                let tempos = if want_tempos {
-                    lib.store()
-                        .tempos()
-                        .map_err(sonority::Error::from)?
-                        .into_iter()
-                        .collect()
-                } else {
-                    HashMap::new()
-                };
-                let mut f = Some(f);
-                let mut out = None;
-                lib.with_catalogue(|index| {
-                    out = f.take().map(|f| f(index, &naming, tempos));
-                    Ok(())
-                })?;
-                out.unwrap_or_else(|| {
-                    Err(sonority::Error::Query {
-                        reason: "no answer".into(),
-                    }
-                    .into())
-                })
-            }
-            #[cfg(feature = "postgres")]
-            Backend::Pg(pg) => {
-                let mut pg = pg.lock().unwrap_or_else(PoisonError::into_inner);
-                let index = pg.current()?;
-                f(index, &Naming::Catalogue, HashMap::new())
-            }
-        }
+        let snap = self.current();
+        let index = snap.index.as_ref().ok_or_else(|| sonority::Error::Query {
+            reason: "the library has no analysed tracks yet: index a folder first".into(),
+        })?;
+        f(index, &snap.naming, &snap.tempos)
     }
 
     /// What the catalogue holds.
     ///
     /// # Errors
-    /// The catalogue's.
+    /// The model's fingerprint.
     pub fn status(&self) -> Result<CatalogueStatus, sonority::Error> {
-        match &self.backend {
-            Backend::Sqlite(lib) => {
-                let lib = lib.lock().unwrap_or_else(PoisonError::into_inner);
-                let st = lib.status()?;
-                Ok(CatalogueStatus {
-                    model: st.model,
-                    fingerprint: st.fingerprint,
-                    tracks: st.tracks,
-                    albums: st.albums,
-                    audio_s: st.audio_s,
-                    folders: st
-                        .roots
-                        .into_iter()
-                        .map(|r| (r.path, r.indexed_at_s))
-                        .collect(),
-                    failures: st.failures.len(),
-                })
+        let snap = self.current();
+        let (tracks, albums, audio_s) = match &snap.index {
+            Some(index) => {
+                let audio_s = index.track_meta().iter().filter_map(|m| m.duration_s).sum();
+                let albums = index.albums().map_or(0, |a| a.albums().len());
+                (index.len(), albums, audio_s)
             }
-            #[cfg(feature = "postgres")]
-            Backend::Pg(pg) => {
-                let mut pg = pg.lock().unwrap_or_else(PoisonError::into_inner);
-                let failures = pg.failures();
-                let (tracks, albums, audio_s) = match pg.current() {
-                    Ok(index) => {
-                        let audio_s = index.track_meta().iter().filter_map(|m| m.duration_s).sum();
-                        let albums = index.albums().map_or(0, |a| a.albums().len());
-                        (index.len(), albums, audio_s)
-                    }
-                    Err(sonority::Error::Query { .. }) => (0, 0, 0.0),
-                    Err(e) => return Err(e),
-                };
-                Ok(CatalogueStatus {
-                    model: self.model.name().to_owned(),
-                    fingerprint: self.model.fingerprint()?,
-                    tracks,
-                    albums,
-                    audio_s,
-                    folders: Vec::new(),
-                    failures,
-                })
+            None => (0, 0, 0.0),
+        };
+        Ok(CatalogueStatus {
+            model: self.model.name().to_owned(),
+            fingerprint: self.model.fingerprint()?,
+            tracks,
+            albums,
+            audio_s,
+            folders: snap.folders.clone(),
+            failures: snap.failures,
+        })
+    }
+
+    /// Starts the thread that owns the catalogue's connection and swaps in a new snapshot
+    /// whenever the catalogue changed (checked every quarter second, and at once after an
+    /// index run). The first snapshot is built before this returns.
+    ///
+    /// # Errors
+    /// The first snapshot's.
+    pub fn start_refresher(state: &Arc<Self>, mut backend: Backend) -> sonority::Result<()> {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        *state.nudge.lock().unwrap_or_else(PoisonError::into_inner) = Some(tx);
+        let mut seen = None;
+        state.swap(refresh(&mut backend, &mut seen)?);
+        let weak = Arc::downgrade(state);
+        std::thread::spawn(move || {
+            loop {
+                match rx.recv_timeout(REFRESH_EVERY) {
+                    Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+                }
+                let Some(state) = weak.upgrade() else { return };
+                if state.stop.is_stopped() {
+                    return;
+                }
+                match refresh(&mut backend, &mut seen) {
+                    Ok(Some(snap)) => state.swap(Some(snap)),
+                    Ok(None) => {}
+                    // Kept: the last good snapshot; tried again next time.
+                    Err(e) => eprintln!("refresh: {}", crate::error::one_line(&e.to_string())),
+                }
             }
+        });
+        Ok(())
+    }
+
+    fn swap(&self, snap: Option<Snapshot>) {
+        if let Some(snap) = snap {
+            *self
+                .snapshot
+                .write()
+                .unwrap_or_else(PoisonError::into_inner) = Arc::new(snap);
+        }
+    }
+
+    /// Asks the refresher to look now.
+    pub fn refresh_now(&self) {
+        if let Some(tx) = self
+            .nudge
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            let _ = tx.send(());
         }
     }
 
@@ -237,28 +263,22 @@ impl AppState {
             job.running = false;
             job.runs += 1;
             job.last = Some(summary);
+            drop(job);
+            state.refresh_now();
         });
         true
     }
 
     fn run_index(&self) -> String {
-        let roots = match &self.backend {
-            Backend::Sqlite(lib) => match lib
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .store()
-                .roots()
-            {
-                Ok(r) => r,
-                Err(e) => return format!("error: {e}"),
-            },
-            #[cfg(feature = "postgres")]
-            Backend::Pg(_) => {
-                return "error: a shared catalogue is indexed by its workers (`sonority index --db postgres://... --worker`)".into();
-            }
-        };
+        if !self.sqlite {
+            return "error: a shared catalogue is indexed by its workers (`sonority index --db postgres://... --worker`)".into();
+        }
         let mut lib = match Library::open(&self.db, self.model) {
             Ok(l) => l,
+            Err(e) => return format!("error: {e}"),
+        };
+        let roots = match lib.store().roots() {
+            Ok(r) => r,
             Err(e) => return format!("error: {e}"),
         };
         let (mut analysed, mut failed, mut pruned) = (0, 0, 0);
@@ -283,30 +303,76 @@ impl AppState {
     }
 }
 
+/// How often the refresher looks for changes, at most.
+const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The next snapshot, when the catalogue changed since `seen` (a SQLite `data_version`; a
+/// PostgreSQL catalogue is asked for what its workers wrote).
+fn refresh(backend: &mut Backend, seen: &mut Option<i64>) -> sonority::Result<Option<Snapshot>> {
+    match backend {
+        Backend::Sqlite(lib) => {
+            let version = lib.store().data_version()?;
+            if *seen == Some(version) {
+                return Ok(None);
+            }
+            let index = match lib.with_catalogue(|index| Ok(index.clone())) {
+                Ok(i) => Some(i),
+                Err(sonority::Error::Query { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            let store = lib.store();
+            let folders: Vec<(PathBuf, i64)> = store
+                .roots()?
+                .into_iter()
+                .map(|r| (r.path, r.indexed_at_s))
+                .collect();
+            let mut roots: Vec<PathBuf> = folders.iter().map(|(p, _)| p.clone()).collect();
+            roots.sort_by_key(|p| std::cmp::Reverse(p.as_os_str().len()));
+            let snap = Snapshot {
+                index,
+                naming: Naming::Roots(roots),
+                tempos: store.tempos()?.into_iter().collect(),
+                folders,
+                failures: store.errors()?.len(),
+            };
+            *seen = Some(version);
+            Ok(Some(snap))
+        }
+        #[cfg(feature = "postgres")]
+        Backend::Pg(pg) => {
+            if !pg.changed()? {
+                return Ok(None);
+            }
+            Ok(Some(Snapshot {
+                index: pg.index().cloned(),
+                naming: Naming::Catalogue,
+                tempos: HashMap::new(),
+                folders: Vec::new(),
+                failures: pg.failures(),
+            }))
+        }
+    }
+}
+
 #[cfg(feature = "postgres")]
 pub mod pg {
-    //! The shared PostgreSQL catalogue: loaded on the first query, then refreshed with what
+    //! The shared PostgreSQL catalogue: loaded by the refresher, then refreshed with what
     //! workers wrote since, at most every quarter second.
-
-    use std::time::{Duration, Instant};
 
     use sonority::CatalogueIndex;
     use sonority::distributed::PgCatalogueIndex;
     use sonority::store::PgStore;
-
-    /// How often the catalogue is asked for new vectors, at most.
-    const REFRESH_EVERY: Duration = Duration::from_millis(250);
 
     /// A connection to the catalogue and its loaded index.
     pub struct PgBackend {
         url: String,
         model: String,
         cat: Option<PgCatalogueIndex>,
-        refreshed: Instant,
+        loaded: bool,
     }
 
     impl PgBackend {
-        /// Connects (the index is loaded on the first query: the catalogue may be empty yet).
+        /// Connects (the index is loaded by the refresher: the catalogue may be empty yet).
         ///
         /// # Errors
         /// A catalogue that cannot be reached.
@@ -316,36 +382,41 @@ pub mod pg {
                 url: url.to_owned(),
                 model: model.to_owned(),
                 cat: None,
-                refreshed: Instant::now(),
+                loaded: false,
             })
         }
 
-        /// The index, loaded or refreshed as needed.
+        /// Loads the index, or applies what the workers wrote since; whether anything changed.
         ///
         /// # Errors
-        /// Connection errors; [`sonority::Error::Query`] while the catalogue has no vector.
-        pub fn current(&mut self) -> sonority::Result<&CatalogueIndex> {
-            let stale = self.refreshed.elapsed() >= REFRESH_EVERY;
-            if self.cat.is_none() {
-                self.cat = Some(PgCatalogueIndex::load(
-                    PgStore::connect(&self.url)?,
-                    &self.model,
-                )?);
-                self.refreshed = Instant::now();
-            } else if stale && let Some(c) = self.cat.as_mut() {
-                if let Err(e) = c.refresh() {
-                    // A broken connection: load again on the next query.
-                    self.cat = None;
-                    return Err(e);
-                }
-                self.refreshed = Instant::now();
+        /// Connection and index errors (a broken connection is opened again next time).
+        pub fn changed(&mut self) -> sonority::Result<bool> {
+            match self.cat.as_mut() {
+                None => match PgCatalogueIndex::load(PgStore::connect(&self.url)?, &self.model) {
+                    Ok(c) => {
+                        self.cat = Some(c);
+                        self.loaded = true;
+                        Ok(true)
+                    }
+                    // No vector yet: an empty snapshot, once.
+                    Err(sonority::Error::Query { .. }) => {
+                        Ok(!std::mem::replace(&mut self.loaded, true))
+                    }
+                    Err(e) => Err(e),
+                },
+                Some(c) => match c.refresh() {
+                    Ok((changed, removed)) => Ok(changed + removed > 0),
+                    Err(e) => {
+                        self.cat = None;
+                        Err(e)
+                    }
+                },
             }
-            self.cat
-                .as_ref()
-                .map(PgCatalogueIndex::index)
-                .ok_or_else(|| sonority::Error::Query {
-                    reason: "the catalogue is not loaded".into(),
-                })
+        }
+
+        /// The loaded index.
+        pub fn index(&self) -> Option<&CatalogueIndex> {
+            self.cat.as_ref().map(PgCatalogueIndex::index)
         }
 
         /// Failed jobs of the queue (0 when they cannot be read).
@@ -356,17 +427,6 @@ pub mod pg {
                 .map_or(0, |f| f.len())
         }
     }
-}
-
-/// The music folders of the library (canonical), longest first so that a nested folder wins.
-pub fn roots(lib: &Library<'_>) -> Vec<PathBuf> {
-    let mut r: Vec<PathBuf> = lib
-        .store()
-        .roots()
-        .map(|rs| rs.into_iter().map(|r| r.path).collect())
-        .unwrap_or_default();
-    r.sort_by_key(|p| std::cmp::Reverse(p.as_os_str().len()));
-    r
 }
 
 /// A track's name for clients: its path relative to the music folder it is under, with `/`;
