@@ -199,17 +199,27 @@ impl AppState {
         state.swap(refresh(&mut backend, &mut seen)?);
         let weak = Arc::downgrade(state);
         std::thread::spawn(move || {
+            let mut last = Instant::now();
             loop {
-                match rx.recv_timeout(REFRESH_EVERY) {
-                    Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                let nudged = match rx.recv_timeout(REFRESH_EVERY) {
+                    Ok(()) => true,
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => false,
                     Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
-                }
+                };
                 let Some(state) = weak.upgrade() else { return };
                 if state.stop.is_stopped() {
                     return;
                 }
+                // Under a stream of writes, one new snapshot a second at most (each costs a
+                // few tens of milliseconds of one core at 10,000 tracks); at once when nudged.
+                if !nudged && last.elapsed() < MIN_REBUILD_GAP {
+                    continue;
+                }
                 match refresh(&mut backend, &mut seen) {
-                    Ok(Some(snap)) => state.swap(Some(snap)),
+                    Ok(Some(snap)) => {
+                        state.swap(Some(snap));
+                        last = Instant::now();
+                    }
                     Ok(None) => {}
                     // Kept: the last good snapshot; tried again next time.
                     Err(e) => eprintln!("refresh: {}", crate::error::one_line(&e.to_string())),
@@ -303,8 +313,10 @@ impl AppState {
     }
 }
 
-/// How often the refresher looks for changes, at most.
+/// How often the refresher looks for changes.
 const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// The least time between two new snapshots while writes keep coming (not after an index run).
+const MIN_REBUILD_GAP: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The next snapshot, when the catalogue changed since `seen` (a SQLite `data_version`; a
 /// PostgreSQL catalogue is asked for what its workers wrote).
