@@ -59,6 +59,13 @@ pub(crate) fn path_from_ref(v: ValueRef<'_>) -> Result<PathBuf, rusqlite::types:
     }
 }
 
+/// Reads column `i` of a row as a path written by [`path_value`].
+pub(crate) fn path_column(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<PathBuf> {
+    path_from_ref(r.get_ref(i)?).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Blob, Box::new(e))
+    })
+}
+
 /// Converts a size to SQLite's `i64`.
 pub(crate) fn size_i64(size: u64) -> Result<i64> {
     i64::try_from(size).map_err(|_| Error::OutOfRange {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::params;
 
-use crate::codec::{path_from_ref, path_value, size_i64};
+use crate::codec::{path_column, path_value, size_i64};
 use crate::error::{Error, Result};
 use crate::sqlite::SqliteStore;
 use crate::types::{ContentHash, FileFacts, TrackId};
@@ -111,13 +111,7 @@ impl SqliteStore {
             .map_err(|e| self.sql(e))?;
         let rows = st
             .query_map([], |r| {
-                let path = path_from_ref(r.get_ref(1)?).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        1,
-                        rusqlite::types::Type::Blob,
-                        Box::new(e),
-                    )
-                })?;
+                let path = path_column(r, 1)?;
                 let size: i64 = r.get(2)?;
                 let hash: Option<[u8; 16]> = r.get(4)?;
                 Ok(KnownFile {

@@ -6,7 +6,7 @@ use std::path::Path;
 use rusqlite::{OptionalExtension, Row, params};
 
 use crate::codec::{
-    decode_f32_into, encode_f32, get_usize, now_s, path_from_ref, path_value, size_i64, usize_i64,
+    decode_f32_into, encode_f32, get_usize, now_s, path_column, path_value, size_i64, usize_i64,
 };
 use crate::error::{Error, Result};
 use crate::memory::check_vector;
@@ -21,9 +21,7 @@ const TRACK_COLUMNS: &str = "id, path, content_hash, size_bytes, mtime_ns, durat
      album_artist, disc_number, genre, year";
 
 fn track_from_row(r: &Row<'_>) -> rusqlite::Result<TrackInfo> {
-    let path = path_from_ref(r.get_ref(1)?).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Blob, Box::new(e))
-    })?;
+    let path = path_column(r, 1)?;
     let hash: Option<[u8; 16]> = r.get(2)?;
     let size: i64 = r.get(3)?;
     Ok(TrackInfo {
@@ -517,13 +515,7 @@ impl SqliteStore {
             .map_err(|e| self.sql(e))?;
         let rows = st
             .query_map([], |r| {
-                let path = path_from_ref(r.get_ref(0)?).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        0,
-                        rusqlite::types::Type::Blob,
-                        Box::new(e),
-                    )
-                })?;
+                let path = path_column(r, 0)?;
                 Ok(FileError {
                     path,
                     reason: r.get(1)?,
@@ -560,13 +552,7 @@ impl SqliteStore {
             .map_err(|e| self.sql(e))?;
         let rows = st
             .query_map([], |r| {
-                let path = path_from_ref(r.get_ref(0)?).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        0,
-                        rusqlite::types::Type::Blob,
-                        Box::new(e),
-                    )
-                })?;
+                let path = path_column(r, 0)?;
                 Ok(LibraryRoot {
                     path,
                     indexed_at_s: r.get(1)?,
