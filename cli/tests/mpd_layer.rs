@@ -62,20 +62,8 @@ fn fixture(password: Option<&str>) -> Option<Fixture> {
 fn write_wav(path: &Path, freq_hz: f32, seconds: f32) {
     const RATE: u32 = 22_050;
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: RATE,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    let n = (seconds * RATE as f32) as usize;
-    for i in 0..n {
-        let t = i as f32 / RATE as f32;
-        let s = (t * freq_hz * std::f32::consts::TAU).sin() * 0.3;
-        w.write_sample((s * f32::from(i16::MAX)) as i16).unwrap();
-    }
-    w.finalize().unwrap();
+    let y = sonority_testkit::signal::sine(RATE, f64::from(seconds), f64::from(freq_hz), 0.3);
+    sonority_testkit::signal::write_wav_i16(path, 1, RATE, &y).unwrap();
 }
 
 /// Awaits `f`, failing the test after `secs` seconds instead of hanging.

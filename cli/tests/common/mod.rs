@@ -72,18 +72,7 @@ pub fn make_library(music: &Path) -> Vec<Song> {
 }
 
 fn write_wav(path: &Path, sr: u32, y: &[f32]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: sr,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for &s in y {
-        w.write_sample((s.clamp(-1.0, 1.0) * 32_000.0) as i16)
-            .unwrap();
-    }
-    w.finalize().unwrap();
+    sonority_testkit::signal::write_wav_i16(path, 1, sr, y).unwrap();
 }
 
 /// The built binary with a private environment: no configuration file, library or MPD
