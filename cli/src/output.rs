@@ -26,13 +26,10 @@ pub struct Document {
     pub albums: Option<Vec<AlbumJson>>,
 }
 
-/// One track of a document.
+/// A track's tags and duration, as every JSON answer shows them (the command's documents and
+/// the server's `Track`).
 #[derive(Debug, Serialize)]
-pub struct TrackJson {
-    /// From 1.
-    pub position: usize,
-    /// The stored canonical path.
-    pub path: String,
+pub struct TagsJson {
     /// Title tag.
     pub title: Option<String>,
     /// Artist tag.
@@ -51,6 +48,36 @@ pub struct TrackJson {
     pub year: Option<i32>,
     /// Duration in seconds.
     pub duration_s: Option<f64>,
+}
+
+impl TagsJson {
+    /// The tags of a stored track.
+    pub fn of(t: &TrackInfo) -> Self {
+        let tags = &t.record.tags;
+        Self {
+            title: tags.title.clone(),
+            artist: tags.artist.clone(),
+            album_artist: tags.album_artist.clone(),
+            album: tags.album.clone(),
+            disc: tags.disc_number,
+            track: tags.track_number,
+            genre: tags.genre.clone(),
+            year: tags.year,
+            duration_s: t.record.duration_s,
+        }
+    }
+}
+
+/// One track of a document.
+#[derive(Debug, Serialize)]
+pub struct TrackJson {
+    /// From 1.
+    pub position: usize,
+    /// The stored canonical path.
+    pub path: String,
+    /// Tags and duration.
+    #[serde(flatten)]
+    pub tags: TagsJson,
     /// Cosine in [-1, 1] with what the track was chosen for.
     pub score: f64,
     /// `similar` only: the blocks that made it close, largest share first.
@@ -83,19 +110,10 @@ pub struct AlbumJson {
 impl TrackJson {
     /// A track at `position` (from 1) with its score.
     pub fn new(position: usize, t: &TrackInfo, score: f32) -> Self {
-        let tags = &t.record.tags;
         Self {
             position,
             path: t.record.file.path.to_string_lossy().into_owned(),
-            title: tags.title.clone(),
-            artist: tags.artist.clone(),
-            album_artist: tags.album_artist.clone(),
-            album: tags.album.clone(),
-            disc: tags.disc_number,
-            track: tags.track_number,
-            genre: tags.genre.clone(),
-            year: tags.year,
-            duration_s: t.record.duration_s,
+            tags: TagsJson::of(t),
             score: f64::from(score),
             blocks: Vec::new(),
         }

@@ -16,6 +16,7 @@ use sonority::store::{TrackId, TrackInfo};
 use sonority::{Anchor, CatalogueIndex};
 
 use super::state::{AppState, IndexJob, Naming};
+use crate::output::TagsJson;
 
 /// The most seeds, exclusions and tracks one request may name or ask for.
 pub const MAX_SEEDS: usize = 100;
@@ -110,24 +111,9 @@ pub fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError>
 pub struct TrackOut {
     /// The path relative to its music folder.
     pub name: String,
-    /// Title tag.
-    pub title: Option<String>,
-    /// Artist tag.
-    pub artist: Option<String>,
-    /// Album artist tag.
-    pub album_artist: Option<String>,
-    /// Album tag.
-    pub album: Option<String>,
-    /// Disc number.
-    pub disc: Option<u32>,
-    /// Track number.
-    pub track: Option<u32>,
-    /// Genre tag.
-    pub genre: Option<String>,
-    /// Year.
-    pub year: Option<i32>,
-    /// Duration in seconds.
-    pub duration_s: Option<f64>,
+    /// Tags and duration.
+    #[serde(flatten)]
+    pub tags: TagsJson,
     /// Cosine in [-1, 1] with what it was chosen for (absent for `/v1/track`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
@@ -135,18 +121,9 @@ pub struct TrackOut {
 
 impl TrackOut {
     fn new(naming: &Naming, t: &TrackInfo, score: Option<f32>) -> Option<Self> {
-        let tags = &t.record.tags;
         Some(Self {
             name: naming.name_of(&t.record.file.path)?,
-            title: tags.title.clone(),
-            artist: tags.artist.clone(),
-            album_artist: tags.album_artist.clone(),
-            album: tags.album.clone(),
-            disc: tags.disc_number,
-            track: tags.track_number,
-            genre: tags.genre.clone(),
-            year: tags.year,
-            duration_s: t.record.duration_s,
+            tags: TagsJson::of(t),
             score: score.map(f64::from),
         })
     }
