@@ -3,6 +3,10 @@
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
+/// Added to the variance before the square root in [`Embedding::MeanStdOverTime`], so the
+/// gradient stays finite for constant inputs.
+pub(crate) const STD_EPS: f64 = 1e-5;
+
 /// `Geometry` says how a `[rows, cols]` input is convolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -20,10 +20,9 @@ use std::cell::RefCell;
 
 use candle_core::{DType, Device, Storage, Tensor};
 
-use crate::config::{Activation, ConvAeConfig, Embedding, Geometry};
+use crate::config::{Activation, ConvAeConfig, Embedding, Geometry, STD_EPS};
 use crate::error::Result;
 use crate::layers::Conv;
-use crate::model::STD_EPS;
 use crate::ops::same_pad;
 
 /// Activations between levels, kept per thread so that encoding batch after batch (and file
@@ -39,22 +38,43 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// One encoder level: a 'same' convolution over time.
+/// How a level's max pooling treats a last window shorter than the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PoolEdge {
+    /// Kept: `⌈steps / pool⌉` outputs (the tile encoders' "same" pooling).
+    Keep,
+    /// Dropped: `⌊steps / pool⌋` outputs (Keras' default "valid" pooling).
+    Drop,
+}
+
+/// One encoder level: a 'same' convolution over time, then max pooling.
 #[derive(Debug, Clone)]
-struct Level {
+pub(crate) struct Level {
     /// `[kernel × C_in, C_out]`, the rows in im2col order (tap-major, then channel).
-    weight: Tensor,
-    bias: Vec<f32>,
-    cin: usize,
-    cout: usize,
+    pub(crate) weight: Tensor,
+    pub(crate) bias: Vec<f32>,
+    pub(crate) cin: usize,
+    pub(crate) cout: usize,
+    pub(crate) kernel: usize,
+    /// Max pooling over this many steps (1: none).
+    pub(crate) pool: usize,
+    pub(crate) edge: PoolEdge,
+}
+
+impl Level {
+    /// Time steps after this level's pooling, for `steps` in.
+    fn steps_out(&self, steps: usize) -> usize {
+        match self.edge {
+            PoolEdge::Keep => steps.div_ceil(self.pool),
+            PoolEdge::Drop => steps / self.pool,
+        }
+    }
 }
 
 /// A frozen [`Geometry::Time1d`] encoder, ready for inference.
 #[derive(Debug, Clone)]
 pub(crate) struct Time1dPlan {
     levels: Vec<Level>,
-    kernel: usize,
-    pool: usize,
     activation: Activation,
     embedding: Embedding,
     /// Input channels (the rows of a caller's matrix).
@@ -89,12 +109,13 @@ impl Time1dPlan {
                 bias: b.to_vec1::<f32>()?,
                 cin,
                 cout,
+                kernel: k,
+                pool: cfg.pool.max(1),
+                edge: PoolEdge::Keep,
             });
         }
         Ok(Some(Self {
             levels,
-            kernel: cfg.kernel,
-            pool: cfg.pool.max(1),
             activation: cfg.activation,
             embedding: cfg.embedding,
             rows: cfg.rows,
@@ -105,35 +126,84 @@ impl Time1dPlan {
     /// Embeds `n` matrices of `[rows, cols]` (row-major, one after the other) into `out`
     /// (`n × embedding_dim`). The caller has checked the lengths and that the input is finite.
     pub(crate) fn embed(&self, inputs: &[f32], n: usize, out: &mut [f32]) -> Result<()> {
+        self.embed_laid_out(inputs, n, out, true)
+    }
+
+    /// As [`embed`](Self::embed), for inputs already channels-last: `n` matrices of
+    /// `[cols, rows]` (time steps of `rows` channels each).
+    pub(crate) fn embed_channels_last(
+        &self,
+        inputs: &[f32],
+        n: usize,
+        out: &mut [f32],
+    ) -> Result<()> {
+        self.embed_laid_out(inputs, n, out, false)
+    }
+
+    fn embed_laid_out(
+        &self,
+        inputs: &[f32],
+        n: usize,
+        out: &mut [f32],
+        transposed: bool,
+    ) -> Result<()> {
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             let Scratch { x, next } = &mut *scratch;
-            self.embed_with(inputs, n, out, x, next)
+            let (rows, cols) = (self.rows, self.cols);
+            // Channels-last: x[tile][step][channel].
+            x.clear();
+            if transposed {
+                x.resize(n * cols * rows, 0.0);
+                for (tile, xt) in inputs
+                    .chunks_exact(rows * cols)
+                    .zip(x.chunks_exact_mut(cols * rows))
+                {
+                    transpose(tile, rows, cols, xt);
+                }
+            } else {
+                x.extend_from_slice(&inputs[..n * cols * rows]);
+            }
+            self.embed_with(n, out, x, next)
         })
+    }
+
+    /// A plan over explicit levels (a pretrained network), for `rows` channels of `cols` steps.
+    pub(crate) fn from_levels(
+        levels: Vec<Level>,
+        activation: Activation,
+        embedding: Embedding,
+        rows: usize,
+        cols: usize,
+    ) -> Self {
+        Self {
+            levels,
+            activation,
+            embedding,
+            rows,
+            cols,
+        }
+    }
+
+    /// Time steps after the last level.
+    pub(crate) fn out_steps(&self) -> usize {
+        self.levels
+            .iter()
+            .fold(self.cols, |steps, level| level.steps_out(steps))
     }
 
     fn embed_with(
         &self,
-        inputs: &[f32],
         n: usize,
         out: &mut [f32],
         x: &mut Vec<f32>,
         next: &mut Vec<f32>,
     ) -> Result<()> {
-        let (rows, cols) = (self.rows, self.cols);
-        // Channels-last: x[tile][step][channel].
-        x.clear();
-        x.resize(n * cols * rows, 0.0);
-        for (tile, xt) in inputs
-            .chunks_exact(rows * cols)
-            .zip(x.chunks_exact_mut(cols * rows))
-        {
-            transpose(tile, rows, cols, xt);
-        }
-        let mut steps = cols;
+        let rows = self.rows;
+        let mut steps = self.cols;
         for level in &self.levels {
-            let patches = self.patches(x, n, steps, level.cin);
-            let k = self.kernel * level.cin;
+            let patches = Self::patches(x, n, steps, level);
+            let k = level.kernel * level.cin;
             let y =
                 Tensor::from_vec(patches, (n * steps, k), &Device::Cpu)?.matmul(&level.weight)?;
             {
@@ -150,7 +220,7 @@ impl Time1dPlan {
                 self.bias_act_pool(y, n, steps, level, next);
             }
             std::mem::swap(x, next);
-            steps = steps.div_ceil(self.pool);
+            steps = level.steps_out(steps);
         }
         let c = self.levels.last().map_or(rows, |l| l.cout);
         self.embedding_of(x, n, steps, c, out);
@@ -159,8 +229,8 @@ impl Time1dPlan {
 
     /// im2col of `x` (`[n, steps, cin]`): row `(tile, t)` holds the `kernel` input steps
     /// `t - pad .. t - pad + kernel` of its tile, zero outside it.
-    fn patches(&self, x: &[f32], n: usize, steps: usize, cin: usize) -> Vec<f32> {
-        let k = self.kernel;
+    fn patches(x: &[f32], n: usize, steps: usize, level: &Level) -> Vec<f32> {
+        let (k, cin) = (level.kernel, level.cin);
         let pad = same_pad(k);
         let mut out = Vec::with_capacity(n * steps * k * cin);
         for tile in x.chunks_exact(steps * cin) {
@@ -176,11 +246,12 @@ impl Time1dPlan {
         out
     }
 
-    /// `pool(act(y + bias))` over time, `[n, steps, cout]` → `[n, ⌈steps / pool⌉, cout]`; the
-    /// last window holds only the steps that exist.
+    /// `pool(act(y + bias))` over time, `[n, steps, cout]` → `[n, out_steps, cout]`; a last
+    /// window shorter than the pool holds only the steps that exist ([`PoolEdge::Keep`]) or is
+    /// dropped ([`PoolEdge::Drop`]).
     fn bias_act_pool(&self, y: &[f32], n: usize, steps: usize, level: &Level, out: &mut Vec<f32>) {
-        let (c, p) = (level.cout, self.pool);
-        let out_steps = steps.div_ceil(p);
+        let (c, p) = (level.cout, level.pool);
+        let out_steps = level.steps_out(steps);
         out.clear();
         out.resize(n * out_steps * c, 0.0);
         for (yt, ot) in y

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod artist;
 mod config;
 mod contrastive;
 mod data;
@@ -21,6 +22,7 @@ mod train;
 mod train_config;
 mod traits;
 
+pub use artist::{ARTIST_BANDS, ARTIST_DIM, ARTIST_SEGMENT_FRAMES, ArtistEncoder};
 pub use candle_core::{DType, Device, Tensor};
 pub use config::{Activation, ConvAeConfig, Embedding, Geometry, OutputLoss};
 pub use contrastive::{ContrastiveConfig, Positives};

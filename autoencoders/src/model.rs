@@ -13,9 +13,7 @@ use candle_nn::{VarBuilder, VarMap};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-/// Added to the variance before the square root in [`Embedding::MeanStdOverTime`], so the
-/// gradient stays finite for constant inputs.
-pub(crate) const STD_EPS: f64 = 1e-5;
+use crate::config::STD_EPS;
 
 /// Inputs per forward pass when encoding many matrices (bounds memory).
 const ENCODE_CHUNK: usize = 64;

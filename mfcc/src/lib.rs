@@ -32,6 +32,7 @@ pub use mel::{
     mel_to_hz,
 };
 pub use mfcc::{MfccSink, dct_ortho_matrix, mfcc_from_mel};
+pub use power_fft::PowerFft;
 pub use resample::Resampler;
 pub use sink::{Frame, FrameCounter, FrameSink, StftSpec};
 pub use source::{AudioSource, SliceSource, SourceSpec};

@@ -72,7 +72,7 @@ impl Stft {
         Ok(Self {
             spec,
             window: hann_periodic(n),
-            fft: PowerFft::new(n),
+            fft: PowerFft::planned(n),
             buf,
             start: 0,
             power: vec![0.0; n / 2 + 1],
@@ -170,7 +170,7 @@ impl Stft {
     fn one_frame(&mut self, sinks: &mut [&mut dyn FrameSink]) -> Result<()> {
         let n = self.spec.n_fft;
         let frame_samples = &self.buf[self.start..self.start + n];
-        self.fft.process(
+        self.fft.process_unchecked(
             frame_samples,
             &self.window,
             &mut self.power,
