@@ -52,6 +52,10 @@ mod logmel;
 
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 mod analyzer;
+#[cfg(all(feature = "autoencoders", feature = "mfcc"))]
+mod artist;
+#[cfg(feature = "autoencoders")]
+mod moments;
 #[cfg(all(feature = "full", feature = "postgres"))]
 pub mod distributed;
 #[cfg(feature = "full")]

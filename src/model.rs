@@ -9,17 +9,22 @@
 //! | `tile.json`, `tile.safetensors` | the tile autoencoder (sonority-autoencoders format) |
 //! | `fusion.json` | block layout, standardisation statistics and block weights (sonority-fusion format) |
 //! | `vector.json`, `vector.safetensors` | the Conv1D autoencoder over fused vectors, when the final stage uses it |
+//! | `artist.safetensors` | the pretrained artist encoder ([`ArtistEncoder`]), when the layout has an `artist` block |
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sonority_autoencoders::{ConvAutoencoder, Encoder};
+use sonority_autoencoders::{ArtistEncoder, ConvAutoencoder, Encoder};
 use sonority_fusion::Fusion;
 use sonority_mfcc::MfccConfig;
 
+pub use crate::artist::ArtistPooling;
 use crate::pipeline::AnalysisSettings;
 pub use crate::pooler::BandStats;
 use crate::{Error, Result};
+
+/// The file of the pretrained artist encoder's weights in a model directory.
+pub const ARTIST_FILE: &str = "artist.safetensors";
 
 /// The format name written in `model.json`.
 pub const MODEL_FORMAT: &str = "sonority-model";
@@ -63,6 +68,11 @@ pub struct ModelHeader {
     pub rolloff_percent: f32,
     /// Where the final vector comes from.
     pub final_stage: FinalStage,
+    /// The pooling of the `artist` block, for a model that has the pretrained artist encoder
+    /// (`artist.safetensors`); absent otherwise (and then not written, so older models' files
+    /// are unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artist: Option<ArtistPooling>,
     /// How the model was made: corpus, command, seed, hyperparameters, losses, scores.
     pub provenance: serde_json::Value,
 }
@@ -92,6 +102,8 @@ pub struct Model {
     pub fusion: Fusion,
     /// The Conv1D autoencoder over fused vectors.
     pub vector: Option<ConvAutoencoder>,
+    /// The pretrained artist encoder of the `artist` block (frozen).
+    pub artist: Option<ArtistEncoder>,
 }
 
 /// The shipped default model's files, embedded in the program at build time, so that a
@@ -230,11 +242,19 @@ impl Model {
             FinalStage::Fused => None,
             FinalStage::VectorAutoencoder => Some(files.autoencoder("vector")?),
         };
+        let artist = match header.artist {
+            Some(_) => Some(ArtistEncoder::from_bytes(
+                files.read(ARTIST_FILE)?.into_owned(),
+                &files.path(ARTIST_FILE),
+            )?),
+            None => None,
+        };
         let model = Self {
             header,
             tile,
             fusion,
             vector,
+            artist,
         };
         model.check().map_err(|e| match e {
             Error::Model { reason } => Error::Model {
@@ -274,6 +294,20 @@ impl Model {
         self.mfcc_config().validate()?;
         let mut dims = vec![("tiles", 2 * self.tile.output_dim())];
         dims.extend(h.settings().fixed_block_dims()?);
+        match (h.artist, &self.artist) {
+            (Some(pooling), Some(_)) => dims.push(("artist", pooling.dim())),
+            (None, None) => {}
+            (Some(_), None) => {
+                return bad(format!(
+                    "model.json names an artist block pooling but there is no {ARTIST_FILE}"
+                ));
+            }
+            (None, Some(_)) => {
+                return bad(format!(
+                    "{ARTIST_FILE} is loaded but model.json gives no artist block pooling"
+                ));
+            }
+        }
         let layout = self.fusion.layout();
         if layout.blocks.is_empty() {
             return bad("fusion has no blocks".into());
@@ -359,6 +393,9 @@ impl Model {
         if let Some(v) = &self.vector {
             let (vj, vw) = v.to_bytes("vector.safetensors")?;
             files.extend([("vector.json", vj), ("vector.safetensors", vw)]);
+        }
+        if let Some(a) = &self.artist {
+            files.push((ARTIST_FILE, a.to_bytes().to_vec()));
         }
         files.sort_by_key(|(n, _)| *n);
         Ok(files)

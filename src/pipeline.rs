@@ -10,6 +10,7 @@
 //! | `key` | [`Descriptors`] | key on the circle of fifths (sin, cos) and mode |
 //! | `tempo` | [`Descriptors`] | tempo on a log scale, folded and raw, with confidence |
 //! | `rolloff` | [`Descriptors`] | spectral roll-off on a log-frequency scale, mean and spread |
+//! | `artist` | `ArtistSink` (`src/artist.rs`) | the pretrained artist encoder's segment embeddings, pooled over the track |
 //!
 //! The descriptors always run (their values are stored with every track); the tile encoder and
 //! the timbre statistics run when the model's layout names their block with a weight above 0
@@ -19,9 +20,11 @@
 //! label, unscaled, as the published ÷255 fusion takes them).
 
 use serde::{Deserialize, Serialize};
+use sonority_autoencoders::ArtistEncoder;
 use sonority_fusion::{DescriptorSummary, Descriptors, FeatureExtractor, TimbreSink};
 use sonority_mfcc::{AudioSource, DecodeOptions, FrameSink, Matrix, MfccConfig, analyze};
 
+use crate::artist::{ArtistPooling, ArtistSink};
 use crate::logmel::LogMelReservoir;
 use crate::model::Model;
 use crate::pooler::{TileEncoderSink, TilePooler};
@@ -29,7 +32,7 @@ use crate::{Error, Result};
 
 /// The names of the blocks a pipeline produces, in the order models lay them out, and what
 /// each holds.
-pub const BLOCKS: [(&str, &str); 5] = [
+pub const BLOCKS: [(&str, &str); 6] = [
     (
         "tiles",
         "mean and std over the track of the tile autoencoder's latent",
@@ -43,6 +46,10 @@ pub const BLOCKS: [(&str, &str); 5] = [
     (
         "rolloff",
         "spectral roll-off on a log-frequency scale, mean and spread",
+    ),
+    (
+        "artist",
+        "the pretrained artist encoder's segment embeddings, pooled over the track",
     ),
 ];
 
@@ -145,6 +152,9 @@ pub(crate) struct BlockPipeline<'a> {
     cfg: MfccConfig,
     tiles: Option<TileStage<'a>>,
     timbre: Option<TimbreSink>,
+    /// The artist encoder's sink and the block's pooling (`None`: mean and std, as training
+    /// keeps it).
+    artist: Option<(ArtistSink<'a>, Option<ArtistPooling>)>,
     descriptors: Descriptors,
     /// Whether to add the [`PUBLISHED_DESCRIPTORS`] block.
     published: bool,
@@ -196,22 +206,31 @@ impl<'a> BlockPipeline<'a> {
         } else {
             None
         };
+        let artist = match (&model.artist, model.header.artist) {
+            (Some(encoder), Some(pooling)) if wants("artist") => {
+                Some((ArtistSink::new(encoder)?, Some(pooling)))
+            }
+            _ => None,
+        };
         Ok(Self {
             descriptors: Descriptors::with_rolloff_percent(settings.rolloff_percent)?,
             cfg,
             tiles,
             timbre,
+            artist,
             published: wants(PUBLISHED_DESCRIPTORS),
         })
     }
 
     /// Every model-independent block, with a bounded sample of the log-mel frames kept for
     /// the tiles (`max_blocks` blocks of `block_frames` frames, chosen with `seed`).
+    /// With `artist`, the `artist` block too, as the mean and std of its segment embeddings.
     pub(crate) fn keeping_logmel(
         settings: &AnalysisSettings,
         block_frames: usize,
         max_blocks: usize,
         seed: u64,
+        artist: Option<&'a ArtistEncoder>,
     ) -> Result<Self> {
         let cfg = settings.mfcc_config();
         Ok(Self {
@@ -222,6 +241,10 @@ impl<'a> BlockPipeline<'a> {
                 seed,
             )?)),
             timbre: Some(TimbreSink::librosa_20(&cfg)?),
+            artist: match artist {
+                Some(encoder) => Some((ArtistSink::new(encoder)?, None)),
+                None => None,
+            },
             descriptors: Descriptors::with_rolloff_percent(settings.rolloff_percent)?,
             cfg,
             published: false,
@@ -238,6 +261,7 @@ impl<'a> BlockPipeline<'a> {
             cfg,
             mut tiles,
             mut timbre,
+            mut artist,
             mut descriptors,
             published,
         } = self;
@@ -251,6 +275,9 @@ impl<'a> BlockPipeline<'a> {
         }
         if let Some(t) = &mut timbre {
             sinks.push(t);
+        }
+        if let Some((a, _)) = &mut artist {
+            sinks.push(a);
         }
         sinks.push(&mut descriptors);
         let a = analyze(source, &cfg.stft_spec(), &mut sinks)?;
@@ -269,6 +296,14 @@ impl<'a> BlockPipeline<'a> {
             blocks.push((t.name(), t.block()?));
         }
         blocks.extend(descriptors.blocks()?);
+        if let Some((a, pooling)) = artist {
+            let mean_std = a.finish()?;
+            let block = match pooling {
+                Some(p) => p.of_mean_std(&mean_std).to_vec(),
+                None => mean_std,
+            };
+            blocks.push(("artist", block));
+        }
         let summary = descriptors.summary()?;
         if published {
             blocks.push((PUBLISHED_DESCRIPTORS, published_block(&summary).to_vec()));

@@ -4,6 +4,7 @@
 //! and evaluation (frames come from a cached log-mel matrix, through the same [`Tiler`]), so
 //! what is evaluated is exactly what ships.
 
+use crate::moments::Moments;
 use sonority_autoencoders::Encoder;
 use sonority_mfcc::{
     Frame, FrameSink, LogMelStage, MEL_DB_AMIN, MelBands, MfccConfig, PartialTile, StftSpec, Tiler,
@@ -37,9 +38,7 @@ pub struct TilePooler<'a> {
     pending: Vec<f32>,
     n_pending: usize,
     out: Vec<f32>,
-    sum: Vec<f64>,
-    sum_sq: Vec<f64>,
-    tiles: usize,
+    moments: Moments,
     /// Every tile vector, row-major, when kept (training's views of a track).
     kept: Option<Vec<f32>>,
 }
@@ -54,7 +53,7 @@ impl std::fmt::Debug for TilePooler<'_> {
         f.debug_struct("TilePooler")
             .field("n_mels", &self.n_mels)
             .field("tile_frames", &self.tile_frames)
-            .field("tiles", &self.tiles)
+            .field("tiles", &self.moments.rows())
             .finish_non_exhaustive()
     }
 }
@@ -87,9 +86,7 @@ impl<'a> TilePooler<'a> {
             pending: Vec::with_capacity(batch * n_mels * tile_frames),
             n_pending: 0,
             out: vec![0.0; batch * d],
-            sum: vec![0.0; d],
-            sum_sq: vec![0.0; d],
-            tiles: 0,
+            moments: Moments::new(d),
             kept: None,
         })
     }
@@ -153,14 +150,7 @@ impl<'a> TilePooler<'a> {
         if let Some(kept) = &mut self.kept {
             kept.extend_from_slice(&self.out[..k * d]);
         }
-        for row in self.out[..k * d].chunks_exact(d) {
-            for ((s, q), &v) in self.sum.iter_mut().zip(&mut self.sum_sq).zip(row) {
-                let v = f64::from(v);
-                *s += v;
-                *q += v * v;
-            }
-        }
-        self.tiles += k;
+        self.moments.push_rows(&self.out[..k * d]);
         self.pending.clear();
         self.n_pending = 0;
         Ok(())
@@ -193,17 +183,7 @@ impl<'a> TilePooler<'a> {
     /// encoder produced a non-finite value.
     pub fn finish(mut self) -> Result<Vec<f32>> {
         self.flush()?;
-        if self.tiles == 0 {
-            return Err(Error::NoSignal);
-        }
-        let n = self.tiles as f64;
-        let mean: Vec<f64> = self.sum.iter().map(|s| s / n).collect();
-        let std = self
-            .sum_sq
-            .iter()
-            .zip(&mean)
-            .map(|(q, m)| (q / n - m * m).max(0.0).sqrt());
-        let v: Vec<f32> = mean.iter().copied().chain(std).map(|x| x as f32).collect();
+        let v = self.moments.mean_std().ok_or(Error::NoSignal)?;
         if v.iter().any(|x| !x.is_finite()) {
             return Err(Error::Model {
                 reason: "tile encoder produced a non-finite value".into(),

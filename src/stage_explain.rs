@@ -192,6 +192,7 @@ mod tests {
             } else {
                 FinalStage::Fused
             },
+            artist: None,
             provenance: serde_json::Value::Null,
         };
         let vector =
@@ -201,6 +202,7 @@ mod tests {
             tile,
             fusion,
             vector,
+            artist: None,
         }
     }
 

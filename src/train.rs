@@ -2,15 +2,17 @@
 //! fusion statistics and the optional fused-vector autoencoder.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sonority_autoencoders::{
-    Augment, ContrastiveConfig, ConvAeConfig, ConvAutoencoder, Embedding, Progress, TrackMatrix,
-    TrainConfig, fine_tune_tiles, train_tiles, train_vector_views, train_vectors,
+    ArtistEncoder, Augment, ContrastiveConfig, ConvAeConfig, ConvAutoencoder, Embedding, Progress,
+    TrackMatrix, TrainConfig, fine_tune_tiles, train_tiles, train_vector_views, train_vectors,
 };
 use sonority_fusion::{BlockScaling, BlockSpec, Fusion, Standardization};
 use sonority_mfcc::FileSource;
 
+use crate::artist::ArtistPooling;
 use crate::model::{FinalStage, MODEL_FORMAT, MODEL_FORMAT_VERSION, Model, ModelHeader};
 use crate::pipeline::{
     AnalysisSettings, BLOCKS, BlockPipeline, PUBLISHED_DESCRIPTORS, final_vector, published_block,
@@ -57,6 +59,9 @@ pub struct ExtractOptions {
     pub block_frames: usize,
     /// Seed of the block sample. Default: `0`.
     pub seed: u64,
+    /// The pretrained artist encoder: when given, the `artist` block is extracted too (the
+    /// mean and std of its segment embeddings). Default: `None`.
+    pub artist: Option<Arc<ArtistEncoder>>,
 }
 
 impl Default for ExtractOptions {
@@ -66,11 +71,19 @@ impl Default for ExtractOptions {
             max_blocks: Some(8),
             block_frames: 512,
             seed: 0,
+            artist: None,
         }
     }
 }
 
 impl ExtractOptions {
+    /// Sets [`artist`](Self::artist).
+    #[must_use]
+    pub fn with_artist(mut self, encoder: Arc<ArtistEncoder>) -> Self {
+        self.artist = Some(encoder);
+        self
+    }
+
     /// Sets [`seed`](Self::seed).
     #[must_use]
     pub fn with_seed(mut self, seed: u64) -> Self {
@@ -132,8 +145,14 @@ pub fn extract_track_data(path: &Path, opts: &ExtractOptions) -> Result<TrackDat
             .to_string_lossy()
             .bytes()
             .fold(0_u64, |h, b| h.wrapping_mul(31) ^ u64::from(b));
-    let pass = BlockPipeline::keeping_logmel(&opts.settings, opts.block_frames, blocks, seed)?
-        .run(&mut src)?;
+    let pass = BlockPipeline::keeping_logmel(
+        &opts.settings,
+        opts.block_frames,
+        blocks,
+        seed,
+        opts.artist.as_deref(),
+    )?
+    .run(&mut src)?;
     let m = pass.logmel.ok_or(Error::NoSignal)?;
     Ok(TrackData {
         n_mels: m.rows(),
@@ -184,11 +203,19 @@ impl TrackData {
     /// Every block by name, with `tiles` (the track's pooled tile vector under some model)
     /// first: what [`Fusion::concat_named`] and [`Fusion::fuse_named`] take (the published
     /// design's [`PUBLISHED_DESCRIPTORS`] block is not among them; see
-    /// [`published_descriptors`](Self::published_descriptors)).
+    /// [`published_descriptors`](Self::published_descriptors)). The `artist` block, when the
+    /// track has one, is cut to `artist`'s pooling, or left out for `None`.
     #[must_use]
-    pub fn named_blocks<'a>(&'a self, tiles: &'a [f32]) -> Vec<(&'a str, &'a [f32])> {
+    pub fn named_blocks<'a>(
+        &'a self,
+        tiles: &'a [f32],
+        artist: Option<ArtistPooling>,
+    ) -> Vec<(&'a str, &'a [f32])> {
         std::iter::once(("tiles", tiles))
-            .chain(self.blocks.iter().map(|(n, b)| (*n, b.as_slice())))
+            .chain(self.blocks.iter().filter_map(|(n, b)| match *n {
+                "artist" => artist.map(|p| (*n, p.of_mean_std(b))),
+                _ => Some((*n, b.as_slice())),
+            }))
             .collect()
     }
 }
@@ -429,6 +456,14 @@ pub struct TrainOptions {
     /// the data's bands. The optimiser state starts afresh. Default: `None`.
     #[serde(skip)]
     pub resume_tile: Option<ConvAutoencoder>,
+    /// The pooling of the `artist` block, fused when set (the tracks must have been extracted
+    /// with the encoder, [`ExtractOptions::artist`]). Default: `None` (no `artist` block).
+    #[serde(default)]
+    pub artist: Option<ArtistPooling>,
+    /// The pretrained artist encoder the model keeps for its `artist` block (see
+    /// [`with_artist`](Self::with_artist)).
+    #[serde(skip)]
+    pub artist_encoder: Option<Arc<ArtistEncoder>>,
 }
 
 impl Default for TrainOptions {
@@ -448,6 +483,8 @@ impl Default for TrainOptions {
             vector_architecture: VectorArchitecture::AsGiven,
             vector_training: VectorTraining::Reconstruction,
             resume_tile: None,
+            artist: None,
+            artist_encoder: None,
         }
     }
 }
@@ -493,7 +530,17 @@ impl TrainOptions {
             vector_architecture: VectorArchitecture::AsGiven,
             vector_training: VectorTraining::Reconstruction,
             resume_tile: None,
+            artist: None,
+            artist_encoder: None,
         }
+    }
+
+    /// Fuses the `artist` block of `encoder` with `pooling` (the model keeps the encoder).
+    #[must_use]
+    pub fn with_artist(mut self, encoder: Arc<ArtistEncoder>, pooling: ArtistPooling) -> Self {
+        self.artist = Some(pooling);
+        self.artist_encoder = Some(encoder);
+        self
     }
 
     /// The learned second stage over the standardised fused vector of every block (tiles,
@@ -896,11 +943,18 @@ where
         .zip(&tiles)
         .zip(&published)
         .map(|((t, tb), pd)| {
-            let mut v = t.named_blocks(tb);
+            let mut v = t.named_blocks(tb, opts.artist);
             v.push((PUBLISHED_DESCRIPTORS, pd.as_slice()));
             v
         })
         .collect();
+    if opts.artist.is_some()
+        && (opts.artist_encoder.is_none() || tracks.iter().any(|t| t.block("artist").is_none()))
+    {
+        return Err(Error::Model {
+            reason: "an artist block needs the encoder and tracks extracted with it".into(),
+        });
+    }
     let (fusion, raw) = fit_fusion(opts.fusion, &opts.weights, &named)?;
     let header = ModelHeader {
         format: MODEL_FORMAT.into(),
@@ -914,6 +968,7 @@ where
         band_stats,
         rolloff_percent: settings.rolloff_percent,
         final_stage: FinalStage::Fused,
+        artist: opts.artist,
         provenance: serde_json::json!({
             "tile_training": trained.provenance,
             "options": opts,
@@ -925,6 +980,10 @@ where
         tile,
         fusion,
         vector: None,
+        artist: match opts.artist {
+            Some(_) => opts.artist_encoder.as_deref().cloned(),
+            None => None,
+        },
     };
     if opts.final_stage == FinalStage::VectorAutoencoder {
         let dim = model.fusion.dim();
@@ -1022,7 +1081,7 @@ pub fn embed_track_data(model: &Model, t: &TrackData) -> Result<Vec<f32>> {
         t,
     )?;
     let published = t.published_descriptors();
-    let mut blocks = t.named_blocks(&tiles);
+    let mut blocks = t.named_blocks(&tiles, model.header.artist);
     blocks.push((PUBLISHED_DESCRIPTORS, published.as_slice()));
     final_vector(model, &blocks)
 }
@@ -1035,7 +1094,7 @@ mod tests {
 
     fn track(y: &[f32]) -> TrackData {
         let settings = AnalysisSettings::default();
-        let pass = BlockPipeline::keeping_logmel(&settings, 512, usize::MAX / 513, 0)
+        let pass = BlockPipeline::keeping_logmel(&settings, 512, usize::MAX / 513, 0, None)
             .unwrap()
             .run(&mut SliceSource::new(y, 22_050))
             .unwrap();
