@@ -12,6 +12,8 @@ mod pg;
 #[cfg(feature = "postgres")]
 mod pg_catalogue;
 #[cfg(feature = "postgres")]
+mod pg_error;
+#[cfg(feature = "postgres")]
 mod pg_load;
 #[cfg(feature = "postgres")]
 mod pg_schema;

@@ -11,6 +11,7 @@ use postgres::{Client, Config, NoTls};
 use crate::codec::{decode_f32_into, encode_f32};
 use crate::error::{Error, Result};
 use crate::memory::check_vector;
+use crate::pg_error::pg_error;
 use crate::pg_schema;
 use crate::types::TrackId;
 use crate::vector::{VectorMatrix, VectorStore};
@@ -192,23 +193,6 @@ pub(crate) fn redacted_target(cfg: &Config) -> String {
     }
     let _ = write!(s, "/{}", cfg.get_dbname().or(cfg.get_user()).unwrap_or(""));
     s
-}
-
-/// Classifies a client error into the variant a caller can act on.
-pub(crate) fn pg_error(target: &str, source: postgres::Error) -> Error {
-    let target = target.to_owned();
-    match source.code() {
-        Some(c)
-            if *c == SqlState::INVALID_PASSWORD
-                || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
-        {
-            Error::AuthFailed { target, source }
-        }
-        Some(c) if *c == SqlState::INSUFFICIENT_PRIVILEGE => {
-            Error::PermissionDenied { target, source }
-        }
-        _ => Error::Postgres { target, source },
-    }
 }
 
 impl PgStore {

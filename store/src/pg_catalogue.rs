@@ -9,7 +9,8 @@ use postgres::types::ToSql;
 use crate::catalogue::Catalogue;
 use crate::codec::{decode_f32_into, encode_f32, now_s, size_i64};
 use crate::error::{Error, Result};
-use crate::pg::{PgStore, dim_usize, pg_ensure_model, pg_error};
+use crate::pg::{PgStore, dim_usize, pg_ensure_model};
+use crate::pg_error::pg_error;
 use crate::scan::{KnownFile, ScanPlan};
 use crate::sqlite_tracks::validate;
 use crate::types::{

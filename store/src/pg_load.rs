@@ -6,7 +6,8 @@ use postgres::IsolationLevel;
 
 use crate::delta::{MatrixDelta, Watermark};
 use crate::error::{Error, Result};
-use crate::pg::{PgStore, dim_usize, pg_error};
+use crate::pg::{PgStore, dim_usize};
+use crate::pg_error::pg_error;
 use crate::types::TrackId;
 use crate::vector::VectorMatrix;
 

@@ -3,7 +3,7 @@
 use postgres::Client;
 
 use crate::error::{Error, Result};
-use crate::pg::pg_error;
+use crate::pg_error::pg_error;
 
 /// Forward migrations of the PostgreSQL schema: entry `i` takes version `i` to `i + 1`.
 ///

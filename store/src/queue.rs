@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::pg::{PgStore, pg_error};
+use crate::pg::PgStore;
 use crate::pg_catalogue::{path_bytes, path_from_bytes, write_analyses};
+use crate::pg_error::pg_error;
 use crate::roots::{RootMap, check_rel_path, check_root_name};
 use crate::types::{AnalysedTrack, ContentHash, FileFacts, TrackId, TrackRecord};
 
