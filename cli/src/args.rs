@@ -16,6 +16,12 @@ use crate::error::{CliError, Result};
 /// The most entries read from a seed playlist or an exclusion list.
 pub const MAX_LIST_ENTRIES: usize = 1_000_000;
 
+/// Whether a `--db` value is a PostgreSQL URL (a shared catalogue, see `crate::pg`).
+pub fn is_pg_url(db: &Path) -> bool {
+    db.to_str()
+        .is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
 /// Options of every command.
 #[derive(Args, Debug, Clone, Default)]
 pub struct GlobalArgs {
@@ -75,7 +81,7 @@ impl Settings {
     /// # Errors
     /// A database that cannot be opened, or holds another model's vectors.
     pub fn open<'m>(&self, model: &'m Model, reanalyse: bool) -> Result<Library<'m>> {
-        if crate::pg::is_url(&self.db) {
+        if is_pg_url(&self.db) {
             return Err(CliError::option(
                 "--db",
                 "a postgres:// catalogue answers `index` and `similar`; the other commands read a library file",

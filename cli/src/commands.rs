@@ -75,7 +75,7 @@ struct FailureJson {
 /// # Errors
 /// Folder, library and configuration errors; [`CliError::Stopped`] after Ctrl-C.
 pub fn index(s: &Settings, a: &IndexArgs, stop: &StopFlag) -> Result<()> {
-    if crate::pg::is_url(&s.db) {
+    if crate::args::is_pg_url(&s.db) {
         return crate::pg::index(s, &a.pg, a.threads, stop);
     }
     if a.pg.any() {
@@ -175,8 +175,8 @@ pub struct SimilarArgs {
 /// # Errors
 /// Library, analysis and output errors.
 pub fn similar(s: &Settings, a: &SimilarArgs, stop: &StopFlag) -> Result<()> {
-    if crate::pg::is_url(&s.db) {
-        return crate::pg::similar(s, &a.pg, a);
+    if crate::args::is_pg_url(&s.db) {
+        return crate::pg::similar(s, &a.pg, &a.anchors, a.k, a.exclude_album, a.out.json);
     }
     let model = s.load_model()?;
     let lib = a.scope.open(s, &model, stop, a.out.json)?;

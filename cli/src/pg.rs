@@ -50,12 +50,6 @@ pub struct PgQueryArgs {
     pub roots: String,
 }
 
-/// Whether a `--db` value is a PostgreSQL URL.
-pub fn is_url(db: &std::path::Path) -> bool {
-    db.to_str()
-        .is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
-}
-
 #[cfg(not(feature = "postgres"))]
 mod imp {
     use super::{PgIndexArgs, PgQueryArgs};
@@ -80,7 +74,14 @@ mod imp {
     }
 
     /// Without the feature: an error naming it.
-    pub fn similar(_: &Settings, _: &PgQueryArgs, _: &crate::commands::SimilarArgs) -> Result<()> {
+    pub fn similar(
+        _: &Settings,
+        _: &PgQueryArgs,
+        _: &[std::path::PathBuf],
+        _: usize,
+        _: bool,
+        _: bool,
+    ) -> Result<()> {
         Err(needs())
     }
 }
@@ -212,29 +213,31 @@ mod imp {
         Ok(())
     }
 
-    /// `similar` from the catalogue: one bulk load, then the query.
+    /// `similar` from the catalogue: one bulk load, then the `k` tracks most like `anchors`
+    /// (never of their album with `exclude_album`), printed as text or JSON.
     ///
     /// # Errors
     /// Connection, analysis and ranking errors.
-    pub fn similar(s: &Settings, p: &PgQueryArgs, a: &crate::commands::SimilarArgs) -> Result<()> {
+    pub fn similar(
+        s: &Settings,
+        p: &PgQueryArgs,
+        anchors: &[std::path::PathBuf],
+        k: usize,
+        exclude_album: bool,
+        json: bool,
+    ) -> Result<()> {
         let model = s.load_model()?;
         let roots = RootMap::parse(&p.roots)?;
         let catalogue = PgCatalogueIndex::load(PgStore::connect(url(s))?, model.name())?;
         let t = Instant::now();
         let index = catalogue.index();
-        let resolved =
-            sonority::Analyzer::new(&model)
-                .resolve_anchors(index, &a.anchors, &|x| anchor_key(index, &roots, x))?;
-        let recs = index.rank(&resolved, a.k, a.exclude_album, model.layout().as_deref())?;
+        let resolved = sonority::Analyzer::new(&model)
+            .resolve_anchors(index, anchors, &|x| anchor_key(index, &roots, x))?;
+        let recs = index.rank(&resolved, k, exclude_album, model.layout().as_deref())?;
         let secs = t.elapsed().as_secs_f64();
-        if a.out.json {
-            return Document::new(
-                "similar",
-                &a.anchors,
-                secs,
-                TrackJson::recommendations(&recs),
-            )
-            .print();
+        if json {
+            return Document::new("similar", anchors, secs, TrackJson::recommendations(&recs))
+                .print();
         }
         let rows: Vec<_> = recs
             .iter()

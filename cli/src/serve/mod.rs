@@ -138,7 +138,7 @@ pub fn run(s: &Settings, a: &ServeArgs, stop: &StopFlag) -> Result<()> {
     let pg_url = a
         .postgres
         .clone()
-        .or_else(|| crate::pg::is_url(&s.db).then(|| s.db.to_string_lossy().into_owned()));
+        .or_else(|| crate::args::is_pg_url(&s.db).then(|| s.db.to_string_lossy().into_owned()));
     let backend = match pg_url {
         Some(url) => pg_backend(&url, model)?,
         None => {
