@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 use sonority_autoencoders::{ARTIST_BANDS, ARTIST_DIM, ARTIST_SEGMENT_FRAMES, ArtistEncoder};
-use sonority_mfcc::{Frame, FrameSink, MelFilterbank, PowerFft, StftSpec, hann_periodic};
+use sonority_mfcc::{Frame, FrameSink, MelFilterbank, PowerFft, StftSpec, fastmath, hann_periodic};
 
 use crate::moments::Moments;
 use crate::{Error, Result};
@@ -170,8 +170,10 @@ impl FrameSink for ArtistSink<'_> {
         self.pending.resize(start + ARTIST_BANDS, 0.0);
         let mel = &mut self.pending[start..];
         self.filterbank.apply(&self.magnitude, mel);
+        // log10(1 + 10·mel) through the pass's branch-free log2 (1 + 10·mel ≥ 1 is normal).
+        const LOG10_2: f32 = std::f32::consts::LN_2 / std::f32::consts::LN_10;
         for v in mel.iter_mut() {
-            *v = ((10.0 * *v).ln_1p() * std::f32::consts::LOG10_E - MEAN) / STD;
+            *v = (fastmath::log2(1.0 + 10.0 * *v) * LOG10_2 - MEAN) / STD;
         }
         self.frames += 1;
         if self.frames == BATCH * ARTIST_SEGMENT_FRAMES {

@@ -1029,6 +1029,79 @@ where
     Ok(model)
 }
 
+/// A model with `base`'s tile autoencoder and band statistics, untrained further, and a fusion
+/// fitted afresh on `tracks` with `opts`' recipe, weights and `artist` block: how a frozen block
+/// (the pretrained artist encoder) joins a trained model without training its tiles again.
+/// `opts`' tile settings and final stage are not used: the final vector is the fused one.
+///
+/// # Errors
+/// Fewer than two tracks, tracks analysed with other settings than `base`'s, an `artist` block
+/// without the encoder or tracks extracted without it, fusion errors.
+pub fn refit_fusion(base: &Model, tracks: &[&TrackData], opts: &TrainOptions) -> Result<Model> {
+    if tracks.len() < 2 {
+        return Err(Error::Model {
+            reason: "fitting a fusion needs at least two tracks".into(),
+        });
+    }
+    if opts.artist.is_some()
+        && (opts.artist_encoder.is_none() || tracks.iter().any(|t| t.block("artist").is_none()))
+    {
+        return Err(Error::Model {
+            reason: "an artist block needs the encoder and tracks extracted with it".into(),
+        });
+    }
+    let tiles: Vec<Vec<f32>> = tracks
+        .iter()
+        .map(|t| {
+            if t.settings != base.header.settings() {
+                return Err(Error::Model {
+                    reason: "the tracks were analysed with other settings than the model's".into(),
+                });
+            }
+            tile_block(
+                &base.tile,
+                &base.header.band_stats,
+                base.header.tile_frames,
+                t,
+            )
+        })
+        .collect::<Result<_>>()?;
+    let published: Vec<[f32; 3]> = tracks.iter().map(|t| t.published_descriptors()).collect();
+    let named: Vec<Vec<(&str, &[f32])>> = tracks
+        .iter()
+        .zip(&tiles)
+        .zip(&published)
+        .map(|((t, tb), pd)| {
+            let mut v = t.named_blocks(tb, opts.artist);
+            v.push((PUBLISHED_DESCRIPTORS, pd.as_slice()));
+            v
+        })
+        .collect();
+    let (fusion, _) = fit_fusion(opts.fusion, &opts.weights, &named)?;
+    let mut header = base.header.clone();
+    header.name.clone_from(&opts.name);
+    header.artist = opts.artist;
+    header.final_stage = FinalStage::Fused;
+    header.provenance = serde_json::json!({
+        "tile_training": base.header.provenance["tile_training"].clone(),
+        "tile_from": {"name": base.header.name, "provenance": base.header.provenance},
+        "options": opts,
+        "tracks": tracks.len(),
+    });
+    let model = Model {
+        header,
+        tile: base.tile.clone(),
+        fusion,
+        vector: None,
+        artist: match opts.artist {
+            Some(_) => opts.artist_encoder.as_deref().cloned(),
+            None => None,
+        },
+    };
+    model.check()?;
+    Ok(model)
+}
+
 /// Trains `init`'s tile autoencoder further on `tracks` for `opts.tile_training`'s epochs
 /// (the optimiser and the contrastive projection head start afresh), then refits the fusion
 /// statistics and the optional final stage as [`train_model`] does: [`train_model`] with

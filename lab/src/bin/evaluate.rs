@@ -40,15 +40,19 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
-use sonority::autoencoders::{ContrastiveConfig, ConvAeConfig, Positives, TrainConfig};
+use sonority::autoencoders::{
+    ArtistEncoder, ContrastiveConfig, ConvAeConfig, Positives, TrainConfig,
+};
 use sonority::eval::{
     Metrics, album_folds, album_metrics, cosine_similarities, mean_std, metrics_from_similarity,
     mutual_proximity, read_manifest, unrelated_cosine_spread,
 };
 use sonority::fusion::{Fusion, published_descriptors};
+use sonority::model::ArtistPooling;
 use sonority::train::{
     ExtractOptions, FusionRecipe, TrackData, TrainOptions, VectorArchitecture, continue_training,
     embed_track_data, extract_all, fit_band_stats, group_ids, shipped_augment, tile_block,
@@ -113,6 +117,15 @@ struct Args {
     /// Seed for folds and training.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// The pretrained artist encoder's weights (`models/ismir2018-artist/artist.safetensors`):
+    /// every track gets the `artist` block, scored alone (rows `artist-mean` and
+    /// `artist-mean-std`, z-scored on each fold's training albums) and fused with each trained
+    /// candidate's blocks under the artist weights of `WEIGHTS`.
+    #[arg(long)]
+    artist: Option<PathBuf>,
+    /// The pooling of the fused `artist` block: `mean` or `mean-std`.
+    #[arg(long, default_value = "mean-std")]
+    artist_pooling: String,
 }
 
 fn main() {
@@ -148,15 +161,23 @@ fn extract_manifest(
     Ok(slots.into_iter().flatten().unzip())
 }
 
-/// Block weight settings tried for every trained candidate (tiles, timbre, key, tempo, rolloff).
-const WEIGHTS: &[(&str, [f32; 5])] = &[
-    ("tiles", [1.0, 0.0, 0.0, 0.0, 0.0]), // the shipped weights
-    ("tiles+timbre", [1.0, 1.0, 0.0, 0.0, 0.0]),
-    ("tiles+timbre/2", [1.0, 0.7, 0.0, 0.0, 0.0]),
-    ("tiles+timbre+desc/4", [1.0, 1.0, 0.25, 0.25, 0.25]),
-    ("tiles+timbre+rolloff/2", [1.0, 1.0, 0.0, 0.0, 0.5]),
-    ("tiles+timbre+desc/2", [1.0, 1.0, 0.5, 0.5, 0.5]),
-    ("all-equal", [1.0, 1.0, 1.0, 1.0, 1.0]),
+/// Block weight settings tried for every trained candidate (tiles, timbre, key, tempo, rolloff,
+/// artist). The settings with an artist weight are tried only with `--artist`.
+const WEIGHTS: &[(&str, [f32; 6])] = &[
+    ("tiles", [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]), // v3's weights
+    ("tiles+timbre", [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]),
+    ("tiles+timbre/2", [1.0, 0.7, 0.0, 0.0, 0.0, 0.0]),
+    ("tiles+timbre+desc/4", [1.0, 1.0, 0.25, 0.25, 0.25, 0.0]),
+    ("tiles+timbre+rolloff/2", [1.0, 1.0, 0.0, 0.0, 0.5, 0.0]),
+    ("tiles+timbre+desc/2", [1.0, 1.0, 0.5, 0.5, 0.5, 0.0]),
+    ("all-equal", [1.0, 1.0, 1.0, 1.0, 1.0, 0.0]),
+    ("artist", [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]),
+    ("tiles+artist/2", [1.0, 0.0, 0.0, 0.0, 0.0, 0.5]),
+    ("tiles+artist/1.4", [1.0, 0.0, 0.0, 0.0, 0.0, 0.7]),
+    ("tiles+artist", [1.0, 0.0, 0.0, 0.0, 0.0, 1.0]),
+    ("tiles+artist*1.4", [1.0, 0.0, 0.0, 0.0, 0.0, 1.4]),
+    ("tiles+artist*2", [1.0, 0.0, 0.0, 0.0, 0.0, 2.0]),
+    ("tiles+timbre/2+artist", [1.0, 0.7, 0.0, 0.0, 0.0, 1.0]),
 ];
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -182,6 +203,18 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(m) = &model {
         opts.settings = m.header.settings();
     }
+    let artist = match &args.artist {
+        Some(path) => Some(Arc::new(ArtistEncoder::load(path)?)),
+        None => model.as_ref().and_then(|m| m.artist.clone().map(Arc::new)),
+    };
+    if let Some(a) = &artist {
+        opts = opts.with_artist(Arc::clone(a));
+    }
+    let artist_pooling = match args.artist_pooling.as_str() {
+        "mean" => ArtistPooling::Mean,
+        "mean-std" => ArtistPooling::MeanStd,
+        p => return Err(format!("--artist-pooling {p}: mean or mean-std").into()),
+    };
     let (mut tracks, mut albums) = extract_manifest(&args.manifest, &opts, args.threads)?;
     let n_first = tracks.len();
     if let Some(m) = &args.train_manifest {
@@ -319,6 +352,24 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "mfcc-stats (20 MFCC mean+std, z-scored)",
             album_metrics(&zscore(&timbre, &fit), albums, &queries),
         );
+        if artist.is_some() {
+            for (name, pooling) in [
+                ("artist-mean (z-scored)", ArtistPooling::Mean),
+                ("artist-mean-std (z-scored)", ArtistPooling::MeanStd),
+            ] {
+                let block: Vec<Vec<f32>> = pool_tracks
+                    .iter()
+                    .map(|t| {
+                        pooling
+                            .of_mean_std(t.block("artist").unwrap_or_default())
+                            .to_vec()
+                    })
+                    .collect();
+                let m = album_metrics(&zscore(&block, &fit), albums, &queries);
+                eprintln!("  {name}: P@10 {:.3} MAP {:.3}", m.p10, m.map);
+                push(&mut table, name, m);
+            }
+        }
 
         let refs: Vec<&TrackData> = train.iter().map(|&i| &tracks[i]).collect();
         let (published_refs, published_pool): (Vec<&TrackData>, Vec<&TrackData>) =
@@ -362,7 +413,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                     eprintln!("unknown candidate {c}");
                     break;
                 };
-                let opts = opts.with_budget_s(args.budget_s);
+                let mut opts = opts.with_budget_s(args.budget_s);
+                if let Some(a) = &artist
+                    && !is_published(c)
+                {
+                    opts = opts.with_artist(Arc::clone(a), artist_pooling);
+                }
                 let model = match &prev {
                     None => train_model(refs, &opts, |_| true)?,
                     Some((m, _)) => continue_training(m, refs, &opts, |_| true)?,
@@ -403,6 +459,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 let own_tiles = tile_blocks(&model, pool_tracks, true)?;
                 let own_raw = raw_vectors(&model, pool_tracks, &own_tiles)?;
                 for (wname, w) in WEIGHTS {
+                    if w[5] != 0.0 && model.fusion.layout().block("artist").is_none() {
+                        continue;
+                    }
                     let fusion = weighted(&model.fusion, w)?;
                     let vecs: Vec<Vec<f32>> = raw
                         .iter()
@@ -723,7 +782,11 @@ fn raw_vectors(
     Ok(pool_tracks
         .iter()
         .zip(tiles)
-        .map(|(t, tb)| model.fusion.concat_named(&t.named_blocks(tb)))
+        .map(|(t, tb)| {
+            model
+                .fusion
+                .concat_named(&t.named_blocks(tb, model.header.artist))
+        })
         .collect::<Result<_, _>>()?)
 }
 
@@ -782,10 +845,12 @@ fn centre(v: &[Vec<f32>]) -> Vec<Vec<f32>> {
 }
 
 /// `fusion` with the block weights `w` (in [`sonority::BLOCKS`] order).
-fn weighted(fusion: &Fusion, w: &[f32; 5]) -> Result<Fusion, Box<dyn std::error::Error>> {
+fn weighted(fusion: &Fusion, w: &[f32; 6]) -> Result<Fusion, Box<dyn std::error::Error>> {
     let mut fusion = fusion.clone();
     for ((name, _), &wv) in sonority::BLOCKS.iter().zip(w) {
-        fusion.set_weight(name, wv)?;
+        if fusion.layout().block(name).is_some() {
+            fusion.set_weight(name, wv)?;
+        }
     }
     Ok(fusion)
 }

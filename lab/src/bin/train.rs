@@ -24,7 +24,10 @@
 //! track. `--stage2 conv1d|dense` gives the default preset the learned second stage
 //! (`TrainOptions::with_learned_stage`). Ctrl-C or `--budget-s` stop the tile training early
 //! and still write the model; `--resume` continues training the tile autoencoder of the model
-//! already in `--out` (the optimiser state starts afresh).
+//! already in `--out` (the optimiser state starts afresh). `--artist FILE` adds the pretrained
+//! artist encoder's block (`--artist-pooling`, `--artist-weight`); with `--tile-from DIR` the
+//! tile autoencoder of the model in DIR is kept and only the fusion is fitted (how
+//! `sonority-default-v4` was made from v3's tiles: see its PROVENANCE).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,11 +37,12 @@ use std::time::Instant;
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use sonority::Model;
-use sonority::autoencoders::{ContrastiveConfig, Positives, TrainConfig};
+use sonority::autoencoders::{ArtistEncoder, ContrastiveConfig, Positives, TrainConfig};
 use sonority::eval::read_manifest;
+use sonority::model::ArtistPooling;
 use sonority::train::{
     ExtractOptions, FusionRecipe, TrackData, TrainOptions, VectorArchitecture, audio_files,
-    extract_all, group_ids, shipped_augment, train_model,
+    extract_all, group_ids, refit_fusion, shipped_augment, train_model,
 };
 
 /// What to train.
@@ -137,6 +141,21 @@ struct Args {
     /// small gain offsets, time shifts and noise on each tile).
     #[arg(long)]
     no_augment: bool,
+    /// The pretrained artist encoder's weights (`models/ismir2018-artist/artist.safetensors`):
+    /// the model gets the `artist` block (default preset).
+    #[arg(long)]
+    artist: Option<PathBuf>,
+    /// The `artist` block's pooling over a track's segments: `mean` or `mean-std`.
+    #[arg(long, default_value = "mean-std")]
+    artist_pooling: String,
+    /// The `artist` block's weight (the tiles weigh 1).
+    #[arg(long, default_value_t = 1.0)]
+    artist_weight: f32,
+    /// Take the tile autoencoder and band statistics of this model directory instead of
+    /// training one (only the fusion is fitted: for adding the `artist` block to a trained
+    /// model).
+    #[arg(long)]
+    tile_from: Option<PathBuf>,
 }
 
 fn main() {
@@ -183,11 +202,20 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         Preset::Default => ExtractOptions::default(),
         Preset::Published => ExtractOptions::published(),
     };
-    let opts = if args.whole_track {
+    let mut opts = if args.whole_track {
         base.with_seed(args.seed).whole_track()
     } else {
         base.with_seed(args.seed)
     };
+    let artist = args
+        .artist
+        .as_deref()
+        .map(ArtistEncoder::load)
+        .transpose()?
+        .map(Arc::new);
+    if let Some(a) = &artist {
+        opts = opts.with_artist(Arc::clone(a));
+    }
     let results = extract_all(&paths, &opts, threads, |_, e| {
         bar.inc(1);
         if let Some(e) = e {
@@ -218,6 +246,33 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         Preset::Default => default_options(&args, tracks.len()),
         Preset::Published => published_options(&args),
     };
+    if let Some(a) = &artist {
+        let pooling = match args.artist_pooling.as_str() {
+            "mean" => ArtistPooling::Mean,
+            "mean-std" => ArtistPooling::MeanStd,
+            p => return Err(format!("--artist-pooling {p}: mean or mean-std").into()),
+        };
+        opts = opts.with_artist(Arc::clone(a), pooling);
+        opts.weights.push(("artist".into(), args.artist_weight));
+    }
+    if let Some(dir) = &args.tile_from {
+        let base = Model::load(dir)?;
+        let t = Instant::now();
+        let refs: Vec<&TrackData> = tracks.iter().collect();
+        let mut model = refit_fusion(&base, &refs, &opts)?;
+        model.header.provenance["command"] =
+            serde_json::json!(std::env::args().collect::<Vec<_>>());
+        model.save(&args.out)?;
+        println!(
+            "fusion fitted in {:.1} s on {} tracks with the tile autoencoder of {}: final vector {} values\nwrote {}",
+            t.elapsed().as_secs_f64(),
+            refs.len(),
+            dir.display(),
+            model.output_dim(),
+            args.out.display()
+        );
+        return Ok(());
+    }
     if args.resume {
         let previous = Model::load(&args.out)?;
         println!(
