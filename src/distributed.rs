@@ -33,15 +33,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sonority_store::{
-    AnalysedTrack, Catalogue, ContentHash, Job, MatrixDelta, ModelVector, PgStore, QueueProgress,
-    QueuedFile, RootMap, VectorMatrix, Watermark,
+    AnalysedTrack, Catalogue, ContentHash, Job, ModelVector, PgStore, QueueProgress, QueuedFile,
+    RootMap, VectorMatrix,
 };
 
+use crate::catalogue::{CatalogueIndex, LiveIndex, TrackRefresh};
 use crate::indexer::{self, Analysed, JobSource, OutcomeSink};
 use crate::library::{analysis_of, record_of};
 use crate::model::Model;
 use crate::parallel::{StopFlag, for_each_parallel};
-use crate::ranking::CatalogueIndex;
 use crate::walk::{SkippedEntry, scan_folder};
 use crate::{Analyzer, Error, Result};
 
@@ -467,13 +467,12 @@ fn forget(held: &Held, job: &Job) {
 }
 
 /// A ranking index over a PostgreSQL catalogue that stays current: loaded once in bulk,
-/// then refreshed with only the vectors written (and deleted) since.
+/// then refreshed with only the vectors written (and deleted) since, and the records of their
+/// tracks.
 #[derive(Debug)]
 pub struct PgCatalogueIndex {
     store: PgStore,
-    model: String,
-    watermark: Watermark,
-    index: CatalogueIndex,
+    live: LiveIndex,
 }
 
 impl PgCatalogueIndex {
@@ -482,16 +481,8 @@ impl PgCatalogueIndex {
     /// # Errors
     /// Store and index errors.
     pub fn load(store: PgStore, model: &str) -> Result<Self> {
-        let delta = store.load_matrix_since(model, Watermark::default())?;
-        let tracks = store.tracks()?;
-        let watermark = delta.watermark;
-        let index = CatalogueIndex::from_parts(delta.rows, tracks)?;
-        Ok(Self {
-            store,
-            model: model.to_owned(),
-            watermark,
-            index,
-        })
+        let live = LiveIndex::load(&store, model, TrackRefresh::WithVectors)?;
+        Ok(Self { store, live })
     }
 
     /// Applies what indexers wrote since the last load or refresh; returns the number of
@@ -500,26 +491,13 @@ impl PgCatalogueIndex {
     /// # Errors
     /// Store and index errors (the index is unchanged then).
     pub fn refresh(&mut self) -> Result<(usize, usize)> {
-        let delta: MatrixDelta = self.store.load_matrix_since(&self.model, self.watermark)?;
-        let changed = delta.rows.len();
-        let removed = delta.deleted.len();
-        if changed + removed > 0 {
-            let mut tracks = Vec::with_capacity(changed);
-            for id in &delta.rows.ids {
-                if let Some(t) = self.store.track(*id)? {
-                    tracks.push(t);
-                }
-            }
-            self.index = self.index.merged(&delta.deleted, delta.rows, tracks)?;
-        }
-        self.watermark = delta.watermark;
-        Ok((changed, removed))
+        self.live.refresh(&self.store)
     }
 
     /// The index, for [`CatalogueIndex::rank`].
     #[must_use]
     pub fn index(&self) -> &CatalogueIndex {
-        &self.index
+        self.live.index()
     }
 
     /// The store.

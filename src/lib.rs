@@ -54,6 +54,8 @@ mod logmel;
 mod analyzer;
 #[cfg(all(feature = "autoencoders", feature = "mfcc"))]
 mod artist;
+#[cfg(feature = "full")]
+mod catalogue;
 #[cfg(feature = "autoencoders")]
 mod moments;
 #[cfg(all(feature = "full", feature = "postgres"))]
@@ -70,35 +72,38 @@ pub mod m3u;
 pub mod model;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 mod pipeline;
-#[cfg(feature = "full")]
-mod playlists;
 #[cfg(feature = "autoencoders")]
 mod pooler;
 #[cfg(feature = "full")]
 mod queries;
-#[cfg(feature = "full")]
-mod ranking;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 mod stage_explain;
 
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub use analyzer::{Analyzer, TrackAnalysis};
+#[cfg(feature = "full")]
+pub use catalogue::Recommendation;
 pub use error::{Error, Result};
 #[cfg(feature = "full")]
-pub use library::{IndexOptions, IndexProgress, IndexReport, Library, Recommendation};
+pub use library::{IndexOptions, IndexProgress, IndexReport, Library};
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub use model::{FinalStage, Model, ModelHeader};
 pub use parallel::StopFlag;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub use pipeline::{AnalysisSettings, BLOCKS, PUBLISHED_DESCRIPTORS};
-#[cfg(feature = "full")]
-pub use playlists::{PlaylistTrack, meta_of};
-#[cfg(feature = "full")]
-pub use queries::{AlbumMatch, LibraryStatus};
-#[cfg(feature = "full")]
-pub use ranking::{Anchor, CatalogueIndex};
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub use stage_explain::StageContribution;
+
+/// A catalogue loaded for ranking, from any store and without a [`Library`]: ranking for
+/// [`Anchor`](ranking::Anchor)s, playlists, paths and albums over a
+/// [`CatalogueIndex`](ranking::CatalogueIndex) (what [`Library::with_catalogue`] hands out, what
+/// the `distributed` catalogue and the `sonority serve` server rank from), and the lists and
+/// the status a [`Library`] answers with.
+#[cfg(feature = "full")]
+pub mod ranking {
+    pub use crate::catalogue::{Anchor, CatalogueIndex, PlaylistTrack, meta_of};
+    pub use crate::queries::{AlbumMatch, LibraryStatus};
+}
 
 /// The traits of the pipeline's seams, and the entry points, in one import.
 ///

@@ -6,15 +6,15 @@ use std::time::{Duration, Instant};
 
 use sonority_store::{
     AnalysedTrack, Analysis, ContentHash, FileFacts, ModelInfo, ModelVector, SqliteStore,
-    TrackInfo, TrackRecord, VectorStore, Watermark,
+    TrackRecord, VectorStore,
 };
 
+use crate::catalogue::{Anchor, CatalogueIndex, LiveIndex, Recommendation, TrackRefresh};
 use crate::indexer::{self, Analysed, JobSource, OutcomeSink};
 use crate::model::Model;
 use crate::parallel::StopFlag;
-use crate::ranking::Anchor;
 use crate::walk::{SkippedEntry, scan_folder};
-use crate::{Analyzer, CatalogueIndex, Error, Result, TrackAnalysis};
+use crate::{Analyzer, Error, Result, TrackAnalysis};
 
 /// Options of [`Library::index`].
 #[derive(Debug, Clone)]
@@ -98,25 +98,6 @@ pub struct IndexReport {
     pub stopped: bool,
 }
 
-/// One recommendation.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct Recommendation {
-    /// The track.
-    pub track: TrackInfo,
-    /// Cosine similarity to the anchor(s).
-    pub score: f32,
-    /// The same on a 0-100 scale (`50·(1 + cosine)`).
-    pub similarity_0_100: f32,
-    /// Why this track is close, block by block, largest first. For a model whose final
-    /// vector is the fused one: each block's share of the cosine (they add up to it). For a
-    /// model with a learned final stage: the cosine lost when the block is neutralised in the
-    /// anchor and in this track before the stage ([`Model::explain_stage`]; the parts do not
-    /// add up), from the fused vectors the library stores beside the final ones; empty for
-    /// tracks indexed before those were stored.
-    pub explanation: Vec<(String, f32)>,
-}
-
 /// A track database bound to a model.
 #[derive(Debug)]
 pub struct Library<'m> {
@@ -128,14 +109,13 @@ pub struct Library<'m> {
     pub(crate) scope: Vec<PathBuf>,
 }
 
-/// The ranking index with what tells whether it is current: the database's `data_version`
-/// when it was last brought up to date (`None` after this library's own writes, which do not
-/// change `data_version`) and the change-log watermark it has applied.
+/// The ranking index (with the change-log position it has applied) and what tells whether it
+/// is current: the database's `data_version` when it was last brought up to date (`None` after
+/// this library's own writes, which do not change `data_version`).
 #[derive(Debug)]
 struct CachedIndex {
     version: Option<i64>,
-    watermark: Watermark,
-    index: CatalogueIndex,
+    live: LiveIndex,
 }
 
 fn facts(f: &crate::walk::FoundFile) -> FileFacts {
@@ -473,7 +453,7 @@ impl<'m> Library<'m> {
     /// [`Error::Query`] when the library has no analysed track; store errors; `f`'s errors.
     pub fn with_catalogue<T>(&self, f: impl FnOnce(&CatalogueIndex) -> Result<T>) -> Result<T> {
         let mut cache = self.index.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&self.current_index(&mut cache)?.index)
+        f(self.current_index(&mut cache)?.live.index())
     }
 
     /// Resolves files for ranking, playlists and paths: a file of the library by its id, any
@@ -532,31 +512,18 @@ impl Library<'_> {
     /// writes or another process's. A failed refresh leaves no index, so the next query loads
     /// everything again.
     fn current_index<'c>(&self, cache: &'c mut Option<CachedIndex>) -> Result<&'c CachedIndex> {
-        let version = self.store.data_version()?;
-        let name = self.model.name();
+        let version = Some(self.store.data_version()?);
         let fresh = match cache.take() {
-            Some(c) if c.version == Some(version) => c,
-            Some(c) => {
-                let delta = self.store.load_matrix_since(name, c.watermark)?;
-                // Track records change without their vectors (a moved file keeps its vector,
-                // a retagged one too): read them all again, a fraction of the vectors' cost.
-                let index = c
-                    .index
-                    .merged(&delta.deleted, delta.rows, self.store.tracks()?)?;
-                CachedIndex {
-                    version: Some(version),
-                    watermark: delta.watermark,
-                    index,
-                }
+            Some(c) if c.version == version => c,
+            Some(mut c) => {
+                c.live.refresh(&self.store)?;
+                c.version = version;
+                c
             }
-            None => {
-                let delta = self.store.load_matrix_since(name, Watermark::default())?;
-                CachedIndex {
-                    version: Some(version),
-                    watermark: delta.watermark,
-                    index: CatalogueIndex::from_parts(delta.rows, self.store.tracks()?)?,
-                }
-            }
+            None => CachedIndex {
+                version,
+                live: LiveIndex::load(&self.store, self.model.name(), TrackRefresh::All)?,
+            },
         };
         Ok(cache.insert(fresh))
     }

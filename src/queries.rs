@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use sonority_similarity::{PathConfig, PlaylistConfig, Rules};
 use sonority_store::{FileError, LibraryRoot, TrackId, TrackInfo};
 
+use crate::catalogue::{CatalogueIndex, PlaylistTrack};
 use crate::library::{Library, canonical};
-use crate::{CatalogueIndex, Error, PlaylistTrack, Result};
+use crate::{Error, Result};
 
 /// `AlbumMatch` is one album of [`Library::albums`]: its name, artist, likeness and tracks.
 #[derive(Debug, Clone)]

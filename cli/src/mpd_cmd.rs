@@ -220,7 +220,7 @@ fn choose(
     path_to: Option<&Path>,
     n: usize,
     exclude: impl IntoIterator<Item = PathBuf>,
-) -> Result<Vec<sonority::PlaylistTrack>> {
+) -> Result<Vec<sonority::ranking::PlaylistTrack>> {
     let rules = rules.rules(&s.config.playlist)?;
     match (path_to, seeds) {
         (Some(to), [from, ..]) => {

@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use sonority::Recommendation;
 use sonority::m3u::{M3uEntry, write_m3u8};
+use sonority::ranking::{AlbumMatch, PlaylistTrack};
 use sonority::store::TrackInfo;
-use sonority::{AlbumMatch, PlaylistTrack, Recommendation};
 
 use crate::error::{CliError, Result};
 

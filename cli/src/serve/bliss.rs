@@ -16,8 +16,8 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use sonority::ranking::{Anchor, CatalogueIndex};
 use sonority::store::TrackId;
-use sonority::{Anchor, CatalogueIndex};
 
 use super::mixer::{ListRequest, MixCatalogue, MixRequest, TrackFacts};
 use super::state::{AppState, Naming};

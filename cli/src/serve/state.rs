@@ -6,8 +6,9 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
+use sonority::ranking::CatalogueIndex;
 use sonority::store::TrackId;
-use sonority::{CatalogueIndex, IndexOptions, Library, Model, StopFlag};
+use sonority::{IndexOptions, Library, Model, StopFlag};
 
 /// Where the vectors come from: the connection a refresher thread owns.
 pub enum Backend {
@@ -371,8 +372,8 @@ pub mod pg {
     //! The shared PostgreSQL catalogue: loaded by the refresher, then refreshed with what
     //! workers wrote since, at most every quarter second.
 
-    use sonority::CatalogueIndex;
     use sonority::distributed::PgCatalogueIndex;
+    use sonority::ranking::CatalogueIndex;
     use sonority::store::PgStore;
 
     /// A connection to the catalogue and its loaded index.

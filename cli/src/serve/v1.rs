@@ -11,9 +11,9 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use sonority::ranking::{Anchor, CatalogueIndex, PlaylistTrack};
 use sonority::similarity::{Filter, PathConfig, PlaylistConfig, PlaylistMode, Rules};
 use sonority::store::{TrackId, TrackInfo};
-use sonority::{Anchor, CatalogueIndex};
 
 use super::state::{AppState, IndexJob, Naming};
 use crate::output::TagsJson;
@@ -168,7 +168,7 @@ fn stored(ids: &[TrackId]) -> Vec<Anchor> {
     ids.iter().map(|&id| Anchor::Stored(id)).collect()
 }
 
-fn tracks_out(naming: &Naming, list: &[sonority::PlaylistTrack]) -> Vec<TrackOut> {
+fn tracks_out(naming: &Naming, list: &[PlaylistTrack]) -> Vec<TrackOut> {
     list.iter()
         .filter_map(|t| TrackOut::new(naming, &t.track, Some(t.score)))
         .collect()

@@ -1,5 +1,5 @@
-//! Ranking from any catalogue: one model's vectors and the tracks, loaded once, queried many
-//! times.
+//! [`CatalogueIndex`]: one model's vectors and the tracks, loaded once from any catalogue,
+//! ranked many times; a change merged in; [`Anchor`] and [`Recommendation`].
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -10,8 +10,28 @@ use sonority_similarity::{
 };
 use sonority_store::{ContentHash, TrackId, TrackInfo, VectorMatrix};
 
-use crate::library::Recommendation;
+use super::meta::{adopt_folder_albums, fnv, meta_of};
 use crate::{Error, Result};
+
+/// One recommendation.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Recommendation {
+    /// The track.
+    pub track: TrackInfo,
+    /// Cosine similarity to the anchor(s).
+    pub score: f32,
+    /// The same on a 0-100 scale (`50·(1 + cosine)`).
+    pub similarity_0_100: f32,
+    /// Why this track is close, block by block, largest first. For a model whose final
+    /// vector is the fused one: each block's share of the cosine (they add up to it). For a
+    /// model with a learned final stage: the cosine lost when the block is neutralised in the
+    /// anchor and in this track before the stage
+    /// ([`Model::explain_stage`](crate::Model::explain_stage); the parts do not add up), from
+    /// the fused vectors the library stores beside the final ones; empty for tracks indexed
+    /// before those were stored.
+    pub explanation: Vec<(String, f32)>,
+}
 
 /// `Anchor` is what a recommendation is made for, resolved to what ranking needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,12 +65,6 @@ pub struct CatalogueIndex {
     pub(crate) meta: Vec<TrackMeta>,
 }
 
-pub(crate) fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
-    })
-}
-
 impl CatalogueIndex {
     /// Builds the index from one model's vectors and the track list (tracks without a
     /// vector are ignored).
@@ -68,14 +82,9 @@ impl CatalogueIndex {
         let tracks: HashMap<TrackId, TrackInfo> = tracks.into_iter().map(|t| (t.id, t)).collect();
         let mut meta: Vec<TrackMeta> = ids
             .iter()
-            .map(|id| {
-                tracks
-                    .get(id)
-                    .map(crate::playlists::meta_of)
-                    .unwrap_or_default()
-            })
+            .map(|id| tracks.get(id).map(meta_of).unwrap_or_default())
             .collect();
-        crate::playlists::adopt_folder_albums(&mut meta);
+        adopt_folder_albums(&mut meta);
         let content: Vec<Option<u64>> = meta.iter().map(|m| m.content).collect();
         // The album as playlists count it: tag and album artist, else the folder, so that an
         // untagged anchor's album is excluded too.
