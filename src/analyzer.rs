@@ -25,7 +25,7 @@ pub struct TrackAnalysis {
     pub channels: usize,
     /// Key, tempo, roll-off.
     pub descriptors: DescriptorSummary,
-    /// The raw blocks (before standardisation), by name, in [`BLOCKS`](crate::pipeline::BLOCKS)
+    /// The raw blocks (before standardisation), by name, in [`BLOCKS`](crate::model::BLOCKS)
     /// order: those the model's layout names with a weight above 0 (a block of weight 0 is
     /// zeros in the final vector and is not computed), and the descriptors.
     pub blocks: Vec<(&'static str, Vec<f32>)>,

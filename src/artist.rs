@@ -27,7 +27,7 @@ const RATE: u32 = 22_050;
 const FRAME: usize = 1024;
 const HOP: usize = 512;
 /// The standardisation of the encoder's training (`mp3s_to_mel.py`).
-const MEAN: f32 = 0.226_203_39;
+const MEAN: f32 = 0.226_203_4;
 const STD: f32 = 0.257_945_47;
 /// Segments encoded at a time (8 × 129 × 128 values: half a megabyte).
 const BATCH: usize = 8;
@@ -54,7 +54,7 @@ impl ArtistPooling {
         }
     }
 
-    /// The block of this pooling from a mean-and-std block ([`ArtistSink::finish`]'s).
+    /// The block of this pooling from the mean and std of a track's segment embeddings.
     #[must_use]
     pub fn of_mean_std(self, mean_std: &[f32]) -> &[f32] {
         &mean_std[..self.dim().min(mean_std.len())]
@@ -152,7 +152,7 @@ impl FrameSink for ArtistSink<'_> {
         if spec.sample_rate != RATE
             || spec.hop_length != HOP
             || spec.n_fft < FRAME
-            || spec.n_fft % 2 != 0
+            || !spec.n_fft.is_multiple_of(2)
         {
             return Err(sonority_mfcc::Error::sink(
                 "the artist block needs 22050 Hz, a hop of 512 and an even n_fft of at least 1024",

@@ -54,6 +54,8 @@ mod logmel;
 mod analyzer;
 #[cfg(all(feature = "autoencoders", feature = "mfcc"))]
 mod artist;
+#[cfg(all(feature = "autoencoders", feature = "fusion"))]
+mod blocks;
 #[cfg(feature = "full")]
 mod catalogue;
 #[cfg(feature = "autoencoders")]
@@ -87,12 +89,8 @@ pub use error::{Error, Result};
 #[cfg(feature = "full")]
 pub use library::{IndexOptions, IndexProgress, IndexReport, Library};
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
-pub use model::{FinalStage, Model, ModelHeader};
+pub use model::Model;
 pub use parallel::StopFlag;
-#[cfg(all(feature = "autoencoders", feature = "fusion"))]
-pub use pipeline::{AnalysisSettings, BLOCKS, PUBLISHED_DESCRIPTORS};
-#[cfg(all(feature = "autoencoders", feature = "fusion"))]
-pub use stage_explain::StageContribution;
 
 /// A catalogue loaded for ranking, from any store and without a [`Library`]: ranking for
 /// [`Anchor`](ranking::Anchor)s, playlists, paths and albums over a

@@ -475,7 +475,7 @@ impl<'m> Library<'m> {
 /// The store name of a model's fused vectors (before its learned final stage), kept for
 /// explanations: `None` when the final vector is the fused one.
 fn fused_name(model: &Model) -> Option<String> {
-    (model.header.final_stage == crate::FinalStage::VectorAutoencoder)
+    (model.header.final_stage == crate::model::FinalStage::VectorAutoencoder)
         .then(|| format!("{}+fused", model.name()))
 }
 

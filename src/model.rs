@@ -19,9 +19,12 @@ use sonority_fusion::Fusion;
 use sonority_mfcc::MfccConfig;
 
 pub use crate::artist::ArtistPooling;
-use crate::pipeline::AnalysisSettings;
-pub use crate::pooler::BandStats;
+pub use crate::blocks::{
+    ARTIST, BLOCKS, KEY, PUBLISHED_DESCRIPTORS, ROLLOFF, TEMPO, TILES, TIMBRE,
+};
 use crate::{Error, Result};
+use sonority_fusion::{Descriptors, FeatureExtractor, TimbreSink};
+use sonority_mfcc::DecodeOptions;
 
 /// The file of the pretrained artist encoder's weights in a model directory.
 pub const ARTIST_FILE: &str = "artist.safetensors";
@@ -30,6 +33,105 @@ pub const ARTIST_FILE: &str = "artist.safetensors";
 pub const MODEL_FORMAT: &str = "sonority-model";
 /// The newest `model.json` format version this build reads and writes.
 pub const MODEL_FORMAT_VERSION: u32 = 1;
+
+/// `AnalysisSettings` is the one source of truth for how audio is analysed: the decoding rate,
+/// the STFT, the mel bands and the roll-off. A model records them (in its header) and
+/// everything that analyses audio for it reads them from there; training takes them from
+/// [`ExtractOptions`](crate::train::ExtractOptions) and writes them into the model it makes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AnalysisSettings {
+    /// Analysis sample rate in Hz. Default: `22050`.
+    pub sample_rate: u32,
+    /// FFT length. Default: `2048`.
+    pub n_fft: usize,
+    /// Hop length. Default: `512`.
+    pub hop_length: usize,
+    /// Mel bands (of the tiles and of the timbre MFCCs). Default: `128`.
+    pub n_mels: usize,
+    /// Roll-off percentage of the `rolloff` block. Default: `0.85`.
+    pub rolloff_percent: f32,
+}
+
+impl Default for AnalysisSettings {
+    /// librosa's defaults, as [`MfccConfig::default`] has them, and librosa's roll-off.
+    fn default() -> Self {
+        let cfg = MfccConfig::default();
+        Self {
+            sample_rate: cfg.sample_rate,
+            n_fft: cfg.n_fft,
+            hop_length: cfg.hop_length,
+            n_mels: cfg.n_mels,
+            rolloff_percent: 0.85,
+        }
+    }
+}
+
+impl AnalysisSettings {
+    /// Sets [`n_mels`](Self::n_mels).
+    #[must_use]
+    pub fn with_n_mels(mut self, n_mels: usize) -> Self {
+        self.n_mels = n_mels;
+        self
+    }
+
+    /// Sets [`rolloff_percent`](Self::rolloff_percent).
+    #[must_use]
+    pub fn with_rolloff_percent(mut self, rolloff_percent: f32) -> Self {
+        self.rolloff_percent = rolloff_percent;
+        self
+    }
+
+    /// The STFT and mel parameters (librosa's defaults with these settings).
+    #[must_use]
+    pub fn mfcc_config(&self) -> MfccConfig {
+        MfccConfig::default()
+            .with_sample_rate(self.sample_rate)
+            .with_n_fft(self.n_fft)
+            .with_hop_length(self.hop_length)
+            .with_n_mels(self.n_mels)
+    }
+
+    /// Decoding options delivering the analysis rate (other limits at their defaults).
+    #[must_use]
+    pub fn decode_options(&self) -> DecodeOptions {
+        DecodeOptions::default().with_sample_rate(self.sample_rate)
+    }
+
+    /// The length of each model-independent block (every block but `tiles`), by name, in
+    /// [`BLOCKS`] order, then [`PUBLISHED_DESCRIPTORS`].
+    ///
+    /// # Errors
+    /// Invalid settings.
+    pub fn fixed_block_dims(&self) -> Result<Vec<(&'static str, usize)>> {
+        let timbre = TimbreSink::librosa_20(&self.mfcc_config())?;
+        let desc = Descriptors::with_rolloff_percent(self.rolloff_percent)?;
+        let mut dims = vec![(timbre.name(), timbre.dim())];
+        dims.extend(desc.block_dims());
+        dims.push((PUBLISHED_DESCRIPTORS, 3));
+        Ok(dims)
+    }
+}
+
+/// Per-band standardisation of log-mel values, fitted on a training set.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BandStats {
+    /// Mean of each band, in dB.
+    pub mean: Vec<f32>,
+    /// Standard deviation of each band, in dB (at least 1e-3).
+    pub std: Vec<f32>,
+}
+
+/// How much of a pair's cosine one block accounts for, by neutralisation (see
+/// [`Model::explain_stage`](crate::Model::explain_stage)).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct StageContribution {
+    /// The block's name in the model's fusion layout.
+    pub block: String,
+    /// The pair's cosine minus their cosine with this block neutralised in both tracks.
+    pub cosine_lost: f32,
+}
 
 /// Where the final vector comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -292,10 +394,10 @@ impl Model {
         }
         // The whole layout: every block is one the pipeline makes, at the length it makes it.
         self.mfcc_config().validate()?;
-        let mut dims = vec![("tiles", 2 * self.tile.output_dim())];
+        let mut dims = vec![(TILES, 2 * self.tile.output_dim())];
         dims.extend(h.settings().fixed_block_dims()?);
         match (h.artist, &self.artist) {
-            (Some(pooling), Some(_)) => dims.push(("artist", pooling.dim())),
+            (Some(pooling), Some(_)) => dims.push((ARTIST, pooling.dim())),
             (None, None) => {}
             (Some(_), None) => {
                 return bad(format!(

@@ -19,123 +19,16 @@
 //! [`PUBLISHED_DESCRIPTORS`] (`descriptors`: roll-off in Hz, tempo in BPM and the key's integer
 //! label, unscaled, as the published ÷255 fusion takes them).
 
-use serde::{Deserialize, Serialize};
 use sonority_autoencoders::ArtistEncoder;
 use sonority_fusion::{DescriptorSummary, Descriptors, FeatureExtractor, TimbreSink};
-use sonority_mfcc::{AudioSource, DecodeOptions, FrameSink, Matrix, MfccConfig, analyze};
+use sonority_mfcc::{AudioSource, FrameSink, Matrix, MfccConfig, analyze};
 
 use crate::artist::{ArtistPooling, ArtistSink};
+use crate::blocks::{ARTIST, BLOCKS, PUBLISHED_DESCRIPTORS, TILES, TIMBRE};
 use crate::logmel::LogMelReservoir;
-use crate::model::Model;
+use crate::model::{AnalysisSettings, Model};
 use crate::pooler::{TileEncoderSink, TilePooler};
 use crate::{Error, Result};
-
-/// The names of the blocks a pipeline produces, in the order models lay them out, and what
-/// each holds.
-pub const BLOCKS: [(&str, &str); 6] = [
-    (
-        "tiles",
-        "mean and std over the track of the tile autoencoder's latent",
-    ),
-    ("timbre", "mean and std of 20 MFCCs"),
-    ("key", "key on the circle of fifths (sin, cos) and mode"),
-    (
-        "tempo",
-        "tempo on a log scale, folded and raw, with confidence",
-    ),
-    (
-        "rolloff",
-        "spectral roll-off on a log-frequency scale, mean and spread",
-    ),
-    (
-        "artist",
-        "the pretrained artist encoder's segment embeddings, pooled over the track",
-    ),
-];
-
-/// The name of the published design's descriptor block: `[roll-off Hz, tempo BPM, key label
-/// 0..=23]` ([`sonority_fusion::published_descriptors`]), made only for a layout that names it
-/// (the published preset's ÷255 fusion, [`Fusion::published_design_named`](sonority_fusion::Fusion::published_design_named)).
-pub const PUBLISHED_DESCRIPTORS: &str = "descriptors";
-
-/// `AnalysisSettings` is the one source of truth for how audio is analysed: the decoding rate,
-/// the STFT, the mel bands and the roll-off. A model records them (in its header) and
-/// everything that analyses audio for it reads them from there; training takes them from
-/// [`ExtractOptions`](crate::train::ExtractOptions) and writes them into the model it makes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct AnalysisSettings {
-    /// Analysis sample rate in Hz. Default: `22050`.
-    pub sample_rate: u32,
-    /// FFT length. Default: `2048`.
-    pub n_fft: usize,
-    /// Hop length. Default: `512`.
-    pub hop_length: usize,
-    /// Mel bands (of the tiles and of the timbre MFCCs). Default: `128`.
-    pub n_mels: usize,
-    /// Roll-off percentage of the `rolloff` block. Default: `0.85`.
-    pub rolloff_percent: f32,
-}
-
-impl Default for AnalysisSettings {
-    /// librosa's defaults, as [`MfccConfig::default`] has them, and librosa's roll-off.
-    fn default() -> Self {
-        let cfg = MfccConfig::default();
-        Self {
-            sample_rate: cfg.sample_rate,
-            n_fft: cfg.n_fft,
-            hop_length: cfg.hop_length,
-            n_mels: cfg.n_mels,
-            rolloff_percent: 0.85,
-        }
-    }
-}
-
-impl AnalysisSettings {
-    /// Sets [`n_mels`](Self::n_mels).
-    #[must_use]
-    pub fn with_n_mels(mut self, n_mels: usize) -> Self {
-        self.n_mels = n_mels;
-        self
-    }
-
-    /// Sets [`rolloff_percent`](Self::rolloff_percent).
-    #[must_use]
-    pub fn with_rolloff_percent(mut self, rolloff_percent: f32) -> Self {
-        self.rolloff_percent = rolloff_percent;
-        self
-    }
-
-    /// The STFT and mel parameters (librosa's defaults with these settings).
-    #[must_use]
-    pub fn mfcc_config(&self) -> MfccConfig {
-        MfccConfig::default()
-            .with_sample_rate(self.sample_rate)
-            .with_n_fft(self.n_fft)
-            .with_hop_length(self.hop_length)
-            .with_n_mels(self.n_mels)
-    }
-
-    /// Decoding options delivering the analysis rate (other limits at their defaults).
-    #[must_use]
-    pub fn decode_options(&self) -> DecodeOptions {
-        DecodeOptions::default().with_sample_rate(self.sample_rate)
-    }
-
-    /// The length of each model-independent block (every block but `tiles`), by name, in
-    /// [`BLOCKS`] order, then [`PUBLISHED_DESCRIPTORS`].
-    ///
-    /// # Errors
-    /// Invalid settings.
-    pub fn fixed_block_dims(&self) -> Result<Vec<(&'static str, usize)>> {
-        let timbre = TimbreSink::librosa_20(&self.mfcc_config())?;
-        let desc = Descriptors::with_rolloff_percent(self.rolloff_percent)?;
-        let mut dims = vec![(timbre.name(), timbre.dim())];
-        dims.extend(desc.block_dims());
-        dims.push((PUBLISHED_DESCRIPTORS, 3));
-        Ok(dims)
-    }
-}
 
 /// How the pass treats the log-mel frames of the `tiles` block.
 // One per analysis pass, never in a collection: the variants' sizes do not matter.
@@ -190,7 +83,7 @@ impl<'a> BlockPipeline<'a> {
                 .block(name)
                 .is_some_and(|b| b.weight != 0.0)
         };
-        let tiles = if wants("tiles") {
+        let tiles = if wants(TILES) {
             let pooler = TilePooler::new(
                 &model.tile,
                 &model.header.band_stats,
@@ -201,13 +94,13 @@ impl<'a> BlockPipeline<'a> {
         } else {
             None
         };
-        let timbre = if wants("timbre") {
+        let timbre = if wants(TIMBRE) {
             Some(TimbreSink::librosa_20(&cfg)?)
         } else {
             None
         };
         let artist = match (&model.artist, model.header.artist) {
-            (Some(encoder), Some(pooling)) if wants("artist") => {
+            (Some(encoder), Some(pooling)) if wants(ARTIST) => {
                 Some((ArtistSink::new(encoder)?, Some(pooling)))
             }
             _ => None,
@@ -288,7 +181,7 @@ impl<'a> BlockPipeline<'a> {
         let mut blocks = Vec::with_capacity(BLOCKS.len());
         let mut logmel = None;
         match tiles {
-            Some(TileStage::Encode(s)) => blocks.push(("tiles", s.finish()?)),
+            Some(TileStage::Encode(s)) => blocks.push((TILES, s.finish()?)),
             Some(TileStage::Keep(r)) => logmel = Some(r.into_matrix()),
             None => {}
         }
@@ -302,7 +195,7 @@ impl<'a> BlockPipeline<'a> {
                 Some(p) => p.of_mean_std(&mean_std).to_vec(),
                 None => mean_std,
             };
-            blocks.push(("artist", block));
+            blocks.push((ARTIST, block));
         }
         let summary = descriptors.summary()?;
         if published {

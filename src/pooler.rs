@@ -4,6 +4,7 @@
 //! and evaluation (frames come from a cached log-mel matrix, through the same [`Tiler`]), so
 //! what is evaluated is exactly what ships.
 
+use crate::model::BandStats;
 use crate::moments::Moments;
 use sonority_autoencoders::Encoder;
 use sonority_mfcc::{
@@ -11,15 +12,6 @@ use sonority_mfcc::{
 };
 
 use crate::{Error, Result};
-
-/// Per-band standardisation of log-mel values, fitted on a training set.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct BandStats {
-    /// Mean of each band, in dB.
-    pub mean: Vec<f32>,
-    /// Standard deviation of each band, in dB (at least 1e-3).
-    pub std: Vec<f32>,
-}
 
 /// Encodes tiles of `[n_mels, tile_frames]` log-mel dB values in batches with a tile
 /// [`Encoder`], after standardising each band, and pools the tile vectors into their mean and

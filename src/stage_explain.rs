@@ -11,20 +11,9 @@
 //! to the cosine (the stage is not linear), and they cost one extra pass through the stage per
 //! block and track (microseconds for the fused-vector autoencoders).
 
-use crate::model::Model;
+use crate::model::{Model, StageContribution};
 use crate::pipeline::final_stage;
 use crate::{Error, Result};
-
-/// How much of a pair's cosine one block accounts for, by neutralisation (see
-/// [`Model::explain_stage`]).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct StageContribution {
-    /// The block's name in the model's fusion layout.
-    pub block: String,
-    /// The pair's cosine minus their cosine with this block neutralised in both tracks.
-    pub cosine_lost: f32,
-}
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let (mut ab, mut aa, mut bb) = (0.0_f64, 0.0_f64, 0.0_f64);
@@ -44,7 +33,7 @@ impl Model {
     /// The cosine of two tracks' final vectors, and for each block of the fusion layout the
     /// cosine lost when that block is neutralised (set to zero in the fused vector: the
     /// training average, for standardised blocks) in both tracks before the final stage.
-    /// Works for every final stage; for [`FinalStage::Fused`](crate::FinalStage::Fused) a
+    /// Works for every final stage; for [`FinalStage::Fused`](crate::model::FinalStage::Fused) a
     /// block's loss is its exact share when the other blocks do not change the norms much.
     ///
     /// `query` and `row` are the tracks' raw blocks by name, as
@@ -151,8 +140,8 @@ impl Model {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::model::BandStats;
     use crate::model::{FinalStage, MODEL_FORMAT, MODEL_FORMAT_VERSION, ModelHeader};
-    use crate::pooler::BandStats;
     use sonority_autoencoders::{ConvAeConfig, ConvAutoencoder};
     use sonority_fusion::{BlockSpec, Fusion, Standardization};
 

@@ -13,11 +13,12 @@ use sonority_fusion::{BlockScaling, BlockSpec, Fusion, Standardization};
 use sonority_mfcc::FileSource;
 
 use crate::artist::ArtistPooling;
-use crate::model::{FinalStage, MODEL_FORMAT, MODEL_FORMAT_VERSION, Model, ModelHeader};
-use crate::pipeline::{
-    AnalysisSettings, BLOCKS, BlockPipeline, PUBLISHED_DESCRIPTORS, final_vector, published_block,
+use crate::blocks::{ARTIST, BLOCKS, KEY, PUBLISHED_DESCRIPTORS, ROLLOFF, TEMPO, TILES, TIMBRE};
+use crate::model::{
+    AnalysisSettings, BandStats, FinalStage, MODEL_FORMAT, MODEL_FORMAT_VERSION, Model, ModelHeader,
 };
-use crate::pooler::{BandStats, TilePooler};
+use crate::pipeline::{BlockPipeline, final_vector, published_block};
+use crate::pooler::TilePooler;
 use crate::{Error, Result};
 
 /// What one analysis pass keeps of a track for training and evaluation.
@@ -211,9 +212,9 @@ impl TrackData {
         tiles: &'a [f32],
         artist: Option<ArtistPooling>,
     ) -> Vec<(&'a str, &'a [f32])> {
-        std::iter::once(("tiles", tiles))
+        std::iter::once((TILES, tiles))
             .chain(self.blocks.iter().filter_map(|(n, b)| match *n {
-                "artist" => artist.map(|p| (*n, p.of_mean_std(b))),
+                ARTIST => artist.map(|p| (*n, p.of_mean_std(b))),
                 _ => Some((*n, b.as_slice())),
             }))
             .collect()
@@ -777,15 +778,15 @@ fn track_views(
             let blocks: Vec<(&str, &[f32])> = named
                 .iter()
                 .map(|&(name, v)| match name {
-                    "tiles" => (name, pooled.as_slice()),
-                    "timbre" if v.len() == timbre.len() => (name, timbre.as_slice()),
+                    TILES => (name, pooled.as_slice()),
+                    TIMBRE if v.len() == timbre.len() => (name, timbre.as_slice()),
                     _ => (name, v),
                 })
                 .collect();
             let raw = fusion.concat_named(&in_layout(fusion, &blocks))?;
             let mut fused = fusion.fuse_raw(&raw)?;
             for block in &fusion.layout().blocks {
-                if matches!(block.name.as_str(), "key" | "tempo" | "rolloff") {
+                if matches!(block.name.as_str(), KEY | TEMPO | ROLLOFF) {
                     let k =
                         VIEW_DESCRIPTOR_NOISE * block.weight / (block.range.len() as f32).sqrt();
                     for v in &mut fused[block.range.clone()] {
@@ -810,13 +811,12 @@ fn fit_fusion(
         FusionRecipe::Published => {
             let tiles = first
                 .iter()
-                .find(|(n, _)| *n == "tiles")
+                .find(|(n, _)| *n == TILES)
                 .map_or(0, |(_, b)| b.len());
-            Fusion::published_design_named("tiles", tiles)?
+            Fusion::published_design_named(TILES, tiles)?
         }
         FusionRecipe::Standardized | FusionRecipe::PublishedBlocksStandardized => {
-            let wanted =
-                |name: &str| recipe == FusionRecipe::Standardized || !matches!(name, "timbre");
+            let wanted = |name: &str| recipe == FusionRecipe::Standardized || name != TIMBRE;
             // The blocks the pipeline makes, in BLOCKS order.
             let specs: Vec<BlockSpec> = BLOCKS
                 .iter()
@@ -826,7 +826,7 @@ fn fit_fusion(
                     let spec = BlockSpec::new(*name, b.len());
                     // The key's circle-of-fifths geometry survives only with one scale for the
                     // whole block.
-                    if *name == "key" {
+                    if *name == KEY {
                         spec.with_scaling(BlockScaling::Pooled)
                     } else {
                         spec
@@ -949,7 +949,7 @@ where
         })
         .collect();
     if opts.artist.is_some()
-        && (opts.artist_encoder.is_none() || tracks.iter().any(|t| t.block("artist").is_none()))
+        && (opts.artist_encoder.is_none() || tracks.iter().any(|t| t.block(ARTIST).is_none()))
     {
         return Err(Error::Model {
             reason: "an artist block needs the encoder and tracks extracted with it".into(),
@@ -1044,7 +1044,7 @@ pub fn refit_fusion(base: &Model, tracks: &[&TrackData], opts: &TrainOptions) ->
         });
     }
     if opts.artist.is_some()
-        && (opts.artist_encoder.is_none() || tracks.iter().any(|t| t.block("artist").is_none()))
+        && (opts.artist_encoder.is_none() || tracks.iter().any(|t| t.block(ARTIST).is_none()))
     {
         return Err(Error::Model {
             reason: "an artist block needs the encoder and tracks extracted with it".into(),

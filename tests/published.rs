@@ -7,11 +7,12 @@
 use std::path::{Path, PathBuf};
 
 use sonority::autoencoders::{ConvAeConfig, ConvAutoencoder, Encoder};
+use sonority::model::FinalStage;
 use sonority::store::VectorStore;
 use sonority::train::{
     ExtractOptions, FusionRecipe, TrackData, TrainOptions, extract_all, train_model,
 };
-use sonority::{FinalStage, IndexOptions, Library, Model, StopFlag};
+use sonority::{IndexOptions, Library, Model, StopFlag};
 use sonority_testkit::Rng;
 
 /// Two "albums" of two tracks: low soft chords and bright noisy square waves.

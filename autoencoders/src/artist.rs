@@ -15,7 +15,7 @@
 //! inference path as a loaded tile encoder (one matrix product per level). The weights file is
 //! the Keras file converted once, unchanged, by `lab/tools/convert_ismir2018.py`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use safetensors::{Dtype, SafeTensors};
@@ -92,7 +92,7 @@ impl ArtistEncoder {
     pub fn from_bytes(bytes: Vec<u8>, origin: &Path) -> Result<Self> {
         let path = origin.to_path_buf();
         let st = SafeTensors::deserialize(&bytes).map_err(|e| Error::Format {
-            path: path.clone(),
+            path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
         let mut levels = Vec::with_capacity(LEVELS.len());
@@ -169,7 +169,7 @@ impl ArtistEncoder {
     pub fn embed_segments(&self, segments: &[f32], out: &mut [f32]) -> Result<()> {
         let per = ARTIST_SEGMENT_FRAMES * ARTIST_BANDS;
         let n = segments.len() / per;
-        if segments.len() % per != 0 || out.len() != n * ARTIST_DIM {
+        if !segments.len().is_multiple_of(per) || out.len() != n * ARTIST_DIM {
             return Err(Error::ShapeMismatch {
                 what: "artist encoder segments".into(),
                 expected: vec![n, ARTIST_SEGMENT_FRAMES, ARTIST_BANDS, ARTIST_DIM],
@@ -189,14 +189,14 @@ impl ArtistEncoder {
 }
 
 /// A tensor of `st` as `f32` values, checked for its shape and finiteness.
-fn tensor(st: &SafeTensors<'_>, path: &PathBuf, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+fn tensor(st: &SafeTensors<'_>, path: &Path, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
     let view = st.tensor(name).map_err(|_| Error::MissingTensor {
-        path: path.clone(),
+        path: path.to_path_buf(),
         name: name.to_owned(),
     })?;
     if view.dtype() != Dtype::F32 {
         return Err(Error::Format {
-            path: path.clone(),
+            path: path.to_path_buf(),
             reason: format!("tensor {name} is {:?}, expected F32", view.dtype()),
         });
     }

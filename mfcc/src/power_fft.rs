@@ -33,7 +33,7 @@ impl PowerFft {
     /// # Errors
     /// [`Error::InvalidConfig`] unless `n` is even and at least 2.
     pub fn new(n: usize) -> Result<Self> {
-        if n < 2 || n % 2 != 0 {
+        if n < 2 || !n.is_multiple_of(2) {
             return Err(Error::config(
                 "n_fft",
                 "the frame length must be even and at least 2",

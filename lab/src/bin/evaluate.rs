@@ -44,6 +44,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
+use sonority::Model;
 use sonority::autoencoders::{
     ArtistEncoder, ContrastiveConfig, ConvAeConfig, Positives, TrainConfig,
 };
@@ -52,13 +53,12 @@ use sonority::eval::{
     mutual_proximity, read_manifest, unrelated_cosine_spread,
 };
 use sonority::fusion::{Fusion, published_descriptors};
-use sonority::model::ArtistPooling;
+use sonority::model::{ArtistPooling, BLOCKS, FinalStage};
 use sonority::train::{
     ExtractOptions, FusionRecipe, TrackData, TrainOptions, VectorArchitecture, continue_training,
     embed_track_data, extract_all, fit_band_stats, group_ids, shipped_augment, tile_block,
     train_model,
 };
-use sonority::{FinalStage, Model};
 
 /// Album precision@5/@10 and MAP of candidates under album cross-validation.
 #[derive(Parser, Debug)]
@@ -844,10 +844,10 @@ fn centre(v: &[Vec<f32>]) -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// `fusion` with the block weights `w` (in [`sonority::BLOCKS`] order).
+/// `fusion` with the block weights `w` (in [`BLOCKS`] order).
 fn weighted(fusion: &Fusion, w: &[f32; 6]) -> Result<Fusion, Box<dyn std::error::Error>> {
     let mut fusion = fusion.clone();
-    for ((name, _), &wv) in sonority::BLOCKS.iter().zip(w) {
+    for ((name, _), &wv) in BLOCKS.iter().zip(w) {
         if fusion.layout().block(name).is_some() {
             fusion.set_weight(name, wv)?;
         }

@@ -73,10 +73,11 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use serde_json::json;
+use sonority::model::FinalStage;
 use sonority::store::{
     AnalysedTrack, Analysis, FileFacts, ModelVector, SqliteStore, TrackRecord, TrackTags,
 };
-use sonority::{FinalStage, Library, Model};
+use sonority::{Library, Model};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 type Result<T, E = Error> = std::result::Result<T, E>;
