@@ -127,7 +127,7 @@ impl<'a> ArtistSink<'a> {
     /// embeddings (512 values; [`ArtistPooling::of_mean_std`] cuts the block).
     ///
     /// # Errors
-    /// Encoder errors; [`Error::Model`] if the encoder produced a non-finite value.
+    /// Encoder errors; [`Error::NonFinite`] if the encoder produced a non-finite value.
     pub(crate) fn finish(mut self) -> Result<Vec<f32>> {
         self.flush()?;
         if self.moments.rows() == 0 {
@@ -139,8 +139,8 @@ impl<'a> ArtistSink<'a> {
         }
         let v = self.moments.mean_std().ok_or(Error::NoSignal)?;
         if v.iter().any(|x| !x.is_finite()) {
-            return Err(Error::Model {
-                reason: "the artist encoder produced a non-finite value".into(),
+            return Err(Error::NonFinite {
+                what: "artist encoder",
             });
         }
         Ok(v)

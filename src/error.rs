@@ -45,11 +45,28 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// A model directory is missing a part, has an unknown format version, or its parts disagree.
+    /// A model directory is missing a part, is not a model, or its parts disagree.
     #[error("model: {reason}")]
     Model {
         /// What is wrong.
         reason: String,
+    },
+    /// A model file is of a format version this build does not read: a newer sonority made it.
+    #[error("{}: model format version {found} is not supported (this build reads 1..={supported}); upgrade sonority", path.display())]
+    ModelVersion {
+        /// The model's `model.json`.
+        path: PathBuf,
+        /// The version the file gives.
+        found: u64,
+        /// The newest version this build reads.
+        supported: u32,
+    },
+    /// A model produced a non-finite value for a track (the track is not stored; the model is
+    /// broken for this input, which a caller may report apart from unreadable audio).
+    #[error("the {what} produced a non-finite value")]
+    NonFinite {
+        /// Which part of the model.
+        what: &'static str,
     },
     /// The database holds vectors of a same-named model with other weights (or, in a database
     /// from before weights were fingerprinted, unknown weights): they are never mixed with this

@@ -291,8 +291,9 @@ impl Model {
     /// Loads a model directory, checking the format version and that the parts agree.
     ///
     /// # Errors
-    /// [`Error::Io`] for a missing file, [`Error::Model`] for an unknown format, a newer version or
-    /// parts that disagree, and the member crates' errors for malformed parts.
+    /// [`Error::Io`] for a missing file, [`Error::ModelVersion`] for a newer format version,
+    /// [`Error::Model`] for an unknown format or parts that disagree, and the member crates'
+    /// errors for malformed parts.
     pub fn load(dir: &Path) -> Result<Self> {
         Self::load_from(&Files::Dir(dir))
     }
@@ -314,17 +315,16 @@ impl Model {
             .and_then(serde_json::Value::as_u64);
         match version {
             Some(v) if v >= 1 && v <= u64::from(MODEL_FORMAT_VERSION) => {}
-            Some(v) => {
-                return Err(Error::Model {
-                    reason: format!(
-                        "{}: format version {v} is not supported (this build reads 1..={MODEL_FORMAT_VERSION}); upgrade sonority",
-                        jpath.display()
-                    ),
+            Some(v) if v > u64::from(MODEL_FORMAT_VERSION) => {
+                return Err(Error::ModelVersion {
+                    path: jpath,
+                    found: v,
+                    supported: MODEL_FORMAT_VERSION,
                 });
             }
-            None => {
+            _ => {
                 return Err(Error::Model {
-                    reason: format!("{}: missing format_version", jpath.display()),
+                    reason: format!("{}: missing or invalid format_version", jpath.display()),
                 });
             }
         }

@@ -264,8 +264,8 @@ pub(crate) fn final_stage(model: &Model, fused: Vec<f32>) -> Result<Vec<f32>> {
         None => fused,
     };
     if v.iter().any(|x| !x.is_finite()) {
-        return Err(Error::Model {
-            reason: "the final vector is not finite".into(),
+        return Err(Error::NonFinite {
+            what: "final stage",
         });
     }
     Ok(v)

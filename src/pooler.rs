@@ -171,14 +171,14 @@ impl<'a> TilePooler<'a> {
     /// over the tiles (all finite).
     ///
     /// # Errors
-    /// [`Error::NoSignal`] if no tile was pushed; encoder errors; [`Error::Model`] if the
+    /// [`Error::NoSignal`] if no tile was pushed; encoder errors; [`Error::NonFinite`] if the
     /// encoder produced a non-finite value.
     pub fn finish(mut self) -> Result<Vec<f32>> {
         self.flush()?;
         let v = self.moments.mean_std().ok_or(Error::NoSignal)?;
         if v.iter().any(|x| !x.is_finite()) {
-            return Err(Error::Model {
-                reason: "tile encoder produced a non-finite value".into(),
+            return Err(Error::NonFinite {
+                what: "tile encoder",
             });
         }
         Ok(v)

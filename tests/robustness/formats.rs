@@ -50,7 +50,12 @@ fn a_newer_model_format_is_refused_with_a_clear_error() {
     edit_json(&tmp.path().join("model.json"), |v| {
         v["format_version"] = 99.into()
     });
-    let msg = load_err(tmp.path()).to_string();
+    let err = load_err(tmp.path());
+    assert!(
+        matches!(err, sonority::Error::ModelVersion { found: 99, .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
     assert!(msg.contains("model.json"), "{msg}");
     assert!(msg.contains("format version 99"), "{msg}");
     assert!(msg.contains("upgrade"), "{msg}");
