@@ -18,11 +18,12 @@
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
-use safetensors::{Dtype, SafeTensors};
+use safetensors::SafeTensors;
 
 use crate::config::{Activation, Embedding};
 use crate::error::{Error, Result};
 use crate::infer::{Level, PoolEdge, Time1dPlan};
+use crate::persist::f32_tensor;
 
 /// Frames of one segment (about 3 s at 22,050 Hz with a hop of 512).
 pub const ARTIST_SEGMENT_FRAMES: usize = 129;
@@ -99,7 +100,9 @@ impl ArtistEncoder {
         let mut cin = ARTIST_BANDS;
         for (i, &(kernel, pool, cout)) in LEVELS.iter().enumerate() {
             let n = i + 1;
-            let get = |name: String, shape: &[usize]| tensor(&st, &path, &name, shape);
+            let get = |name: String, shape: &[usize]| {
+                f32_tensor(&st, &path, &name, shape, "artist encoder weights")
+            };
             let w = get(format!("conv{n}.kernel"), &[kernel, cin, cout])?;
             let b = get(format!("conv{n}.bias"), &[cout])?;
             let gamma = get(format!("bn{n}.gamma"), &[cout])?;
@@ -186,36 +189,4 @@ impl ArtistEncoder {
         }
         self.plan.embed_channels_last(segments, n, out)
     }
-}
-
-/// A tensor of `st` as `f32` values, checked for its shape and finiteness.
-fn tensor(st: &SafeTensors<'_>, path: &Path, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
-    let view = st.tensor(name).map_err(|_| Error::MissingTensor {
-        path: path.to_path_buf(),
-        name: name.to_owned(),
-    })?;
-    if view.dtype() != Dtype::F32 {
-        return Err(Error::Format {
-            path: path.to_path_buf(),
-            reason: format!("tensor {name} is {:?}, expected F32", view.dtype()),
-        });
-    }
-    if view.shape() != shape {
-        return Err(Error::ShapeMismatch {
-            what: format!("tensor {name} in {}", path.display()),
-            expected: shape.to_vec(),
-            actual: view.shape().to_vec(),
-        });
-    }
-    let vals: Vec<f32> = view
-        .data()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    if vals.iter().any(|x| !x.is_finite()) {
-        return Err(Error::NonFinite {
-            what: "artist encoder weights",
-        });
-    }
-    Ok(vals)
 }

@@ -83,6 +83,43 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
+/// The tensor `name` of `st` as `f32` values, checked for its type, its `shape` and finite
+/// values (`what` names the weights in [`Error::NonFinite`]); `path` names the file in errors.
+pub(crate) fn f32_tensor(
+    st: &SafeTensors<'_>,
+    path: &Path,
+    name: &str,
+    shape: &[usize],
+    what: &'static str,
+) -> Result<Vec<f32>> {
+    let view = st.tensor(name).map_err(|_| Error::MissingTensor {
+        path: path.to_path_buf(),
+        name: name.to_owned(),
+    })?;
+    if view.dtype() != Dtype::F32 {
+        return Err(format_err(
+            path,
+            format!("tensor {name} is {:?}, expected F32", view.dtype()),
+        ));
+    }
+    if view.shape() != shape {
+        return Err(Error::ShapeMismatch {
+            what: format!("tensor {name} in {}", path.display()),
+            expected: shape.to_vec(),
+            actual: view.shape().to_vec(),
+        });
+    }
+    let vals: Vec<f32> = view
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    if vals.iter().any(|x| !x.is_finite()) {
+        return Err(Error::NonFinite { what });
+    }
+    Ok(vals)
+}
+
 fn format_err(path: &Path, reason: impl std::fmt::Display) -> Error {
     Error::Format {
         path: path.to_path_buf(),
@@ -205,33 +242,7 @@ impl ConvAutoencoder {
         let st = SafeTensors::deserialize(data).map_err(|e| format_err(&wpath, e))?;
         let mut tensors = HashMap::new();
         for (name, shape) in &expected {
-            let view = st.tensor(name).map_err(|_| Error::MissingTensor {
-                path: wpath.clone(),
-                name: name.clone(),
-            })?;
-            if view.dtype() != Dtype::F32 {
-                return Err(format_err(
-                    &wpath,
-                    format!("tensor {name} is {:?}, expected F32", view.dtype()),
-                ));
-            }
-            if view.shape() != shape.as_slice() {
-                return Err(Error::ShapeMismatch {
-                    what: format!("tensor {name} in {}", wpath.display()),
-                    expected: shape.clone(),
-                    actual: view.shape().to_vec(),
-                });
-            }
-            let vals: Vec<f32> = view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
-            if vals.iter().any(|x| !x.is_finite()) {
-                return Err(Error::NonFinite {
-                    what: "model weights",
-                });
-            }
+            let vals = f32_tensor(&st, &wpath, name, shape, "model weights")?;
             tensors.insert(
                 name.clone(),
                 Tensor::from_vec(vals, shape.as_slice(), &Device::Cpu)?,
