@@ -94,19 +94,40 @@ impl TimbreSink {
             .map(|(s, m)| (s / n - m * m).max(0.0).sqrt());
         mean.iter().copied().chain(std).map(|v| v as f32).collect()
     }
-}
 
-impl FrameSink for TimbreSink {
-    fn begin(&mut self, spec: &StftSpec) -> MfccResult<()> {
-        self.logmel.check(spec)
+    /// Adds one frame given as its mel dB values rather than its spectrum: `write` fills the
+    /// `n_mels` values in place (from a cached log-mel spectrogram of the same bands, say).
+    /// They are floored and transformed as a streamed frame's are, so the frames of an excerpt
+    /// give the timbre block of that excerpt.
+    ///
+    /// # Examples
+    /// ```
+    /// use sonority_fusion::TimbreSink;
+    /// use sonority_mfcc::MfccConfig;
+    /// let mut timbre = TimbreSink::librosa_20(&MfccConfig::default())?;
+    /// for db in [-20.0, -40.0] {
+    ///     timbre.push_db(|mel| mel.fill(db));
+    /// }
+    /// let v = timbre.mean_std();
+    /// assert_eq!((timbre.frames(), v.len()), (2, 40));
+    /// timbre.reset();
+    /// assert_eq!((timbre.frames(), timbre.mean_std()), (0, vec![0.0; 40]));
+    /// # Ok::<(), sonority_mfcc::Error>(())
+    /// ```
+    pub fn push_db(&mut self, write: impl FnOnce(&mut [f32])) {
+        write(&mut self.mel);
+        self.accumulate();
     }
 
-    fn mel_bands(&self) -> Option<MelBands> {
-        Some(self.logmel.bands())
+    /// Forgets every frame seen (the configuration stays), to start another track or excerpt.
+    pub fn reset(&mut self) {
+        self.sum.fill(0.0);
+        self.sum_sq.fill(0.0);
+        self.frames = 0;
     }
 
-    fn frame(&mut self, frame: &Frame<'_>) -> MfccResult<()> {
-        self.logmel.frame_db(frame, &mut self.mel);
+    /// Floors the dB values in `mel`, transforms them and adds the coefficients.
+    fn accumulate(&mut self) {
         for m in &mut self.mel {
             *m = m.max(TIMBRE_DB_FLOOR);
         }
@@ -121,6 +142,21 @@ impl FrameSink for TimbreSink {
             *q += c * c;
         }
         self.frames += 1;
+    }
+}
+
+impl FrameSink for TimbreSink {
+    fn begin(&mut self, spec: &StftSpec) -> MfccResult<()> {
+        self.logmel.check(spec)
+    }
+
+    fn mel_bands(&self) -> Option<MelBands> {
+        Some(self.logmel.bands())
+    }
+
+    fn frame(&mut self, frame: &Frame<'_>) -> MfccResult<()> {
+        self.logmel.frame_db(frame, &mut self.mel);
+        self.accumulate();
         Ok(())
     }
 }
@@ -137,6 +173,61 @@ impl FeatureExtractor for TimbreSink {
     fn write_block(&self, out: &mut [f32]) -> Result<()> {
         check_out(self.name(), self.dim(), out)?;
         out.copy_from_slice(&self.mean_std());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sonority_mfcc::{LogMelStage, SliceSource, analyze};
+
+    /// A track's dB frames pushed with [`TimbreSink::push_db`] give the block the streamed
+    /// frames give, bit for bit.
+    #[test]
+    fn pushed_db_frames_give_the_streamed_block() -> MfccResult<()> {
+        struct Both {
+            logmel: LogMelStage,
+            db: Vec<f32>,
+            streamed: TimbreSink,
+            pushed: TimbreSink,
+        }
+        impl FrameSink for Both {
+            fn begin(&mut self, spec: &StftSpec) -> MfccResult<()> {
+                self.streamed.begin(spec)?;
+                self.logmel.check(spec)
+            }
+            fn mel_bands(&self) -> Option<MelBands> {
+                Some(self.logmel.bands())
+            }
+            fn frame(&mut self, frame: &Frame<'_>) -> MfccResult<()> {
+                self.streamed.frame(frame)?;
+                self.logmel.frame_db(frame, &mut self.db);
+                let db = &self.db;
+                self.pushed.push_db(|mel| mel.copy_from_slice(db));
+                Ok(())
+            }
+        }
+        let cfg = MfccConfig::default();
+        let y: Vec<f32> = (0..30_000)
+            .map(|i| (i as f32 * 0.031).sin() * 0.3 + (i as f32 * 0.17).sin() * 0.1)
+            .collect();
+        let logmel = LogMelStage::new(&cfg)?;
+        let mut both = Both {
+            db: vec![0.0; logmel.n_mels()],
+            logmel,
+            streamed: TimbreSink::librosa_20(&cfg)?,
+            pushed: TimbreSink::librosa_20(&cfg)?,
+        };
+        analyze(
+            &mut SliceSource::new(&y, 22_050),
+            &cfg.stft_spec(),
+            &mut [&mut both],
+        )?;
+        assert!(both.pushed.frames() > 10);
+        assert_eq!(both.pushed.mean_std(), both.streamed.mean_std());
+        both.pushed.reset();
+        assert_eq!(both.pushed.mean_std(), vec![0.0; 40]);
         Ok(())
     }
 }

@@ -1,5 +1,7 @@
 //! Fixed-size tiles of a log-mel spectrogram, streamed as frames arrive.
 
+use std::ops::Range;
+
 use crate::{Error, Frame, FrameSink, LogMelStage, MelBands, MfccConfig, Result, StftSpec};
 
 /// What happens to the frames after the last full tile.
@@ -68,7 +70,6 @@ pub struct Tiler {
     ring: Vec<f32>,
     frames_seen: usize,
     tiles_emitted: usize,
-    last_emitted_end: usize,
     tile: Vec<f32>,
     /// Per column of the tile being cut: its frame's row in the ring, or `usize::MAX` for
     /// silence.
@@ -107,7 +108,6 @@ impl Tiler {
             ring: vec![0.0; n_mels * tile_frames],
             frames_seen: 0,
             tiles_emitted: 0,
-            last_emitted_end: 0,
             tile: vec![0.0; n_mels * tile_frames],
             columns: vec![0; tile_frames],
         })
@@ -155,21 +155,57 @@ impl Tiler {
     /// The last tile under the [`PartialTile`] rule, if the frames after the last full tile
     /// make one (none after no frame at all).
     pub fn finish(&mut self) -> Option<Tile<'_>> {
-        let end = self.frames_seen;
-        if end == 0 || end == self.last_emitted_end {
+        // Every full tile is out: the next index is the partial one, if the rule makes it.
+        let span = self.tile_span(self.tiles_emitted)?;
+        match self.partial {
+            PartialTile::AlignEnd => Some(self.emit(span.end, true)),
+            PartialTile::PadSilence => Some(self.emit_padded(span.start, span.end)),
+            PartialTile::Drop => None,
+        }
+    }
+
+    /// The frames of the track that tile `index` holds, as this tiler cuts the frames pushed so
+    /// far (the whole track, once every frame is in): `None` for no such tile.
+    ///
+    /// Full tile `i` is `i · tile_hop .. i · tile_hop + tile_frames`. After them, the frames
+    /// left make one more tile by the [`PartialTile`] rule: [`AlignEnd`](PartialTile::AlignEnd)
+    /// the last `tile_frames` frames (the whole track, looped, when it is shorter than a tile),
+    /// [`PadSilence`](PartialTile::PadSilence) the frames from where the next hop would start
+    /// (then silence), [`Drop`](PartialTile::Drop) none. This is the span of the tile
+    /// [`push_frame`](Self::push_frame) or [`finish`](Self::finish) emits with that index, so
+    /// a caller holding a track's tile vectors can find the frames each one came from.
+    ///
+    /// # Examples
+    /// ```
+    /// use sonority_mfcc::{PartialTile, Tiler};
+    /// let mut tiler = Tiler::new(1, 4, 4, PartialTile::AlignEnd, -100.0)?;
+    /// for _ in 0..10 {
+    ///     tiler.push_frame(|db| db.fill(0.0));
+    /// }
+    /// // Two full tiles, then the last four frames (overlapping the second tile).
+    /// assert_eq!(tiler.tile_span(1), Some(4..8));
+    /// assert_eq!(tiler.tile_span(2), Some(6..10));
+    /// assert_eq!(tiler.tile_span(3), None);
+    /// # Ok::<(), sonority_mfcc::Error>(())
+    /// ```
+    #[must_use]
+    pub fn tile_span(&self, index: usize) -> Option<Range<usize>> {
+        let (n, tf, hop) = (self.frames_seen, self.tile_frames, self.tile_hop);
+        let full = if n >= tf { (n - tf) / hop + 1 } else { 0 };
+        if index < full {
+            return Some(index * hop..index * hop + tf);
+        }
+        let full_end = if full == 0 { 0 } else { (full - 1) * hop + tf };
+        if index > full || n == full_end {
             return None;
         }
         match self.partial {
             PartialTile::Drop => None,
-            PartialTile::AlignEnd => Some(self.emit(end, true)),
+            PartialTile::AlignEnd => Some(n.saturating_sub(tf)..n),
             PartialTile::PadSilence => {
                 // The padded tile starts where the next hop would have started.
-                let start = if self.tiles_emitted == 0 {
-                    0
-                } else {
-                    self.last_emitted_end + self.tile_hop - self.tile_frames
-                };
-                (start < end).then(|| self.emit_padded(start, end))
+                let start = if full == 0 { 0 } else { full_end + hop - tf };
+                (start < n).then_some(start..n)
             }
         }
     }
@@ -190,7 +226,7 @@ impl Tiler {
             };
         }
         self.fill_tile();
-        self.emitted(start.max(0) as usize, end)
+        self.emitted(start.max(0) as usize)
     }
 
     fn emit_padded(&mut self, start: usize, end: usize) -> Tile<'_> {
@@ -200,7 +236,7 @@ impl Tiler {
             *col = if f < end { f % tf } else { usize::MAX };
         }
         self.fill_tile();
-        self.emitted(start, end)
+        self.emitted(start)
     }
 
     /// Transposes the ring rows named by `columns` into the band-major tile, in 16 × 16
@@ -229,10 +265,9 @@ impl Tiler {
         }
     }
 
-    fn emitted(&mut self, start_frame: usize, end: usize) -> Tile<'_> {
+    fn emitted(&mut self, start_frame: usize) -> Tile<'_> {
         let index = self.tiles_emitted;
         self.tiles_emitted += 1;
-        self.last_emitted_end = end;
         Tile {
             index,
             start_frame,
@@ -334,5 +369,76 @@ impl<F: FnMut(Tile<'_>) -> Result<()>> FrameSink for TileSink<F> {
             Some(tile) => (self.callback)(tile),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every tile a tiler emits holds the frames [`Tiler::tile_span`] names for its index
+    /// (frame `f` carries the value `f`), and no other index has a span.
+    #[test]
+    fn tile_span_is_what_each_tile_holds() {
+        let floor = -100.0;
+        for partial in [
+            PartialTile::AlignEnd,
+            PartialTile::PadSilence,
+            PartialTile::Drop,
+        ] {
+            for (tf, hop) in [(4, 4), (4, 2), (3, 1), (5, 3)] {
+                for n in 0..15 {
+                    let mut tiler = Tiler::new(1, tf, hop, partial, floor).unwrap();
+                    let mut tiles = Vec::new();
+                    for f in 0..n {
+                        if let Some(t) = tiler.push_frame(|db| db.fill(f as f32)) {
+                            tiles.push((t.index, t.start_frame, t.data.to_vec()));
+                        }
+                    }
+                    if let Some(t) = tiler.finish() {
+                        tiles.push((t.index, t.start_frame, t.data.to_vec()));
+                    }
+                    let case = format!("{partial:?} tile {tf} hop {hop}, {n} frames");
+                    assert_eq!(tiler.tile_span(tiles.len()), None, "{case}");
+                    for (i, (index, start, data)) in tiles.iter().enumerate() {
+                        let span = tiler.tile_span(i).unwrap();
+                        assert_eq!((*index, *start), (i, span.start), "{case}");
+                        let real: Vec<f32> = span.clone().map(|f| f as f32).collect();
+                        let want: Vec<f32> = match partial {
+                            // A short track looped: the tile ends at its last frame, the
+                            // columns before its first frame repeat it from the start.
+                            PartialTile::AlignEnd => (0..tf)
+                                .map(|c| (span.end + c).checked_sub(tf).unwrap_or(c % n) as f32)
+                                .collect(),
+                            _ => real
+                                .iter()
+                                .copied()
+                                .chain(std::iter::repeat(floor))
+                                .take(tf)
+                                .collect(),
+                        };
+                        assert_eq!(data, &want, "{case}, tile {i}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tile_span_of_non_overlapping_tiles_aligned_to_the_end() {
+        let mut tiler = Tiler::new(2, 4, 4, PartialTile::AlignEnd, -100.0).unwrap();
+        for _ in 0..42 {
+            tiler.push_frame(|db| db.fill(0.0));
+        }
+        assert_eq!(tiler.tile_span(0), Some(0..4));
+        assert_eq!(tiler.tile_span(9), Some(36..40));
+        assert_eq!(tiler.tile_span(10), Some(38..42));
+        assert_eq!(tiler.tile_span(11), None);
+        let mut short = Tiler::new(2, 4, 4, PartialTile::AlignEnd, -100.0).unwrap();
+        for _ in 0..3 {
+            short.push_frame(|db| db.fill(0.0));
+        }
+        assert_eq!(short.tile_span(0), Some(0..3));
+        assert_eq!(short.tile_span(1), None);
     }
 }
