@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::rng::{GOLDEN_GAMMA, Rng, XorShift64};
 use crate::{Error, Result};
 
 /// One row of a corpus manifest (`path<TAB>album<TAB>...`, paths relative to the manifest).
@@ -161,13 +162,7 @@ pub fn album_folds<S: AsRef<str>>(albums: &[S], k: usize, seed: u64) -> Vec<BTre
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
-    for i in (1..names.len()).rev() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        names.swap(i, (state % (i as u64 + 1)) as usize);
-    }
+    XorShift64::from_state(seed ^ GOLDEN_GAMMA).shuffle(&mut names);
     let k = k.clamp(1, names.len().max(1));
     let mut folds = vec![BTreeSet::new(); k];
     for (i, n) in names.into_iter().enumerate() {

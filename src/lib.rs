@@ -41,6 +41,7 @@
 mod error;
 pub mod eval;
 mod parallel;
+mod rng;
 #[cfg(feature = "mfcc")]
 mod sheets;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]

@@ -1,5 +1,6 @@
 //! Log-mel excerpts for training, with memory bounded whatever the track length.
 
+use crate::rng::{Rng, XorShift64};
 use sonority_mfcc::{
     Error as MfccError, Frame, FrameSink, LogMelStage, Matrix, MelBands, MfccConfig,
     Result as MfccResult, StftSpec,
@@ -22,7 +23,7 @@ pub struct LogMelReservoir {
     kept: Vec<(usize, Vec<f32>)>,
     current: Vec<f32>,
     blocks_seen: usize,
-    rng: u64,
+    rng: XorShift64,
     mel: Vec<f32>,
 }
 
@@ -52,15 +53,8 @@ impl LogMelReservoir {
             kept: Vec::new(),
             current: Vec::new(),
             blocks_seen: 0,
-            rng: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            rng: XorShift64::mixing(seed),
         })
-    }
-
-    fn next_rand(&mut self) -> u64 {
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        self.rng
     }
 
     fn close_block(&mut self) {
@@ -70,7 +64,7 @@ impl LogMelReservoir {
         if self.kept.len() < self.max_blocks {
             self.kept.push((n, block));
         } else {
-            let j = (self.next_rand() % (n as u64 + 1)) as usize;
+            let j = self.rng.below(n as u64 + 1) as usize;
             if j < self.max_blocks {
                 self.kept[j] = (n, block);
             }

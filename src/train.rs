@@ -1,6 +1,7 @@
 //! Training a [`Model`] from a set of tracks: features once, then the tile autoencoder, the
 //! fusion statistics and the optional fused-vector autoencoder.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -9,16 +10,18 @@ use sonority_autoencoders::{
     ArtistEncoder, Augment, ContrastiveConfig, ConvAeConfig, ConvAutoencoder, Embedding, Progress,
     TrackMatrix, TrainConfig, fine_tune_tiles, train_tiles, train_vector_views, train_vectors,
 };
-use sonority_fusion::{BlockScaling, BlockSpec, Fusion, Standardization};
-use sonority_mfcc::FileSource;
+use sonority_fusion::{BlockScaling, BlockSpec, Fusion, Standardization, TimbreSink};
+use sonority_mfcc::{FileSource, Tiler};
 
 use crate::artist::ArtistPooling;
 use crate::blocks::{ARTIST, BLOCKS, KEY, PUBLISHED_DESCRIPTORS, ROLLOFF, TEMPO, TILES, TIMBRE};
 use crate::model::{
     AnalysisSettings, BandStats, FinalStage, MODEL_FORMAT, MODEL_FORMAT_VERSION, Model, ModelHeader,
 };
+use crate::moments::Moments;
 use crate::pipeline::{BlockPipeline, final_vector, published_block};
 use crate::pooler::TilePooler;
+use crate::rng::{Rng, SplitMix64};
 use crate::{Error, Result};
 
 /// What one analysis pass keeps of a track for training and evaluation.
@@ -287,30 +290,20 @@ where
         .collect()
 }
 
-/// Per-band mean and standard deviation of the log-mel frames of `tracks`.
+/// Per-band mean and standard deviation of the log-mel frames of `tracks` (a standard
+/// deviation of at least `1e-3`).
 #[must_use]
 pub fn fit_band_stats(tracks: &[&TrackData]) -> BandStats {
     let n_mels = tracks.first().map_or(0, |t| t.n_mels);
-    let mut sum = vec![0.0_f64; n_mels];
-    let mut sq = vec![0.0_f64; n_mels];
-    let mut n = 0.0_f64;
+    let mut moments = Moments::new(n_mels);
     for t in tracks {
-        for b in 0..n_mels {
-            for &v in &t.logmel[b * t.frames..(b + 1) * t.frames] {
-                sum[b] += f64::from(v);
-                sq[b] += f64::from(v) * f64::from(v);
-            }
-        }
-        n += t.frames as f64;
+        moments.push_columns(&t.logmel, t.frames);
     }
-    let n = n.max(1.0);
+    let mean_std = moments.mean_std().unwrap_or_else(|| vec![0.0; 2 * n_mels]);
+    let (mean, std) = mean_std.split_at(n_mels);
     BandStats {
-        mean: sum.iter().map(|s| (s / n) as f32).collect(),
-        std: sq
-            .iter()
-            .zip(&sum)
-            .map(|(q, s)| (q / n - (s / n) * (s / n)).max(1e-6).sqrt().max(1e-3) as f32)
-            .collect(),
+        mean: mean.to_vec(),
+        std: std.iter().map(|s| s.max(1e-3)).collect(),
     }
 }
 
@@ -617,8 +610,8 @@ pub fn tile_block(
 }
 
 /// Streams a track's frames through the pooler's tiler into the pooler (the pipeline's one
-/// tiling rule).
-fn feed_tiles(pooler: &mut TilePooler<'_>, t: &TrackData) -> Result<()> {
+/// tiling rule); returns the tiler, which knows each tile's frames ([`Tiler::tile_span`]).
+fn feed_tiles(pooler: &mut TilePooler<'_>, t: &TrackData) -> Result<Tiler> {
     let mut tiler = pooler.tiler()?;
     for c in 0..t.frames {
         let column = |frame: &mut [f32]| {
@@ -633,59 +626,56 @@ fn feed_tiles(pooler: &mut TilePooler<'_>, t: &TrackData) -> Result<()> {
     if let Some(tile) = tiler.finish() {
         pooler.push_tile(tile.data)?;
     }
-    Ok(())
+    Ok(tiler)
 }
 
-/// The pooled tile vector of a track under a tile model, with every tile vector (row-major
-/// `[tiles, dim]`): what training pools subsets of.
+/// A track's tiles under a tile model: what training pools subsets of.
+struct TrackTiles {
+    /// The pooled tile vector (the track's `tiles` block).
+    pooled: Vec<f32>,
+    /// Every tile vector, row-major `[tiles, dim]`.
+    rows: Vec<f32>,
+    /// Values per tile vector.
+    dim: usize,
+    /// The frames each tile holds.
+    spans: Vec<Range<usize>>,
+}
+
+/// The pooled tile vector of a track under a tile model, with every tile vector and its
+/// frames.
 fn tile_block_and_tiles(
     tile: &ConvAutoencoder,
     stats: &BandStats,
     tile_frames: usize,
     t: &TrackData,
-) -> Result<(Vec<f32>, Vec<f32>)> {
+) -> Result<TrackTiles> {
     check_bands(stats, t)?;
     let mut pooler = TilePooler::new(tile, stats, tile_frames, 16)?.keeping_tiles();
-    feed_tiles(&mut pooler, t)?;
-    pooler.finish_with_tiles()
+    let tiler = feed_tiles(&mut pooler, t)?;
+    let (pooled, rows) = pooler.finish_with_tiles()?;
+    let spans = (0..).map_while(|i| tiler.tile_span(i)).collect();
+    Ok(TrackTiles {
+        pooled,
+        rows,
+        dim: sonority_autoencoders::Encoder::output_dim(tile),
+        spans,
+    })
 }
 
 /// Mean and standard deviation (over the chosen rows) of each dimension of row-major
 /// `[n, dim]` vectors, as [`TilePooler::finish`] pools a track's tiles.
 fn pool_rows(rows: &[f32], dim: usize, chosen: &[usize]) -> Vec<f32> {
-    let n = chosen.len().max(1) as f64;
-    let mut sum = vec![0.0_f64; dim];
-    let mut sq = vec![0.0_f64; dim];
+    let mut moments = Moments::new(dim);
     for &i in chosen {
-        for (k, &v) in rows[i * dim..(i + 1) * dim].iter().enumerate() {
-            sum[k] += f64::from(v);
-            sq[k] += f64::from(v) * f64::from(v);
-        }
+        moments.push_rows(&rows[i * dim..(i + 1) * dim]);
     }
-    let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
-    let std = sq
-        .iter()
-        .zip(&mean)
-        .map(|(q, m)| (q / n - m * m).max(0.0).sqrt());
-    mean.iter().copied().chain(std).map(|x| x as f32).collect()
-}
-
-/// splitmix64: the views' tile splits (deterministic from the seed).
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    moments.mean_std().unwrap_or_else(|| vec![0.0; 2 * dim])
 }
 
 /// The two halves of a random split of `0..n` (both the whole set when `n < 2`).
-fn random_halves(n: usize, state: &mut u64) -> (Vec<usize>, Vec<usize>) {
+fn random_halves(n: usize, rng: &mut SplitMix64) -> (Vec<usize>, Vec<usize>) {
     let mut idx: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        let j = (splitmix(state) % (i as u64 + 1)) as usize;
-        idx.swap(i, j);
-    }
+    rng.shuffle(&mut idx);
     if n < 2 {
         return (idx.clone(), idx);
     }
@@ -693,56 +683,25 @@ fn random_halves(n: usize, state: &mut u64) -> (Vec<usize>, Vec<usize>) {
     (idx, b)
 }
 
-/// A standard normal value (Box-Muller on two splitmix draws).
-fn normal(state: &mut u64) -> f32 {
-    let u1 = ((splitmix(state) >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
-    let u2 = (splitmix(state) >> 11) as f64 / (1u64 << 53) as f64;
-    ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
-}
-
-/// The frames `[start, end)` tile `i` of `n` covers in a track of `frames` frames, as the
-/// [`Tiler`](sonority_mfcc::Tiler) cuts them (the last tile aligned to the end; a track shorter
-/// than a tile is all one tile).
-fn tile_frames_of(i: usize, n: usize, frames: usize, tile: usize) -> (usize, usize) {
-    if frames <= tile {
-        (0, frames)
-    } else if i + 1 == n {
-        (frames - tile, frames)
-    } else {
-        (i * tile, ((i + 1) * tile).min(frames))
-    }
-}
-
-/// The `timbre` block (mean and std of 20 MFCCs, as [`sonority_fusion::TimbreSink`] computes
-/// them) over the frames of some of a track's tiles.
-fn timbre_of_tiles(t: &TrackData, dct: &[f32], tiles: &[usize], n: usize, tile: usize) -> Vec<f32> {
-    let n_mfcc = dct.len() / t.n_mels.max(1);
-    let mut sum = vec![0.0_f64; n_mfcc];
-    let mut sq = vec![0.0_f64; n_mfcc];
-    let mut count = 0.0_f64;
-    let mut mel = vec![0.0_f32; t.n_mels];
+/// The `timbre` block over the frames of some of a track's tiles, through the timbre sink
+/// itself (`sink` is reset first).
+fn view_timbre(
+    sink: &mut TimbreSink,
+    t: &TrackData,
+    spans: &[Range<usize>],
+    tiles: &[usize],
+) -> Vec<f32> {
+    sink.reset();
     for &i in tiles {
-        let (a, b) = tile_frames_of(i, n, t.frames, tile);
-        for c in a..b {
-            for (k, m) in mel.iter_mut().enumerate() {
-                *m = t.logmel[k * t.frames + c].max(sonority_fusion::TIMBRE_DB_FLOOR);
-            }
-            for (k, (s, q)) in sum.iter_mut().zip(&mut sq).enumerate() {
-                let row = &dct[k * t.n_mels..(k + 1) * t.n_mels];
-                let v = f64::from(row.iter().zip(&mel).map(|(x, y)| x * y).sum::<f32>());
-                *s += v;
-                *q += v * v;
-            }
-            count += 1.0;
+        for c in spans[i].clone() {
+            sink.push_db(|mel| {
+                for (k, m) in mel.iter_mut().enumerate() {
+                    *m = t.logmel[k * t.frames + c];
+                }
+            });
         }
     }
-    let count = count.max(1.0);
-    let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
-    let std = sq
-        .iter()
-        .zip(&mean)
-        .map(|(q, m)| (q / count - m * m).max(0.0).sqrt());
-    mean.iter().copied().chain(std).map(|x| x as f32).collect()
+    sink.mean_std()
 }
 
 /// Standard deviation, in standardised units, of the noise added to each view's key, tempo
@@ -756,25 +715,22 @@ const VIEW_DESCRIPTOR_NOISE: f32 = 0.5;
 /// pairs, the two halves of a random split of its tiles give each view its tile block (their
 /// pooled vectors) and its timbre block (MFCC statistics over their frames); key, tempo and
 /// roll-off get [`VIEW_DESCRIPTOR_NOISE`].
-#[allow(clippy::too_many_arguments)]
 fn track_views(
     fusion: &Fusion,
     t: &TrackData,
     named: &[(&str, &[f32])],
-    tile_rows: &[f32],
-    tile_dim: usize,
-    tile_frames: usize,
+    tiles: &TrackTiles,
     views: usize,
-    state: &mut u64,
+    rng: &mut SplitMix64,
     out: &mut Vec<f32>,
 ) -> Result<()> {
-    let n = tile_rows.len() / tile_dim.max(1);
-    let dct = sonority_mfcc::dct_ortho_matrix(20, t.n_mels).into_vec();
+    let n = tiles.spans.len();
+    let mut timbre_sink = TimbreSink::librosa_20(&t.settings.mfcc_config())?;
     for _ in 0..views / 2 {
-        let (a, b) = random_halves(n, state);
+        let (a, b) = random_halves(n, rng);
         for half in [a, b] {
-            let pooled = pool_rows(tile_rows, tile_dim, &half);
-            let timbre = timbre_of_tiles(t, &dct, &half, n, tile_frames);
+            let pooled = pool_rows(&tiles.rows, tiles.dim, &half);
+            let timbre = view_timbre(&mut timbre_sink, t, &tiles.spans, &half);
             let blocks: Vec<(&str, &[f32])> = named
                 .iter()
                 .map(|&(name, v)| match name {
@@ -790,7 +746,7 @@ fn track_views(
                     let k =
                         VIEW_DESCRIPTOR_NOISE * block.weight / (block.range.len() as f32).sqrt();
                     for v in &mut fused[block.range.clone()] {
-                        *v += k * normal(state);
+                        *v += k * rng.normal();
                     }
                 }
             }
@@ -927,12 +883,12 @@ where
         _ => 0,
     };
     let mut tiles = Vec::with_capacity(tracks.len());
-    let mut tile_rows = Vec::new();
+    let mut kept_tiles = Vec::new();
     for t in tracks {
         if views > 0 {
-            let (pooled, rows) = tile_block_and_tiles(&tile, &band_stats, tile_frames, t)?;
-            tiles.push(pooled);
-            tile_rows.push(rows);
+            let mut kept = tile_block_and_tiles(&tile, &band_stats, tile_frames, t)?;
+            tiles.push(std::mem::take(&mut kept.pooled));
+            kept_tiles.push(kept);
         } else {
             tiles.push(tile_block(&tile, &band_stats, tile_frames, t)?);
         }
@@ -993,19 +949,16 @@ where
             VectorArchitecture::Dense { latent } => ConvAeConfig::fused_dense(dim, latent),
         };
         let v = if views > 0 {
-            let mut state = opts.vector.1.seed ^ 0x5EC0_4D57_A6E5;
+            let mut rng = SplitMix64::new(opts.vector.1.seed ^ 0x5EC0_4D57_A6E5);
             let mut flat = Vec::with_capacity(tracks.len() * views * dim);
-            let tile_dim = sonority_autoencoders::Encoder::output_dim(&model.tile);
-            for (i, rows) in tile_rows.iter().enumerate() {
+            for (i, kept) in kept_tiles.iter().enumerate() {
                 track_views(
                     &model.fusion,
                     tracks[i],
                     &named[i],
-                    rows,
-                    tile_dim,
-                    tile_frames,
+                    kept,
                     views,
-                    &mut state,
+                    &mut rng,
                     &mut flat,
                 )?;
             }
@@ -1194,20 +1147,24 @@ mod tests {
             .collect();
         let t = track(&y);
         assert_eq!(t.frames, 40);
-        let dct = sonority_mfcc::dct_ortho_matrix(20, t.n_mels).into_vec();
+        let mut tiler =
+            Tiler::new(t.n_mels, 4, 4, sonority_mfcc::PartialTile::AlignEnd, -100.0).unwrap();
+        for _ in 0..t.frames {
+            tiler.push_frame(|db| db.fill(0.0));
+        }
+        let spans: Vec<Range<usize>> = (0..).map_while(|i| tiler.tile_span(i)).collect();
+        assert_eq!((spans.len(), spans[9].clone()), (10, 36..40));
         let all: Vec<usize> = (0..10).collect();
-        let got = timbre_of_tiles(&t, &dct, &all, 10, 4);
+        let mut sink = TimbreSink::librosa_20(&t.settings.mfcc_config()).unwrap();
+        let got = view_timbre(&mut sink, &t, &spans, &all);
         let want = t.block("timbre").unwrap();
         assert_eq!(got.len(), want.len());
         for (g, w) in got.iter().zip(want) {
             assert!((g - w).abs() <= 1e-3 * w.abs().max(1.0), "{g} vs {w}");
         }
-        let mut state = 3;
-        let (a, b) = random_halves(10, &mut state);
+        let (a, b) = random_halves(10, &mut SplitMix64::new(3));
         let mut both: Vec<usize> = a.iter().chain(&b).copied().collect();
         both.sort_unstable();
         assert_eq!((a.len(), b.len(), both), (5, 5, all));
-        assert_eq!(tile_frames_of(9, 10, 42, 4), (38, 42));
-        assert_eq!(tile_frames_of(0, 1, 3, 4), (0, 3));
     }
 }
