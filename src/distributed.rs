@@ -11,7 +11,10 @@
 //!
 //! # Examples
 //! ```no_run
-//! use sonority::distributed::{WorkerOptions, enqueue_folder, run_worker, queue_status};
+//! use std::path::PathBuf;
+//! use sonority::distributed::{
+//!     PgCatalogueIndex, WorkerOptions, enqueue_folder, queue_status, run_worker,
+//! };
 //! use sonority::StopFlag;
 //! use sonority::store::{PgStore, RootMap};
 //! use sonority::Model;
@@ -23,6 +26,12 @@
 //! let model = Model::load_default()?;
 //! let roots: RootMap = "music=/mnt/music".parse()?;
 //! run_worker(db, &model, &roots, &WorkerOptions::default(), &StopFlag::new(), |_| {})?;
+//! // From anywhere: recommendations from the shared catalogue, explained.
+//! let catalogue = PgCatalogueIndex::load(PgStore::connect(db)?, model.name())?;
+//! let anchor = PathBuf::from("/mnt/music/a/01.flac");
+//! for r in catalogue.recommend(&model, &roots, &[anchor], 10, false)? {
+//!     println!("{} {:.2} {:?}", r.track.record.file.path.display(), r.score, r.explanation);
+//! }
 //! println!("{:?}", queue_status(&store)?);
 //! # Ok::<(), sonority::Error>(())
 //! ```
@@ -33,13 +42,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sonority_store::{
-    AnalysedTrack, Catalogue, ContentHash, Job, ModelVector, PgStore, QueueProgress, QueuedFile,
-    RootMap, VectorMatrix,
+    Catalogue, ContentHash, Job, PgStore, QueueProgress, QueuedFile, RootMap, VectorMatrix,
 };
 
-use crate::catalogue::{CatalogueIndex, LiveIndex, TrackRefresh};
-use crate::indexer::{self, Analysed, JobSource, OutcomeSink};
-use crate::library::{analysis_of, record_of};
+use crate::catalogue::{CatalogueIndex, LiveIndex, Recommendation, TrackRefresh};
+use crate::indexer::{
+    self, Analysed, IndexOptions, JobSource, OutcomeSink, StoredTrack, VectorNames, model_infos,
+};
 use crate::model::Model;
 use crate::parallel::{StopFlag, for_each_parallel};
 use crate::walk::{SkippedEntry, scan_folder};
@@ -112,7 +121,7 @@ pub fn enqueue_folder(
             }),
             Err(p) => hash_errors.push(SkippedEntry {
                 path: f.path.clone(),
-                reason: p,
+                reason: p.to_string(),
             }),
         },
     );
@@ -135,9 +144,10 @@ pub fn queue_status(store: &PgStore) -> Result<QueueProgress> {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct WorkerOptions {
-    /// Analysis threads, each with its own connection and one claimed job at a time.
-    /// Default: the number of cores.
-    pub threads: usize,
+    /// What every indexer takes: analysis threads (here each with one claimed job at a time),
+    /// the per-file time limit and the longest accepted track. Its `batch` is not used: each
+    /// job commits with its completion, in its own transaction.
+    pub index: IndexOptions,
     /// Lease of a claimed job; renewed every third of it while the analysis runs, so only a
     /// dead worker's jobs expire. Default: 5 minutes.
     pub lease: Duration,
@@ -149,10 +159,6 @@ pub struct WorkerOptions {
     /// This worker's name in the queue (`lease_owner`); each thread appends `/N`.
     /// Default: `HOSTNAME:PID`.
     pub name: String,
-    /// Per-file analysis time limit. Default: 10 minutes.
-    pub time_limit: Duration,
-    /// Longest accepted track, in seconds. Default: 6 hours.
-    pub max_duration_s: f64,
     /// How often the progress callback runs at least. Default: 1 s.
     pub report_every: Duration,
 }
@@ -169,23 +175,27 @@ impl Default for WorkerOptions {
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "worker".into());
         Self {
-            threads: std::thread::available_parallelism().map_or(2, usize::from),
+            index: IndexOptions::default(),
             lease: Duration::from_secs(300),
             poll: Duration::from_secs(2),
             follow: false,
             name: format!("{host}:{}", std::process::id()),
-            time_limit: Duration::from_secs(600),
-            max_duration_s: 6.0 * 3600.0,
             report_every: Duration::from_secs(1),
         }
     }
 }
 
 impl WorkerOptions {
-    /// Sets [`threads`](Self::threads) (at least 1).
+    /// Sets [`index`](Self::index).
+    #[must_use]
+    pub fn with_index(mut self, index: IndexOptions) -> Self {
+        self.index = index;
+        self
+    }
+    /// Sets the analysis threads of [`index`](Self::index) (at least 1).
     #[must_use]
     pub fn with_threads(mut self, threads: usize) -> Self {
-        self.threads = threads.max(1);
+        self.index = self.index.with_threads(threads);
         self
     }
     /// Sets [`lease`](Self::lease) (at least 1 s).
@@ -210,12 +220,6 @@ impl WorkerOptions {
     #[must_use]
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
-        self
-    }
-    /// Sets [`time_limit`](Self::time_limit).
-    #[must_use]
-    pub fn with_time_limit(mut self, limit: Duration) -> Self {
-        self.time_limit = limit;
         self
     }
 }
@@ -252,10 +256,12 @@ impl WorkerProgress {
 type Held = Arc<Mutex<HashMap<i64, Job>>>;
 
 /// Runs a worker until the queue is finished (or forever with
-/// [`follow`](WorkerOptions::follow)), or until `stop` is raised: `opts.threads` threads each
-/// claim one job at a time, resolve its root through `roots`, analyse it, and commit the
+/// [`follow`](WorkerOptions::follow)), or until `stop` is raised: `opts.index.threads` threads
+/// each claim one job at a time, resolve its root through `roots`, analyse it, and commit the
 /// result and the job's completion in one transaction (a failed analysis marks the job
-/// failed with its reason). The calling thread renews the leases of the jobs in progress and
+/// failed with its reason). What is stored is what [`Library::index`](crate::Library::index)
+/// stores: the track, its analysis, the model's vector and, for a model with a learned final
+/// stage, the fused vector (`NAME+fused`) its recommendations are explained from. The calling thread renews the leases of the jobs in progress and
 /// calls `progress`.
 ///
 /// "Finished" means no job is pending, running or expired anywhere: a worker waits for the
@@ -279,14 +285,11 @@ where
     P: FnMut(&WorkerProgress),
 {
     let t0 = Instant::now();
-    let info = model_info(model)?;
     let mut control = PgStore::connect(conn)?;
-    control.register_model(&info)?;
-    let analyzer = Analyzer::new(model)
-        .with_time_limit(Some(opts.time_limit))
-        .with_decode_options(
-            sonority_mfcc::DecodeOptions::default().with_max_duration_s(Some(opts.max_duration_s)),
-        );
+    for info in &model_infos(model)? {
+        control.register_model(info)?;
+    }
+    let analyzer = opts.index.analyzer(model);
     let held: Held = Arc::default();
     let source = ClaimedJobs {
         claims: Mutex::new(PgStore::connect(conn)?),
@@ -301,7 +304,8 @@ where
             ..WorkerProgress::default()
         },
         control,
-        model: model.name(),
+        model,
+        names: VectorNames::of(model),
         held,
         t0,
         renew_every,
@@ -311,7 +315,14 @@ where
         progress: &mut progress,
     };
     let tick = renew_every.min(opts.report_every);
-    indexer::run(&source, &analyzer, opts.threads, stop, tick, &mut sink)?;
+    indexer::run(
+        &source,
+        &analyzer,
+        opts.index.threads,
+        stop,
+        tick,
+        &mut sink,
+    )?;
     let mut state = sink.state;
     state.in_flight = 0;
     state.queue = sink.control.progress()?;
@@ -368,7 +379,8 @@ impl JobSource for ClaimedJobs<'_> {
 /// renewed and progress reported on the way.
 struct QueueSink<'a, P> {
     control: PgStore,
-    model: &'a str,
+    model: &'a Model,
+    names: VectorNames,
     held: Held,
     state: WorkerProgress,
     t0: Instant,
@@ -382,19 +394,16 @@ struct QueueSink<'a, P> {
 impl<P: FnMut(&WorkerProgress)> OutcomeSink<Job> for QueueSink<'_, P> {
     fn outcome(&mut self, job: Job, outcome: Result<Analysed>) -> Result<()> {
         let committed = match outcome {
-            Ok((a, _)) => {
-                let record = record_of(job.facts(), job.content_hash, &a);
-                let analysis = analysis_of(&a);
-                let emb = [ModelVector::new(self.model, &a.vector)];
-                let item = AnalysedTrack {
-                    track: &record,
-                    analysis: &analysis,
-                    embeddings: &emb,
-                };
-                self.control.complete(&job, &item).map(|_| {
-                    self.state.done += 1;
-                    self.state.audio_s += a.duration_s;
-                })
+            Ok((a, hash)) => {
+                let duration_s = a.duration_s;
+                let track = StoredTrack::new(job.facts(), hash, a, self.model);
+                let embeddings = track.embeddings(&self.names);
+                self.control
+                    .complete(&job, &track.analysed(&embeddings))
+                    .map(|_| {
+                        self.state.done += 1;
+                        self.state.audio_s += duration_s;
+                    })
             }
             Err(e) => {
                 let reason = e.to_string();
@@ -498,6 +507,45 @@ impl PgCatalogueIndex {
     #[must_use]
     pub fn index(&self) -> &CatalogueIndex {
         self.live.index()
+    }
+
+    /// The `k` tracks most like `anchors` (named by their path on this machine, mapped through
+    /// `roots`, or by their catalogue name `root/relative`; a file the catalogue does not hold
+    /// is analysed on the spot), never of their album with `exclude_album`, each explained
+    /// block by block as [`Library::recommend`](crate::Library::recommend) explains it: for a
+    /// model with a learned final stage, from the fused vectors the workers store.
+    ///
+    /// # Errors
+    /// [`Error::Query`] when `model` is not the model this index was loaded for; as
+    /// [`Library::recommend`](crate::Library::recommend).
+    pub fn recommend(
+        &self,
+        model: &Model,
+        roots: &RootMap,
+        anchors: &[PathBuf],
+        k: usize,
+        exclude_album: bool,
+    ) -> Result<Vec<Recommendation>> {
+        if model.name() != self.live.model() {
+            return Err(Error::Query {
+                reason: format!(
+                    "this index holds the vectors of model {:?}, not of {:?}",
+                    self.live.model(),
+                    model.name()
+                ),
+            });
+        }
+        let index = self.index();
+        crate::catalogue::recommend(
+            index,
+            &self.store,
+            &Analyzer::new(model),
+            anchors,
+            &|a| anchor_key(index, roots, a),
+            k,
+            exclude_album,
+            Vec::new(),
+        )
     }
 
     /// The store.

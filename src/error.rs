@@ -92,6 +92,15 @@ pub enum Error {
         /// The limit, in seconds.
         limit_s: f64,
     },
+    /// The analysis of a file panicked (a bug, in the program or a library it uses): that file
+    /// failed, the run went on.
+    #[error("{}: analysis panicked: {message}", path.display())]
+    Panicked {
+        /// The file.
+        path: PathBuf,
+        /// What the panic said.
+        message: String,
+    },
     /// A track named in a query (a path's end, an album's track, a seed that must be in the
     /// library) is not an analysed track of the library, or not under the folders the
     /// library answers from ([`Library::with_scope`](crate::Library::with_scope)).

@@ -4,57 +4,18 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use sonority_store::{
-    AnalysedTrack, Analysis, ContentHash, FileFacts, ModelInfo, ModelVector, SqliteStore,
-    TrackRecord, VectorStore,
-};
+use sonority_store::{AnalysedTrack, FileFacts, ModelVector, SqliteStore, VectorStore};
 
-use crate::catalogue::{Anchor, CatalogueIndex, LiveIndex, Recommendation, TrackRefresh};
-use crate::indexer::{self, Analysed, JobSource, OutcomeSink};
+use crate::catalogue::{CatalogueIndex, LiveIndex, Recommendation, TrackRefresh};
+use crate::indexer::{
+    self, Analysed, JobSource, OutcomeSink, StoredTrack, VectorNames, model_infos,
+};
 use crate::model::Model;
 use crate::parallel::StopFlag;
 use crate::walk::{SkippedEntry, scan_folder};
-use crate::{Analyzer, Error, Result, TrackAnalysis};
+use crate::{Analyzer, Error, Result};
 
-/// Options of [`Library::index`].
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct IndexOptions {
-    /// Worker threads. Default: the number of cores.
-    pub threads: usize,
-    /// Per-file analysis time limit. Default: 10 minutes.
-    pub time_limit: Duration,
-    /// Tracks committed per transaction. Default: `64`.
-    pub batch: usize,
-    /// Longest accepted track, in seconds. Default: 6 hours.
-    pub max_duration_s: f64,
-}
-
-impl Default for IndexOptions {
-    fn default() -> Self {
-        Self {
-            threads: std::thread::available_parallelism().map_or(2, usize::from),
-            time_limit: Duration::from_secs(600),
-            batch: 64,
-            max_duration_s: 6.0 * 3600.0,
-        }
-    }
-}
-
-impl IndexOptions {
-    /// Sets [`threads`](Self::threads).
-    #[must_use]
-    pub fn with_threads(mut self, threads: usize) -> Self {
-        self.threads = threads.max(1);
-        self
-    }
-    /// Sets [`time_limit`](Self::time_limit).
-    #[must_use]
-    pub fn with_time_limit(mut self, limit: Duration) -> Self {
-        self.time_limit = limit;
-        self
-    }
-}
+pub use crate::indexer::IndexOptions;
 
 /// Progress of an indexing run, reported after every file.
 #[derive(Debug, Clone, Default)]
@@ -122,42 +83,6 @@ fn facts(f: &crate::walk::FoundFile) -> FileFacts {
     FileFacts::new(f.path.clone(), f.size, f.mtime_ns)
 }
 
-pub(crate) fn record_of(
-    file: FileFacts,
-    hash: Option<ContentHash>,
-    a: &TrackAnalysis,
-) -> TrackRecord {
-    let mut tags = sonority_store::TrackTags::default();
-    tags.title = a.tags.title.clone();
-    tags.artist = a.tags.artist.clone();
-    tags.album = a.tags.album.clone();
-    tags.track_number = a.tags.track_number;
-    tags.album_artist = a.tags.album_artist.clone();
-    tags.disc_number = a.tags.disc_number;
-    tags.genre = a.tags.genre.clone();
-    tags.year = a.tags.year;
-    tags.extra = a.tags.extra.clone();
-    let mut r = TrackRecord::new(file)
-        .with_duration_s(a.duration_s)
-        .with_sample_rate_hz(a.sample_rate_hz)
-        .with_channels(u16::try_from(a.channels).unwrap_or(u16::MAX))
-        .with_tags(tags);
-    if let Some(h) = hash {
-        r = r.with_content_hash(h);
-    }
-    r
-}
-
-pub(crate) fn analysis_of(a: &TrackAnalysis) -> Analysis {
-    let d = &a.descriptors;
-    Analysis::default()
-        .with_key(d.key.key.to_string(), f64::from(d.key.strength))
-        .with_tempo(f64::from(d.tempo.bpm), f64::from(d.tempo.confidence))
-        .with_rolloff_hz(f64::from(d.rolloff.mean_hz))
-        .with_descriptor("rolloff_std_hz", f64::from(d.rolloff.std_hz))
-        .with_descriptor("tuning_semitones", f64::from(d.tuning_semitones))
-}
-
 impl<'m> Library<'m> {
     /// Opens (or creates) the database at `db` for `model`. The model is recorded with a
     /// fingerprint of its weights ([`Model::fingerprint`]): a database whose
@@ -210,8 +135,11 @@ impl<'m> Library<'m> {
     }
 
     /// The store and the models to register: the model itself and, for a model with a learned
-    /// final stage, its fused vectors ([`fused_name`]).
-    fn open_store(db: &Path, model: &Model) -> Result<(SqliteStore, Vec<ModelInfo>)> {
+    /// final stage, its fused vectors (`indexer::model_infos`).
+    fn open_store(
+        db: &Path,
+        model: &Model,
+    ) -> Result<(SqliteStore, Vec<sonority_store::ModelInfo>)> {
         if let Some(parent) = db.parent()
             && !parent.as_os_str().is_empty()
         {
@@ -220,15 +148,7 @@ impl<'m> Library<'m> {
                 source,
             })?;
         }
-        let info = crate::fingerprint::model_info(model)?;
-        let mut infos = vec![info];
-        if let Some(name) = fused_name(model) {
-            let base = &infos[0];
-            let mut fused =
-                ModelInfo::new(name, model.fusion.dim()).with_config_json(base.config_json.clone());
-            fused.weights_hash.clone_from(&base.weights_hash);
-            infos.push(fused);
-        }
+        let infos = model_infos(model)?;
         Ok((SqliteStore::open(db)?, infos))
     }
 
@@ -327,17 +247,11 @@ impl<'m> Library<'m> {
         // the workers take are short ones and no worker waits long for another at the end
         // (longest-processing-time-first scheduling, with size standing in for duration).
         todo.sort_by_key(|f| std::cmp::Reverse(f.size_bytes));
-        let analyzer = Analyzer::new(self.model)
-            .with_time_limit(Some(opts.time_limit))
-            .with_decode_options(
-                sonority_mfcc::DecodeOptions::default()
-                    .with_max_duration_s(Some(opts.max_duration_s)),
-            );
-        let fused = fused_name(self.model);
+        let analyzer = opts.analyzer(self.model);
         let mut sink = SqliteSink {
             store: &mut self.store,
-            model: self.model.name(),
-            fused: fused.as_deref().map(|n| (n, self.model)),
+            model: self.model,
+            names: VectorNames::of(self.model),
             batch: opts.batch.max(1),
             pending: Vec::new(),
             prog: IndexProgress {
@@ -382,67 +296,17 @@ impl<'m> Library<'m> {
         k: usize,
         exclude_album: bool,
     ) -> Result<Vec<Recommendation>> {
-        let Some(fused) = fused_name(self.model) else {
-            return self.with_catalogue(|index| {
-                let anchors = self.anchors(index, anchors)?;
-                index.rank_excluding(
-                    &anchors,
-                    k,
-                    exclude_album,
-                    self.model.layout().as_deref(),
-                    self.out_of_scope(index),
-                )
-            });
-        };
         self.with_catalogue(|index| {
-            // A learned final stage: explained from the stored fused vectors (the anchors'
-            // mean for several anchors, as the query is their final vectors' mean).
-            let mut resolved = Vec::with_capacity(anchors.len());
-            let mut anchor_fused: Vec<Option<Vec<f32>>> = Vec::with_capacity(anchors.len());
-            let analyzer = Analyzer::new(self.model);
-            for a in anchors {
-                match index.id_of_path(&canonical(a)) {
-                    Some(id) => {
-                        anchor_fused.push(self.store.get(&fused, id)?);
-                        resolved.push(Anchor::Stored(id));
-                    }
-                    None => {
-                        let t = analyzer.analyze_file(a)?;
-                        let blocks: Vec<(&str, &[f32])> =
-                            t.blocks.iter().map(|(n, b)| (*n, b.as_slice())).collect();
-                        anchor_fused.push(Some(self.model.fused_vector(&blocks)?));
-                        resolved.push(Anchor::Unstored {
-                            vector: t.vector,
-                            content: crate::sheets::content_hash(a).ok(),
-                        });
-                    }
-                }
-            }
-            let mut recs = index.rank_excluding(
-                &resolved,
+            crate::catalogue::recommend(
+                index,
+                &self.store,
+                &Analyzer::new(self.model),
+                anchors,
+                &|a| Some(canonical(a)),
                 k,
                 exclude_album,
-                None,
                 self.out_of_scope(index),
-            )?;
-            let query: Option<Vec<f32>> = anchor_fused
-                .into_iter()
-                .collect::<Option<Vec<_>>>()
-                .and_then(|vs| mean_vector(&vs));
-            if let Some(q) = query {
-                for r in &mut recs {
-                    if let Some(row) = self.store.get(&fused, r.track.id)? {
-                        let (_, parts) = self.model.explain_fused(&q, &row)?;
-                        let mut c: Vec<(String, f32)> = parts
-                            .into_iter()
-                            .map(|p| (p.block, p.cosine_lost))
-                            .collect();
-                        c.sort_by(|a, b| b.1.total_cmp(&a.1));
-                        r.explanation = c;
-                    }
-                }
-            }
-            Ok(recs)
+            )
         })
     }
 
@@ -461,7 +325,11 @@ impl<'m> Library<'m> {
     ///
     /// # Errors
     /// Analysis errors for a file outside the library that cannot be analysed.
-    pub fn anchors(&self, index: &CatalogueIndex, files: &[PathBuf]) -> Result<Vec<Anchor>> {
+    pub fn anchors(
+        &self,
+        index: &CatalogueIndex,
+        files: &[PathBuf],
+    ) -> Result<Vec<crate::catalogue::Anchor>> {
         Analyzer::new(self.model).resolve_anchors(index, files, &|a| Some(canonical(a)))
     }
 
@@ -470,28 +338,6 @@ impl<'m> Library<'m> {
     pub fn track_id(index: &CatalogueIndex, file: &Path) -> Option<sonority_store::TrackId> {
         index.id_of_path(&canonical(file))
     }
-}
-
-/// The store name of a model's fused vectors (before its learned final stage), kept for
-/// explanations: `None` when the final vector is the fused one.
-fn fused_name(model: &Model) -> Option<String> {
-    (model.header.final_stage == crate::model::FinalStage::VectorAutoencoder)
-        .then(|| format!("{}+fused", model.name()))
-}
-
-/// The mean of equally long vectors (`None` for none).
-fn mean_vector(vs: &[Vec<f32>]) -> Option<Vec<f32>> {
-    let first = vs.first()?;
-    let mut m = vec![0.0_f32; first.len()];
-    for v in vs {
-        if v.len() != m.len() {
-            return None;
-        }
-        for (a, &x) in m.iter_mut().zip(v) {
-            *a += x / vs.len() as f32;
-        }
-    }
-    Some(m)
 }
 
 /// Stored paths are canonical (the indexed root is canonicalised first); a sheet track's is
@@ -529,32 +375,6 @@ impl Library<'_> {
     }
 }
 
-impl Analyzer<'_> {
-    /// Resolves anchor files for [`CatalogueIndex::rank`]: a file the index holds (looked up
-    /// under `key_of(file)`, the catalogue's spelling of its path) by its id, any other file
-    /// analysed on the spot, with its content hash so that copies of it are not recommended.
-    ///
-    /// # Errors
-    /// Analysis errors for an anchor that cannot be analysed.
-    pub fn resolve_anchors(
-        &self,
-        index: &CatalogueIndex,
-        anchors: &[PathBuf],
-        key_of: &dyn Fn(&Path) -> Option<PathBuf>,
-    ) -> Result<Vec<Anchor>> {
-        anchors
-            .iter()
-            .map(|a| match key_of(a).and_then(|key| index.id_of_path(&key)) {
-                Some(id) => Ok(Anchor::Stored(id)),
-                None => Ok(Anchor::Unstored {
-                    vector: self.analyze_file(a)?.vector,
-                    content: crate::sheets::content_hash(a).ok(),
-                }),
-            })
-            .collect()
-    }
-}
-
 /// The files a folder scan planned, handed out one at a time.
 struct PlannedFiles(Mutex<std::vec::IntoIter<FileFacts>>);
 
@@ -570,19 +390,13 @@ impl JobSource for PlannedFiles {
     }
 }
 
-/// An analysed track waiting for its batch: its record, scalar analysis, final vector and, with
-/// a learned final stage, its fused vector.
-type PendingTrack = (TrackRecord, Analysis, Vec<f32>, Option<Vec<f32>>);
-
 /// Outcomes into SQLite: analyses committed in batches, failures recorded one by one.
 struct SqliteSink<'a, P> {
     store: &'a mut SqliteStore,
-    model: &'a str,
-    /// The store name of the fused vectors and the model that makes them, for a model with
-    /// a learned final stage.
-    fused: Option<(&'a str, &'a Model)>,
+    model: &'a Model,
+    names: VectorNames,
     batch: usize,
-    pending: Vec<PendingTrack>,
+    pending: Vec<StoredTrack>,
     prog: IndexProgress,
     report: &'a mut IndexReport,
     progress: &'a mut P,
@@ -598,15 +412,7 @@ impl<P: FnMut(&IndexProgress)> OutcomeSink<FileFacts> for SqliteSink<'_, P> {
             Ok((a, hash)) => {
                 self.prog.audio_s += a.duration_s;
                 self.report.audio_s += a.duration_s;
-                // The fused vector is a few hundred values, computed from blocks the pass
-                // already made; a failure here only costs the explanation.
-                let fused = self.fused.and_then(|(_, m)| {
-                    let blocks: Vec<(&str, &[f32])> =
-                        a.blocks.iter().map(|(n, b)| (*n, b.as_slice())).collect();
-                    m.fused_vector(&blocks).ok()
-                });
-                let (record, analysis) = (record_of(f, hash, &a), analysis_of(&a));
-                self.pending.push((record, analysis, a.vector, fused));
+                self.pending.push(StoredTrack::new(f, hash, a, self.model));
             }
             Err(e) => {
                 let reason = e.to_string();
@@ -633,23 +439,13 @@ impl<P> SqliteSink<'_, P> {
         let embeddings: Vec<Vec<ModelVector<'_>>> = self
             .pending
             .iter()
-            .map(|(_, _, v, fused)| {
-                let mut e = vec![ModelVector::new(self.model, v)];
-                if let (Some((name, _)), Some(f)) = (self.fused, fused) {
-                    e.push(ModelVector::new(name, f));
-                }
-                e
-            })
+            .map(|t| t.embeddings(&self.names))
             .collect();
         let batch: Vec<AnalysedTrack<'_>> = self
             .pending
             .iter()
             .zip(&embeddings)
-            .map(|((r, a, _, _), e)| AnalysedTrack {
-                track: r,
-                analysis: a,
-                embeddings: e,
-            })
+            .map(|(t, e)| t.analysed(e))
             .collect();
         self.store.put_track_analyses(&batch)?;
         self.report.analysed += self.pending.len();

@@ -1,9 +1,12 @@
-//! Analysing many files on all cores, with panics isolated per file and a clean stop.
+//! The one worker pool: jobs analysed on worker threads, each under the one panic-isolation
+//! policy ([`Panic`]), their results handed in completion order to the calling thread, and a
+//! clean stop.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::time::Duration;
 
 /// A stop flag shared between the caller (for example a Ctrl-C handler) and the workers.
 #[derive(Debug, Clone, Default)]
@@ -26,14 +29,150 @@ impl StopFlag {
     }
 }
 
-/// Runs `work` on every item with `threads` worker threads, and hands each result to `done` on
-/// the calling thread, in completion order, as soon as it is ready.
+/// A panic of one job's work, caught by the pool: that job fails, the others go on. Its text
+/// is `panic: MESSAGE`; [`into_error`](Self::into_error) makes it the facade's
+/// [`Error::Panicked`](crate::Error::Panicked) for a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Panic {
+    /// What the panic said (its `&str` or `String` payload), empty for another payload.
+    pub(crate) message: String,
+}
+
+impl Panic {
+    fn of(p: &(dyn std::any::Any + Send)) -> Self {
+        let message = if let Some(s) = p.downcast_ref::<&str>() {
+            (*s).to_owned()
+        } else if let Some(s) = p.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            String::new()
+        };
+        Self { message }
+    }
+
+    /// The facade's error for a panic while analysing `path`.
+    pub(crate) fn into_error(self, path: std::path::PathBuf) -> crate::Error {
+        crate::Error::Panicked {
+            path,
+            message: self.message,
+        }
+    }
+}
+
+impl std::fmt::Display for Panic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.message.is_empty() {
+            f.write_str("panic")
+        } else {
+            write!(f, "panic: {}", self.message)
+        }
+    }
+}
+
+/// What a worker thread tells the calling thread.
+enum Event<J, R, E> {
+    Done(J, Result<R, Panic>),
+    Exit(Result<(), E>),
+}
+
+/// The pool: `threads` workers take jobs from `next` until it gives `Ok(None)` or `stop` is
+/// raised, run `work` on each inside `catch_unwind` (a panic fails that job only, as
+/// [`Panic`]), and send the job and its result to the calling thread, where `done` takes them
+/// in completion order. `tick` runs on the calling thread after every result and, with
+/// `every`, at least that often while jobs run.
 ///
-/// A panic inside `work` becomes `Err(message)` for that item only: it cannot take down the
+/// The first error of `next`, `done` or `tick` raises `stop` (jobs in progress finish and are
+/// still handed to `done`) and is returned. Returns the number of jobs handed to `done`.
+///
+/// # Errors
+/// The first error of `next`, `done` or `tick`.
+pub(crate) fn pool<J, R, E, N, W, D, T>(
+    threads: usize,
+    stop: &StopFlag,
+    next: N,
+    work: W,
+    every: Option<Duration>,
+    mut done: D,
+    mut tick: T,
+) -> Result<usize, E>
+where
+    J: Send,
+    R: Send,
+    E: Send + std::fmt::Display,
+    N: Fn() -> Result<Option<J>, E> + Sync,
+    W: Fn(&J) -> R + Sync,
+    D: FnMut(J, Result<R, Panic>) -> Result<(), E>,
+    T: FnMut() -> Result<(), E>,
+{
+    let threads = threads.max(1);
+    let (tx, rx) = mpsc::channel::<Event<J, R, E>>();
+    let mut first_err: Option<E> = None;
+    let mut processed = 0;
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (next, work) = (&next, &work);
+            scope.spawn(move || {
+                let exit = loop {
+                    if stop.is_stopped() {
+                        break Ok(());
+                    }
+                    let job = match next() {
+                        Ok(Some(job)) => job,
+                        Ok(None) => break Ok(()),
+                        Err(e) => break Err(e),
+                    };
+                    let r = catch_unwind(AssertUnwindSafe(|| work(&job)))
+                        .map_err(|p| Panic::of(p.as_ref()));
+                    if tx.send(Event::Done(job, r)).is_err() {
+                        break Ok(());
+                    }
+                };
+                let _ = tx.send(Event::Exit(exit));
+            });
+        }
+        drop(tx);
+        let mut running = threads;
+        while running > 0 {
+            let event = match every {
+                Some(t) => match rx.recv_timeout(t) {
+                    Ok(e) => Some(e),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                },
+                None => match rx.recv() {
+                    Ok(e) => Some(e),
+                    Err(mpsc::RecvError) => break,
+                },
+            };
+            let r = match event {
+                Some(Event::Done(job, r)) => {
+                    processed += 1;
+                    done(job, r)
+                }
+                Some(Event::Exit(r)) => {
+                    running -= 1;
+                    r
+                }
+                None => Ok(()),
+            };
+            if let Err(e) = r.and_then(|()| tick()) {
+                log::error!("stopped: {e}");
+                first_err.get_or_insert(e);
+                stop.stop();
+            }
+        }
+    });
+    first_err.map_or(Ok(processed), Err)
+}
+
+/// Runs `work` on every item with `threads` worker threads (the [`pool`]), and hands each
+/// result to `done` on the calling thread, in completion order, as soon as it is ready.
+///
+/// A panic inside `work` becomes `Err(Panic)` for that item only: it cannot take down the
 /// run or another item. When `stop` is raised, workers take no new items; results already
 /// computed are still delivered. Returns the number of items processed.
-///
-pub fn for_each_parallel<I, R, W, D>(
+pub(crate) fn for_each_parallel<I, R, W, D>(
     items: Vec<I>,
     threads: usize,
     stop: &StopFlag,
@@ -44,49 +183,29 @@ where
     I: Send + Sync,
     R: Send,
     W: Fn(&I) -> R + Sync,
-    D: FnMut(&I, Result<R, String>),
+    D: FnMut(&I, Result<R, Panic>),
 {
     let threads = threads.clamp(1, items.len().max(1));
     let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(usize, Result<R, String>)>();
-    let mut processed = 0;
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            let tx = tx.clone();
-            let (next, items, work) = (&next, &items, &work);
-            scope.spawn(move || {
-                loop {
-                    if stop.is_stopped() {
-                        break;
-                    }
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(item) = items.get(i) else { break };
-                    let r = catch_unwind(AssertUnwindSafe(|| work(item)))
-                        .map_err(|p| panic_message(p.as_ref()));
-                    if tx.send((i, r)).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(tx);
-        for (i, r) in rx {
-            processed += 1;
+    let r = pool(
+        threads,
+        stop,
+        || {
+            Ok::<_, std::convert::Infallible>(
+                Some(next.fetch_add(1, Ordering::SeqCst)).filter(|&i| i < items.len()),
+            )
+        },
+        |&i| work(&items[i]),
+        None,
+        |i, r| {
             done(&items[i], r);
-        }
-    });
-    processed
-}
-
-/// The text of a panic payload.
-#[must_use]
-pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        format!("panic: {s}")
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        format!("panic: {s}")
-    } else {
-        "panic".to_string()
+            Ok(())
+        },
+        || Ok(()),
+    );
+    match r {
+        Ok(n) => n,
+        Err(never) => match never {},
     }
 }
 
@@ -151,7 +270,7 @@ mod tests {
             |_, r| match r {
                 Ok(_) => oks += 1,
                 Err(m) => {
-                    assert!(m.contains("multiple of seven"));
+                    assert_eq!(m.to_string(), "panic: multiple of seven");
                     errors += 1;
                 }
             },

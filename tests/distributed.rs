@@ -4,6 +4,10 @@
 //!
 //! Starts a throwaway PostgreSQL cluster (see `store/tests/pgcluster.rs`, shared with the store's tests); a missing server
 //! fails the test. The model is `$SONORITY_TEST_MODEL` if set, else the shipped default.
+//!
+//! A model with a learned final stage, indexed over PostgreSQL, stores its fused vectors too,
+//! and its recommendations from the shared catalogue are explained from them, as the SQLite
+//! library explains them.
 #![cfg(all(feature = "postgres", feature = "full"))]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -17,10 +21,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sonority::StopFlag;
+use sonority::autoencoders::{ConvAeConfig, ConvAutoencoder};
 use sonority::distributed::{
     PgCatalogueIndex, WorkerOptions, anchor_key, enqueue_folder, model_info, queue_status,
     run_worker,
 };
+use sonority::model::FinalStage;
 use sonority::store::postgres::{Client, NoTls};
 use sonority::store::{Catalogue, PgStore, RootMap, SqliteStore, VectorStore};
 use sonority::{IndexOptions, Library, Model};
@@ -408,4 +414,123 @@ fn worker_with_other_weights_is_refused_and_claims_nothing() {
     let p = queue_status(&store).unwrap();
     assert_eq!((p.pending, p.done, p.in_flight), (2, 0, 0));
     assert_eq!(store.track_count().unwrap(), 0);
+}
+
+/// The shipped model with an untrained (seeded) dense autoencoder over its fused vector as a
+/// learned final stage: what indexing and explaining need, without training anything.
+fn learned_model() -> Model {
+    let mut m = Model::load_default().unwrap();
+    let cfg = ConvAeConfig::fused_dense(m.fusion.dim(), 8);
+    m.vector = Some(ConvAutoencoder::seeded(&cfg, 7).unwrap().frozen().unwrap());
+    m.header.final_stage = FinalStage::VectorAutoencoder;
+    m.header.name = "learned-stage".into();
+    m.check().unwrap();
+    assert!(
+        m.layout().is_none(),
+        "a learned stage has no exact per-block split"
+    );
+    m
+}
+
+#[test]
+fn learned_stage_recommendations_over_postgres_are_explained() {
+    let model = learned_model();
+    let fused = format!("{}+fused", model.name());
+    let blocks: Vec<String> = model
+        .fusion
+        .layout()
+        .blocks
+        .iter()
+        .map(|b| b.name.clone())
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let music = tmp.path().join("music");
+    const N: usize = 8;
+    write_wavs(&music, 0, N, model.header.sample_rate);
+    let music = std::fs::canonicalize(&music).unwrap();
+    let roots = RootMap::parse(&format!("music={}", music.display())).unwrap();
+
+    // Indexed by a worker: the final and the fused vectors stored, the fused ones under the
+    // model's fingerprint.
+    let conn = cluster().fresh("learned_stage");
+    let mut store = PgStore::connect(&conn).unwrap();
+    assert_eq!(
+        enqueue_folder(&mut store, "music", &music, 2)
+            .unwrap()
+            .queued,
+        N
+    );
+    let r = run_worker(
+        &conn,
+        &model,
+        &roots,
+        &worker_opts("learned").with_threads(2),
+        &StopFlag::new(),
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!((r.done, r.failed.len()), (N, 0), "{:?}", r.failed);
+    assert_eq!(store.count(model.name()).unwrap(), N);
+    assert_eq!(store.count(&fused).unwrap(), N);
+    assert_eq!(store.dim(&fused).unwrap(), Some(model.fusion.dim()));
+    let mine = model_info(&model).unwrap();
+    let registered = store.models().unwrap();
+    let f = registered.iter().find(|m| m.name == fused).unwrap();
+    assert_eq!(f.weights_hash, mine.weights_hash);
+
+    // The reference: the same files in a SQLite library.
+    let mut lib = Library::open(&tmp.path().join("ref.sqlite"), &model).unwrap();
+    let report = lib
+        .index(
+            &music,
+            &IndexOptions::default().with_threads(2),
+            &StopFlag::new(),
+            |_| {},
+        )
+        .unwrap();
+    assert_eq!((report.analysed, report.failed.len()), (N, 0));
+
+    // Recommendations from the shared catalogue carry per-block explanations: one figure per
+    // block of the model's fusion layout, finite, largest first, and the SQLite library's.
+    let catalogue = PgCatalogueIndex::load(PgStore::connect(&conn).unwrap(), model.name()).unwrap();
+    let outside = tmp.path().join("outside");
+    write_wavs(&outside, N, 1, model.header.sample_rate);
+    let anchors = [
+        vec![music.join("d03/t0003.wav")],
+        vec![music.join("d01/t0001.wav"), music.join("d05/t0005.wav")],
+        vec![outside.join(format!("d{:02}/t{N:04}.wav", N % 20))],
+    ];
+    for a in &anchors {
+        let got = catalogue.recommend(&model, &roots, a, 5, false).unwrap();
+        let want = lib.recommend(a, 5, false).unwrap();
+        assert_eq!(got.len(), want.len());
+        assert!(!got.is_empty());
+        for (g, w) in got.iter().zip(&want) {
+            let name = g.track.record.file.path.strip_prefix("music").unwrap();
+            assert_eq!(name, w.track.record.file.path.strip_prefix(&music).unwrap());
+            assert_eq!(g.score.to_bits(), w.score.to_bits());
+            assert_eq!(g.explanation.len(), blocks.len(), "{:?}", g.explanation);
+            for (block, c) in &g.explanation {
+                assert!(
+                    blocks.contains(block),
+                    "{block} is not a block of the layout"
+                );
+                assert!(c.is_finite(), "{block}: {c}");
+            }
+            assert!(g.explanation.windows(2).all(|w| w[0].1 >= w[1].1));
+            assert_eq!(g.explanation, w.explanation, "{}", name.display());
+        }
+    }
+
+    // Asked with another model, the index refuses instead of ranking another model's vectors.
+    assert!(matches!(
+        catalogue.recommend(
+            &Model::load_default().unwrap(),
+            &roots,
+            &anchors[0],
+            5,
+            false
+        ),
+        Err(sonority::Error::Query { .. })
+    ));
 }

@@ -92,7 +92,7 @@ mod imp {
 
     use sonority::StopFlag;
     use sonority::distributed::{
-        PgCatalogueIndex, WorkerOptions, anchor_key, enqueue_folder, queue_status, run_worker,
+        PgCatalogueIndex, WorkerOptions, enqueue_folder, queue_status, run_worker,
     };
     use sonority::store::{PgStore, QueueProgress, RootMap};
 
@@ -100,6 +100,22 @@ mod imp {
     use crate::args::Settings;
     use crate::error::{CliError, Result};
     use crate::output::{Document, TrackJson};
+
+    /// The two blocks that made a recommendation closest, as `similar` prints them for a
+    /// library file (`commands::similar`).
+    fn why(explanation: &[(String, f32)]) -> String {
+        let why: Vec<String> = explanation
+            .iter()
+            .filter(|(_, c)| *c > 0.0)
+            .take(2)
+            .map(|(n, c)| format!("{n} {c:+.2}"))
+            .collect();
+        if why.is_empty() {
+            String::new()
+        } else {
+            format!("closest in {}", why.join(", "))
+        }
+    }
 
     fn url(s: &Settings) -> &str {
         s.db.to_str().unwrap_or_default()
@@ -230,10 +246,7 @@ mod imp {
         let roots = RootMap::parse(&p.roots)?;
         let catalogue = PgCatalogueIndex::load(PgStore::connect(url(s))?, model.name())?;
         let t = Instant::now();
-        let index = catalogue.index();
-        let resolved = sonority::Analyzer::new(&model)
-            .resolve_anchors(index, anchors, &|x| anchor_key(index, &roots, x))?;
-        let recs = index.rank(&resolved, k, exclude_album, model.layout().as_deref())?;
+        let recs = catalogue.recommend(&model, &roots, anchors, k, exclude_album)?;
         let secs = t.elapsed().as_secs_f64();
         if json {
             return Document::new("similar", anchors, secs, TrackJson::recommendations(&recs))
@@ -241,7 +254,7 @@ mod imp {
         }
         let rows: Vec<_> = recs
             .iter()
-            .map(|r| (&r.track, r.score, String::new()))
+            .map(|r| (&r.track, r.score, why(&r.explanation)))
             .collect();
         crate::output::print_list(
             &format!("Tracks most like the anchor(s) ({:.0} ms):", secs * 1e3),

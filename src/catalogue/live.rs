@@ -107,4 +107,10 @@ impl LiveIndex {
     pub(crate) fn index(&self) -> &CatalogueIndex {
         &self.index
     }
+
+    /// The name of the model whose vectors the index holds.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn model(&self) -> &str {
+        &self.model
+    }
 }
