@@ -14,6 +14,7 @@
 //! jobs claimed from the shared queue and completes each job in the catalogue.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use sonority_store::{
@@ -148,22 +149,21 @@ where
     // would only wait on cores that are busy with other files.
     let _serial = sonority_autoencoders::SerialMatmul::new();
     let sink = std::cell::RefCell::new(sink);
+    // Each job travels with the path it resolved to, so that a panic names its file.
     pool(
         threads,
         stop,
-        || source.next_job(stop),
-        |job| {
+        || Ok(source.next_job(stop)?.map(|job| (job, OnceLock::new()))),
+        |(job, at): &(S::Job, OnceLock<PathBuf>)| {
             let path = source.path(job)?;
-            let a = analyzer.analyze_file(&path)?;
-            Ok((a, source.content_hash(job, &path)))
+            let path = at.get_or_init(|| path);
+            let a = analyzer.analyze_file(path)?;
+            Ok((a, source.content_hash(job, path)))
         },
         Some(tick),
-        |job, outcome| {
-            let outcome = outcome.unwrap_or_else(|p| {
-                // The path resolved before the analysis panicked.
-                let path = source.path(&job).unwrap_or_default();
-                Err(p.into_error(path))
-            });
+        |(job, at), outcome| {
+            let outcome =
+                outcome.unwrap_or_else(|p| Err(p.into_error(at.into_inner().unwrap_or_default())));
             sink.borrow_mut().outcome(job, outcome)
         },
         || sink.borrow_mut().tick(),
@@ -304,4 +304,82 @@ fn analysis_of(a: &TrackAnalysis) -> Analysis {
         .with_rolloff_hz(f64::from(d.rolloff.mean_hz))
         .with_descriptor("rolloff_std_hz", f64::from(d.rolloff.std_hz))
         .with_descriptor("tuning_semitones", f64::from(d.tuning_semitones))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::Error;
+
+    /// Two files; hashing the second one panics (inside the worker's analysis of it).
+    struct Files(Mutex<Vec<PathBuf>>);
+
+    impl JobSource for Files {
+        type Job = PathBuf;
+
+        fn next_job(&self, _stop: &StopFlag) -> Result<Option<PathBuf>> {
+            Ok(self.0.lock().unwrap().pop())
+        }
+
+        fn path(&self, job: &PathBuf) -> Result<PathBuf> {
+            Ok(job.clone())
+        }
+
+        fn content_hash(&self, job: &PathBuf, _path: &Path) -> Option<ContentHash> {
+            assert!(!job.ends_with("b.wav"), "hashing b");
+            None
+        }
+    }
+
+    struct Outcomes(Vec<(PathBuf, Result<Analysed>)>);
+
+    impl OutcomeSink<PathBuf> for Outcomes {
+        fn outcome(&mut self, job: PathBuf, outcome: Result<Analysed>) -> Result<()> {
+            self.0.push((job, outcome));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_panic_fails_its_file_only_with_a_typed_error() {
+        let model = Model::load_default().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let rate = model.header.sample_rate;
+        let tone: Vec<f32> = (0..rate / 2)
+            .map(|i| (i as f32 * 0.05).sin() * 0.3)
+            .collect();
+        let files: Vec<PathBuf> = ["a.wav", "b.wav"]
+            .iter()
+            .map(|n| dir.path().join(n))
+            .collect();
+        for f in &files {
+            sonority_testkit::signal::write_wav_i16(f, 1, rate, &tone).unwrap();
+        }
+        let source = Files(Mutex::new(files.clone()));
+        let mut sink = Outcomes(Vec::new());
+        let analyzer = IndexOptions::default().analyzer(&model);
+        let stop = StopFlag::new();
+        run(
+            &source,
+            &analyzer,
+            2,
+            &stop,
+            Duration::from_millis(50),
+            &mut sink,
+        )
+        .unwrap();
+        assert!(!stop.is_stopped());
+        sink.0.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(sink.0.len(), 2);
+        assert!(sink.0[0].1.is_ok());
+        match &sink.0[1].1 {
+            Err(Error::Panicked { path, message }) => {
+                assert_eq!((path, message.as_str()), (&files[1], "hashing b"));
+            }
+            other => panic!("{:?}", other.as_ref().map(|_| ())),
+        }
+    }
 }

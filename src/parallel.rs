@@ -277,4 +277,42 @@ mod tests {
         );
         assert_eq!((oks, errors), (42, 8));
     }
+
+    #[test]
+    fn the_first_error_stops_the_pool_and_is_returned() {
+        let taken = AtomicUsize::new(0);
+        let stop = StopFlag::new();
+        let mut done = 0;
+        let r = pool(
+            2,
+            &stop,
+            || match taken.fetch_add(1, Ordering::SeqCst) {
+                5 => Err("source lost".to_string()),
+                i if i < 1000 => Ok(Some(i)),
+                _ => Ok(None),
+            },
+            |&i| i,
+            Some(Duration::from_millis(10)),
+            |_, r| {
+                assert!(r.is_ok());
+                done += 1;
+                Ok(())
+            },
+            || Ok(()),
+        );
+        assert_eq!(r, Err("source lost".to_string()));
+        assert!(stop.is_stopped());
+        assert!(done < 1000, "{done}");
+    }
+
+    #[test]
+    fn a_panic_becomes_the_facade_error_for_its_file() {
+        let p = Panic {
+            message: "boom".into(),
+        };
+        assert_eq!(p.to_string(), "panic: boom");
+        let e = p.into_error("a.flac".into());
+        assert_eq!(e.to_string(), "a.flac: analysis panicked: boom");
+        assert!(matches!(e, crate::Error::Panicked { .. }));
+    }
 }
