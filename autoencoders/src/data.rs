@@ -23,6 +23,7 @@ pub struct TrackMatrix {
     rows: usize,
     cols: usize,
     group: Option<u64>,
+    teacher: Option<Vec<f32>>,
 }
 
 impl TrackMatrix {
@@ -55,6 +56,7 @@ impl TrackMatrix {
             rows,
             cols,
             group: None,
+            teacher: None,
         })
     }
 
@@ -64,6 +66,32 @@ impl TrackMatrix {
     pub fn with_group(mut self, group: u64) -> Self {
         self.group = Some(group);
         self
+    }
+
+    /// Gives the track a teacher vector (a pretrained encoder's vector of the whole track), used
+    /// by the distillation term ([`TrainConfig::distill`](crate::TrainConfig::distill)).
+    ///
+    /// # Errors
+    /// [`Error::NonFinite`] for NaN or infinite values, [`Error::Empty`] for an empty vector.
+    pub fn with_teacher(mut self, teacher: Vec<f32>) -> Result<Self> {
+        if teacher.is_empty() {
+            return Err(Error::Empty {
+                what: "teacher vector",
+            });
+        }
+        if teacher.iter().any(|x| !x.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "teacher vector",
+            });
+        }
+        self.teacher = Some(teacher);
+        Ok(self)
+    }
+
+    /// The track's teacher vector, if given.
+    #[must_use]
+    pub fn teacher(&self) -> Option<&[f32]> {
+        self.teacher.as_deref()
     }
 
     /// The track's group, if labelled.

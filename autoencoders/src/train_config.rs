@@ -59,6 +59,14 @@ pub struct TrainConfig {
     /// A free-form description of the training data, recorded in the provenance (corpus name,
     /// feature settings). Default: empty.
     pub data_description: String,
+    /// Weight of the distillation term (tiles only; every training track needs a teacher vector,
+    /// [`TrackMatrix::with_teacher`](crate::TrackMatrix::with_teacher)): in each batch the
+    /// cosine similarities between the tracks' first tiles' embeddings are pulled toward the
+    /// cosine similarities between their teacher vectors (mean squared difference over the
+    /// batch's pairs), so the tile encoder learns the teacher's similarity structure. `0` turns it
+    /// off. Default: `0`.
+    #[serde(default)]
+    pub distill: f64,
 }
 
 impl Default for TrainConfig {
@@ -77,6 +85,7 @@ impl Default for TrainConfig {
             time_budget_s: None,
             restore_best: true,
             data_description: String::new(),
+            distill: 0.0,
         }
     }
 }
@@ -106,6 +115,7 @@ impl TrainConfig {
     setter!(with_time_budget_s, time_budget_s, Option<f64>);
     setter!(with_restore_best, restore_best, bool);
     setter!(with_data_description, data_description, String);
+    setter!(with_distill, distill, f64);
 
     /// Checks the values.
     ///
@@ -136,6 +146,9 @@ impl TrainConfig {
             .is_some_and(|t| !(t.is_finite() && t >= 0.0))
         {
             return bad("time_budget_s", "must be finite and non-negative");
+        }
+        if !(self.distill.is_finite() && self.distill >= 0.0) {
+            return bad("distill", "must be finite and non-negative");
         }
         let c = &self.contrastive;
         if !(c.weight.is_finite() && c.weight >= 0.0) {

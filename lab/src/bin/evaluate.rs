@@ -86,6 +86,8 @@ struct Args {
     epochs: String,
     /// Comma-separated trainable candidates: plain, contrastive, contrastive-augment,
     /// contrastive-augment-album (positives are tiles of the same album, `Positives::SameGroup`),
+    /// contrastive-augment-distill (with `--artist`: the distillation term of
+    /// `TrainConfig::distill` at 0.5, the artist encoder as teacher),
     /// contrastive-augment-wide (encoder 256-128-64), contrastive-vector-ae,
     /// contrastive-augment+stage2-conv1d, contrastive-augment+stage2-mlp (the learned second
     /// stage over all five standardised blocks, `TrainOptions::with_learned_stage`),
@@ -624,6 +626,13 @@ fn candidate(name: &str, epochs: usize, seed: u64) -> Option<TrainOptions> {
         "contrastive-augment" => {
             // Mild, fixed a priori (not tuned): see `shipped_augment`.
             let mut t = tcfg;
+            t.augment = shipped_augment();
+            o.tile_training = t;
+        }
+        "contrastive-augment-distill" => {
+            // v3's recipe plus the distillation term (weight 0.5, fixed a priori): the tiles'
+            // cosine structure pulled toward the artist encoder's (needs `--artist`).
+            let mut t = tcfg.with_distill(0.5);
             t.augment = shipped_augment();
             o.tile_training = t;
         }
