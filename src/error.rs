@@ -117,6 +117,43 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// Training, or fitting a fusion, was given fewer tracks than it needs: give it more.
+    #[cfg(all(feature = "autoencoders", feature = "fusion"))]
+    #[error("training needs at least {needed} tracks, {given} given")]
+    #[non_exhaustive]
+    TooFewTracks {
+        /// The fewest it takes.
+        needed: usize,
+        /// How many it was given.
+        given: usize,
+    },
+    /// A track's data was analysed with other settings than the model's, or than the other
+    /// training tracks': extract it again with `expected`
+    /// ([`ExtractOptions::settings`](crate::train::ExtractOptions::settings)).
+    #[cfg(all(feature = "autoencoders", feature = "fusion"))]
+    #[error(
+        "a track was analysed with {found:?}, not {expected:?}: extract it again with those settings"
+    )]
+    #[non_exhaustive]
+    SettingsMismatch {
+        /// The settings of the model, or of the first training track.
+        expected: Box<crate::model::AnalysisSettings>,
+        /// The track's.
+        found: Box<crate::model::AnalysisSettings>,
+    },
+    /// An `artist` block was asked for without the artist encoder to keep in the model
+    /// ([`TrainOptions::with_artist`](crate::train::TrainOptions::with_artist)), or for tracks
+    /// extracted without it
+    /// ([`ExtractOptions::with_artist`](crate::train::ExtractOptions::with_artist)).
+    #[cfg(all(feature = "autoencoders", feature = "fusion"))]
+    #[error("an artist block needs the artist encoder ({}) and tracks extracted with it ({tracks_without} without)", if *encoder_given { "given" } else { "not given" })]
+    #[non_exhaustive]
+    ArtistBlockUnavailable {
+        /// Whether the options hold the encoder.
+        encoder_given: bool,
+        /// Tracks without an `artist` block.
+        tracks_without: usize,
+    },
 }
 
 /// `Result` with the facade's [`Error`].

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 #[cfg(doc)]
 use sonority_fusion::Fusion;
-use sonority_mfcc::FileSource;
+use sonority_mfcc::{AudioSource, FileSource};
 
 use super::options::ExtractOptions;
 use crate::artist::ArtistPooling;
@@ -50,14 +50,23 @@ pub struct TrackData {
 /// Decoding errors naming the file, [`Error::NoSignal`].
 pub fn extract_track_data(path: &Path, opts: &ExtractOptions) -> Result<TrackData> {
     let mut src = FileSource::open(path, &opts.settings.decode_options())?;
-    let blocks = opts
-        .max_blocks
-        .unwrap_or(usize::MAX / (opts.block_frames + 1));
     let seed = opts.seed
         ^ path
             .to_string_lossy()
             .bytes()
             .fold(0_u64, |h, b| h.wrapping_mul(31) ^ u64::from(b));
+    extract_source(&mut src, opts, seed)
+}
+
+/// [`extract_track_data`] of any source, its block sample drawn with `seed`.
+pub(super) fn extract_source(
+    src: &mut dyn AudioSource,
+    opts: &ExtractOptions,
+    seed: u64,
+) -> Result<TrackData> {
+    let blocks = opts
+        .max_blocks
+        .unwrap_or(usize::MAX / (opts.block_frames + 1));
     let pass = BlockPipeline::keeping_logmel(
         &opts.settings,
         opts.block_frames,
@@ -65,7 +74,7 @@ pub fn extract_track_data(path: &Path, opts: &ExtractOptions) -> Result<TrackDat
         seed,
         opts.artist.as_deref(),
     )?
-    .run(&mut src)?;
+    .run(src)?;
     let m = pass.logmel.ok_or(Error::NoSignal)?;
     Ok(TrackData {
         n_mels: m.rows(),
@@ -77,6 +86,14 @@ pub fn extract_track_data(path: &Path, opts: &ExtractOptions) -> Result<TrackDat
         duration_s: pass.duration_s,
         group: None,
     })
+}
+
+/// The whole of a 22,050 Hz signal as training data, with the default settings (for tests).
+#[cfg(test)]
+pub(super) fn whole_signal(y: &[f32]) -> TrackData {
+    let opts = ExtractOptions::default().whole_track();
+    extract_source(&mut sonority_mfcc::SliceSource::new(y, 22_050), &opts, 0)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Group labels for [`TrackData::group`] from names (albums, say): each name's index among the
@@ -159,7 +176,7 @@ pub fn audio_files(dir: &Path) -> Vec<PathBuf> {
 
 /// [`extract_track_data`] for many files on `threads` threads. The results are in the order
 /// of `paths` (an error names its file; a panic while analysing one file fails that file
-/// only); `progress` is called after each file, in completion order.
+/// only, with [`Error::Panicked`]); `progress` is called after each file, in completion order.
 #[must_use]
 pub fn extract_all<F>(
     paths: &[PathBuf],
@@ -178,11 +195,7 @@ where
         &crate::StopFlag::new(),
         |&i| extract_track_data(&paths[i], opts),
         |&i, r| {
-            let r = r.unwrap_or_else(|panic| {
-                Err(Error::Query {
-                    reason: format!("{}: analysis panicked: {panic}", paths[i].display()),
-                })
-            });
+            let r = r.unwrap_or_else(|panic| Err(panic.into_error(paths[i].clone())));
             progress(&paths[i], r.as_ref().err());
             out[i] = Some(r);
         },

@@ -12,8 +12,12 @@ use sonority_fusion::{BlockScaling, BlockSpec, Fusion, Standardization};
 use super::data::{TrackData, fit_band_stats, fit_unit_range, standardised};
 use super::options::{FusionRecipe, TileScaling, TrainOptions, VectorArchitecture, VectorTraining};
 use super::views::{in_layout, tile_block, tile_block_and_tiles, track_views};
+use crate::artist::ArtistPooling;
 use crate::blocks::{ARTIST, BLOCKS, KEY, PUBLISHED_DESCRIPTORS, TILES, TIMBRE};
-use crate::model::{FinalStage, MODEL_FORMAT, MODEL_FORMAT_VERSION, Model, ModelHeader};
+use crate::model::{
+    AnalysisSettings, FinalStage, MODEL_FORMAT, MODEL_FORMAT_VERSION, Model, ModelHeader,
+};
+use crate::moments::Moments;
 use crate::pipeline::final_vector;
 use crate::rng::SplitMix64;
 use crate::{Error, Result};
@@ -69,46 +73,85 @@ fn fit_fusion(
     Ok((fusion, raw))
 }
 
+/// The tracks' `artist` blocks, each dimension z-scored over `tracks`: the distillation
+/// term's teacher vectors.
+fn teacher_vectors(tracks: &[&TrackData]) -> Result<Vec<Vec<f32>>> {
+    let blocks: Vec<&[f32]> = tracks
+        .iter()
+        .map(|t| t.block(ARTIST))
+        .collect::<Option<_>>()
+        .ok_or_else(|| Error::Model {
+            reason: "distillation needs tracks extracted with the artist encoder".into(),
+        })?;
+    let dim = blocks.first().map_or(0, |b| b.len());
+    let mut moments = Moments::new(dim);
+    for b in &blocks {
+        moments.push_rows(b);
+    }
+    let stats = moments.mean_std().ok_or(Error::NoSignal)?;
+    let (mean, std) = stats.split_at(dim);
+    Ok(blocks
+        .iter()
+        .map(|b| {
+            b.iter()
+                .zip(mean)
+                .zip(std)
+                .map(|((&x, &m), &s)| if s > 1e-6 { (x - m) / s } else { 0.0 })
+                .collect()
+        })
+        .collect())
+}
+
 /// Trains a model: the tile autoencoder on random tiles of `tracks` (scaled as
 /// [`TrainOptions::tile_scaling`] says), then the fusion statistics on every track's blocks,
 /// then (optionally) the fused-vector autoencoder. `progress` receives the tile training's
 /// reports; return `false` to stop it (the model is still made, from the weights so far).
 ///
 /// # Errors
-/// Fewer than two tracks, training errors, non-finite features, a
-/// [`resume_tile`](TrainOptions::resume_tile) of another configuration.
+/// [`Error::TooFewTracks`] for fewer than two tracks, [`Error::SettingsMismatch`] for tracks
+/// analysed with different settings, [`Error::ArtistBlockUnavailable`] for an `artist` block
+/// without the encoder or tracks extracted without it (all before any training), training
+/// errors, non-finite features, a [`resume_tile`](TrainOptions::resume_tile) of another
+/// configuration.
 #[allow(clippy::too_many_lines)]
 pub fn train_model<F>(tracks: &[&TrackData], opts: &TrainOptions, progress: F) -> Result<Model>
 where
     F: FnMut(&Progress) -> bool,
 {
-    if tracks.len() < 2 {
-        return Err(Error::Model {
-            reason: "training needs at least two tracks".into(),
-        });
-    }
-    let n_mels = tracks[0].n_mels;
-    let settings = tracks[0].settings.clone();
-    if tracks.iter().any(|t| t.settings != settings) {
-        return Err(Error::Model {
-            reason: "the tracks were analysed with different settings".into(),
-        });
-    }
+    let first = tracks.first().ok_or(Error::TooFewTracks {
+        needed: 2,
+        given: 0,
+    })?;
+    let settings = first.settings.clone();
+    check_tracks(tracks, &settings, opts)?;
+    let n_mels = first.n_mels;
     // (A resumed run refits the scaling on its tracks: the same numbers for the same tracks.)
     let band_stats = match opts.tile_scaling {
         TileScaling::UnitRange => fit_unit_range(tracks),
         TileScaling::PerBand => fit_band_stats(tracks),
     };
+    // Distillation: each track's teacher vector is its `artist` block, z-scored over the
+    // training tracks (as the block is fused).
+    let teachers = if opts.tile_training.distill > 0.0 {
+        Some(teacher_vectors(tracks)?)
+    } else {
+        None
+    };
     let data: Vec<TrackMatrix> = tracks
         .iter()
-        .map(|t| {
+        .enumerate()
+        .map(|(i, t)| {
             let m = TrackMatrix::new(standardised(t, &band_stats), n_mels, t.frames)?;
-            Ok::<_, sonority_autoencoders::Error>(match t.group {
+            let m = match t.group {
                 Some(g) => m.with_group(g),
                 None => m,
-            })
+            };
+            match &teachers {
+                Some(v) => m.with_teacher(v[i].clone()),
+                None => Ok(m),
+            }
         })
-        .collect::<std::result::Result<_, _>>()?;
+        .collect::<std::result::Result<_, sonority_autoencoders::Error>>()?;
     let tile_cfg = opts.tile.clone().with_rows(n_mels);
     let trained = match &opts.resume_tile {
         Some(init) if *init.config() != tile_cfg => {
@@ -151,19 +194,8 @@ where
         .iter()
         .zip(&tiles)
         .zip(&published)
-        .map(|((t, tb), pd)| {
-            let mut v = t.named_blocks(tb, opts.artist);
-            v.push((PUBLISHED_DESCRIPTORS, pd.as_slice()));
-            v
-        })
+        .map(|((t, tb), pd)| fusion_blocks(t, tb, pd, opts.artist))
         .collect();
-    if opts.artist.is_some()
-        && (opts.artist_encoder.is_none() || tracks.iter().any(|t| t.block(ARTIST).is_none()))
-    {
-        return Err(Error::Model {
-            reason: "an artist block needs the encoder and tracks extracted with it".into(),
-        });
-    }
     let (fusion, raw) = fit_fusion(opts.fusion, &opts.weights, &named)?;
     let header = ModelHeader {
         format: MODEL_FORMAT.into(),
@@ -189,10 +221,7 @@ where
         tile,
         fusion,
         vector: None,
-        artist: match opts.artist {
-            Some(_) => opts.artist_encoder.as_deref().cloned(),
-            None => None,
-        },
+        artist: opts.kept_artist_encoder(),
     };
     if opts.final_stage == FinalStage::VectorAutoencoder {
         let dim = model.fusion.dim();
@@ -241,29 +270,14 @@ where
 /// `opts`' tile settings and final stage are not used: the final vector is the fused one.
 ///
 /// # Errors
-/// Fewer than two tracks, tracks analysed with other settings than `base`'s, an `artist` block
-/// without the encoder or tracks extracted without it, fusion errors.
+/// [`Error::TooFewTracks`] for fewer than two tracks, [`Error::SettingsMismatch`] for tracks
+/// analysed with other settings than `base`'s, [`Error::ArtistBlockUnavailable`] for an
+/// `artist` block without the encoder or tracks extracted without it, fusion errors.
 pub fn refit_fusion(base: &Model, tracks: &[&TrackData], opts: &TrainOptions) -> Result<Model> {
-    if tracks.len() < 2 {
-        return Err(Error::Model {
-            reason: "fitting a fusion needs at least two tracks".into(),
-        });
-    }
-    if opts.artist.is_some()
-        && (opts.artist_encoder.is_none() || tracks.iter().any(|t| t.block(ARTIST).is_none()))
-    {
-        return Err(Error::Model {
-            reason: "an artist block needs the encoder and tracks extracted with it".into(),
-        });
-    }
+    check_tracks(tracks, &base.header.settings(), opts)?;
     let tiles: Vec<Vec<f32>> = tracks
         .iter()
         .map(|t| {
-            if t.settings != base.header.settings() {
-                return Err(Error::Model {
-                    reason: "the tracks were analysed with other settings than the model's".into(),
-                });
-            }
             tile_block(
                 &base.tile,
                 &base.header.band_stats,
@@ -277,11 +291,7 @@ pub fn refit_fusion(base: &Model, tracks: &[&TrackData], opts: &TrainOptions) ->
         .iter()
         .zip(&tiles)
         .zip(&published)
-        .map(|((t, tb), pd)| {
-            let mut v = t.named_blocks(tb, opts.artist);
-            v.push((PUBLISHED_DESCRIPTORS, pd.as_slice()));
-            v
-        })
+        .map(|((t, tb), pd)| fusion_blocks(t, tb, pd, opts.artist))
         .collect();
     let (fusion, _) = fit_fusion(opts.fusion, &opts.weights, &named)?;
     let mut header = base.header.clone();
@@ -299,10 +309,7 @@ pub fn refit_fusion(base: &Model, tracks: &[&TrackData], opts: &TrainOptions) ->
         tile: base.tile.clone(),
         fusion,
         vector: None,
-        artist: match opts.artist {
-            Some(_) => opts.artist_encoder.as_deref().cloned(),
-            None => None,
-        },
+        artist: opts.kept_artist_encoder(),
     };
     model.check()?;
     Ok(model)
@@ -342,17 +349,10 @@ where
 /// as [`Analyzer`](crate::Analyzer) on the file, when the data holds the whole track).
 ///
 /// # Errors
-/// Wrong block sizes, non-finite values, model errors.
+/// [`Error::SettingsMismatch`] for a track analysed with other settings than the model's,
+/// wrong block sizes, non-finite values, model errors.
 pub fn embed_track_data(model: &Model, t: &TrackData) -> Result<Vec<f32>> {
-    if t.settings != model.header.settings() {
-        return Err(Error::Model {
-            reason: format!(
-                "the track was analysed with other settings ({:?}) than the model's ({:?})",
-                t.settings,
-                model.header.settings()
-            ),
-        });
-    }
+    check_settings(&model.header.settings(), t)?;
     let tiles = tile_block(
         &model.tile,
         &model.header.band_stats,
@@ -360,7 +360,108 @@ pub fn embed_track_data(model: &Model, t: &TrackData) -> Result<Vec<f32>> {
         t,
     )?;
     let published = t.published_descriptors();
-    let mut blocks = t.named_blocks(&tiles, model.header.artist);
-    blocks.push((PUBLISHED_DESCRIPTORS, published.as_slice()));
+    let blocks = fusion_blocks(t, &tiles, &published, model.header.artist);
     final_vector(model, &blocks)
+}
+
+/// A track's blocks by name, as a fusion takes them: its `tiles` block (`tiles`), its own
+/// blocks (the `artist` block cut to `artist`'s pooling, or left out), and the published
+/// design's descriptors (`published`, its [`TrackData::published_descriptors`]).
+fn fusion_blocks<'a>(
+    t: &'a TrackData,
+    tiles: &'a [f32],
+    published: &'a [f32; 3],
+    artist: Option<ArtistPooling>,
+) -> Vec<(&'a str, &'a [f32])> {
+    let mut blocks = t.named_blocks(tiles, artist);
+    blocks.push((PUBLISHED_DESCRIPTORS, published.as_slice()));
+    blocks
+}
+
+/// What fitting a model or a fusion takes of its tracks: at least two, each analysed with
+/// `expected`, and when `opts` fuses an `artist` block, the encoder and the block of every
+/// track.
+fn check_tracks(
+    tracks: &[&TrackData],
+    expected: &AnalysisSettings,
+    opts: &TrainOptions,
+) -> Result<()> {
+    if tracks.len() < 2 {
+        return Err(Error::TooFewTracks {
+            needed: 2,
+            given: tracks.len(),
+        });
+    }
+    for t in tracks {
+        check_settings(expected, t)?;
+    }
+    if opts.artist.is_some() {
+        let tracks_without = tracks.iter().filter(|t| t.block(ARTIST).is_none()).count();
+        if opts.artist_encoder.is_none() || tracks_without > 0 {
+            return Err(Error::ArtistBlockUnavailable {
+                encoder_given: opts.artist_encoder.is_some(),
+                tracks_without,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A track's data must come from an analysis with `expected` settings.
+fn check_settings(expected: &AnalysisSettings, t: &TrackData) -> Result<()> {
+    if t.settings == *expected {
+        Ok(())
+    } else {
+        Err(Error::SettingsMismatch {
+            expected: Box::new(expected.clone()),
+            found: Box::new(t.settings.clone()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::data::whole_signal;
+
+    fn tracks() -> (TrackData, TrackData) {
+        let tone =
+            |f: f32| -> Vec<f32> { (0..40 * 512).map(|i| (i as f32 * f).sin() * 0.3).collect() };
+        (whole_signal(&tone(0.031)), whole_signal(&tone(0.047)))
+    }
+
+    /// The errors a caller can act on come typed, and before any training.
+    #[test]
+    fn typed_errors_before_training() {
+        let (a, b) = tracks();
+        let opts = TrainOptions::default();
+        let e = train_model(&[&a], &opts, |_| true).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::TooFewTracks {
+                    needed: 2,
+                    given: 1
+                }
+            ),
+            "{e}"
+        );
+        let mut other = b.clone();
+        other.settings = other.settings.with_rolloff_percent(0.5);
+        let e = train_model(&[&a, &other], &opts, |_| true).unwrap_err();
+        assert!(matches!(e, Error::SettingsMismatch { .. }), "{e}");
+        let mut with_artist = opts.clone();
+        with_artist.artist = Some(ArtistPooling::default());
+        let e = train_model(&[&a, &b], &with_artist, |_| true).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ArtistBlockUnavailable {
+                    encoder_given: false,
+                    tracks_without: 2
+                }
+            ),
+            "{e}"
+        );
+    }
 }

@@ -343,4 +343,11 @@ impl TrainOptions {
         self.resume_tile = tile;
         self
     }
+
+    /// The artist encoder a model made with these options keeps: the one given, when an
+    /// `artist` block is fused.
+    pub(super) fn kept_artist_encoder(&self) -> Option<ArtistEncoder> {
+        self.artist
+            .and_then(|_| self.artist_encoder.as_deref().cloned())
+    }
 }

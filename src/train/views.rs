@@ -209,28 +209,7 @@ pub(super) fn in_layout<'a>(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::model::AnalysisSettings;
-    use crate::pipeline::BlockPipeline;
-    use sonority_mfcc::SliceSource;
-
-    fn track(y: &[f32]) -> TrackData {
-        let settings = AnalysisSettings::default();
-        let pass = BlockPipeline::keeping_logmel(&settings, 512, usize::MAX / 513, 0, None)
-            .unwrap()
-            .run(&mut SliceSource::new(y, 22_050))
-            .unwrap();
-        let m = pass.logmel.unwrap();
-        TrackData {
-            n_mels: m.rows(),
-            frames: m.cols(),
-            logmel: m.into_vec(),
-            blocks: pass.blocks,
-            settings,
-            descriptors: pass.descriptors,
-            duration_s: pass.duration_s,
-            group: None,
-        }
-    }
+    use crate::train::data::whole_signal as track;
 
     /// The views' timbre over every tile of a track whose tiles do not overlap is the track's
     /// timbre block, and a random split's halves are disjoint and cover every tile.
