@@ -117,6 +117,14 @@ pub fn group_ids<S: AsRef<str>>(names: &[S]) -> Vec<u64> {
 }
 
 impl TrackData {
+    /// Writes frame `c`'s dB values (one a band) into `db`: how the tiler and the timbre sink
+    /// read the kept frames.
+    pub(super) fn frame_db(&self, c: usize, db: &mut [f32]) {
+        for (b, v) in db.iter_mut().enumerate() {
+            *v = self.logmel[b * self.frames + c];
+        }
+    }
+
     /// The model-independent block called `name`.
     #[must_use]
     pub fn block(&self, name: &str) -> Option<&[f32]> {

@@ -51,12 +51,7 @@ pub fn tile_block(
 fn feed_tiles(pooler: &mut TilePooler<'_>, t: &TrackData) -> Result<Tiler> {
     let mut tiler = pooler.tiler()?;
     for c in 0..t.frames {
-        let column = |frame: &mut [f32]| {
-            for (b, f) in frame.iter_mut().enumerate() {
-                *f = t.logmel[b * t.frames + c];
-            }
-        };
-        if let Some(tile) = tiler.push_frame(column) {
+        if let Some(tile) = tiler.push_frame(|db| t.frame_db(c, db)) {
             pooler.push_tile(tile.data)?;
         }
     }
@@ -131,11 +126,7 @@ fn view_timbre(
     sink.reset();
     for &i in tiles {
         for c in spans[i].clone() {
-            sink.push_db(|mel| {
-                for (k, m) in mel.iter_mut().enumerate() {
-                    *m = t.logmel[k * t.frames + c];
-                }
-            });
+            sink.push_db(|db| t.frame_db(c, db));
         }
     }
     sink.mean_std()
