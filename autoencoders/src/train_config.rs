@@ -64,8 +64,9 @@ pub struct TrainConfig {
     /// cosine similarities between the tracks' first tiles' embeddings are pulled toward the
     /// cosine similarities between their teacher vectors (mean squared difference over the
     /// batch's pairs), so the tile encoder learns the teacher's similarity structure. `0` turns it
-    /// off. Default: `0`.
-    #[serde(default)]
+    /// off. Default: `0` (then not written, so the records of models trained without it keep
+    /// their bytes).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub distill: f64,
 }
 
@@ -88,6 +89,12 @@ impl Default for TrainConfig {
             distill: 0.0,
         }
     }
+}
+
+/// Whether a weight is exactly zero (a term that is off is left out of the record).
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 macro_rules! setter {
