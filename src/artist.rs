@@ -190,8 +190,7 @@ mod tests {
     use std::path::Path;
 
     fn encoder() -> ArtistEncoder {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("models/ismir2018-artist/artist.safetensors");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default/artist.safetensors");
         ArtistEncoder::load(&path).unwrap()
     }
 

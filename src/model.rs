@@ -210,7 +210,11 @@ pub struct Model {
 
 /// The shipped default model's files, embedded in the program at build time, so that a
 /// built program finds its default model wherever it is copied (no source tree needed).
-const EMBEDDED_DEFAULT: [(&str, &[u8]); 4] = [
+const EMBEDDED_DEFAULT: [(&str, &[u8]); 5] = [
+    (
+        "artist.safetensors",
+        include_bytes!("../models/default/artist.safetensors"),
+    ),
     (
         "fusion.json",
         include_bytes!("../models/default/fusion.json"),

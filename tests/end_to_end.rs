@@ -208,7 +208,7 @@ fn streaming_analysis_equals_cached_features() {
     let streamed = Analyzer::new(&model).analyze_file(&p).unwrap().vector;
     let data = sonority::train::extract_track_data(
         &p,
-        &sonority::train::ExtractOptions::default().whole_track(),
+        &sonority::train::ExtractOptions::for_model(&model),
     )
     .unwrap();
     let cached = sonority::train::embed_track_data(&model, &data).unwrap();

@@ -52,6 +52,30 @@ impl Default for ExtractOptions {
 }
 
 impl ExtractOptions {
+    /// What `model` needs of a track (whole): its analysis settings, and its artist encoder
+    /// when it has an `artist` block. [`embed_track_data`](crate::train::embed_track_data) then
+    /// gives what [`Analyzer`](crate::Analyzer) gives for the file.
+    ///
+    /// # Examples
+    /// ```
+    /// let model = sonority::Model::load_default()?;
+    /// let opts = sonority::train::ExtractOptions::for_model(&model);
+    /// assert_eq!(opts.artist.is_some(), model.artist.is_some());
+    /// # Ok::<(), sonority::Error>(())
+    /// ```
+    #[must_use]
+    pub fn for_model(model: &crate::Model) -> Self {
+        let opts = Self {
+            settings: model.header.settings(),
+            ..Self::default()
+        }
+        .whole_track();
+        match &model.artist {
+            Some(encoder) => opts.with_artist(Arc::new(encoder.clone())),
+            None => opts,
+        }
+    }
+
     /// Sets [`artist`](Self::artist).
     #[must_use]
     pub fn with_artist(mut self, encoder: Arc<ArtistEncoder>) -> Self {

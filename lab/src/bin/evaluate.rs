@@ -119,7 +119,7 @@ struct Args {
     /// Seed for folds and training.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// The pretrained artist encoder's weights (`models/ismir2018-artist/artist.safetensors`):
+    /// The pretrained artist encoder's weights (`models/default/artist.safetensors`):
     /// every track gets the `artist` block, scored alone (rows `artist-mean` and
     /// `artist-mean-std`, z-scored on each fold's training albums) and fused with each trained
     /// candidate's blocks under the artist weights of `WEIGHTS`.

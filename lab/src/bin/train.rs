@@ -141,7 +141,7 @@ struct Args {
     /// small gain offsets, time shifts and noise on each tile).
     #[arg(long)]
     no_augment: bool,
-    /// The pretrained artist encoder's weights (`models/ismir2018-artist/artist.safetensors`):
+    /// The pretrained artist encoder's weights (`models/default/artist.safetensors`):
     /// the model gets the `artist` block (default preset).
     #[arg(long)]
     artist: Option<PathBuf>,
