@@ -73,6 +73,26 @@ fn fit_fusion(
     Ok((fusion, raw))
 }
 
+/// The fusion of `opts`' recipe fitted on the tracks' blocks (their `tiles` blocks and
+/// published descriptors given), with
+/// the raw vectors it was fitted on and every track's named blocks.
+#[allow(clippy::type_complexity)]
+fn fit_tracks_fusion<'a>(
+    tracks: &[&'a TrackData],
+    tiles: &'a [Vec<f32>],
+    published: &'a [[f32; 3]],
+    opts: &TrainOptions,
+) -> Result<(Fusion, Vec<Vec<f32>>, Vec<Vec<(&'a str, &'a [f32])>>)> {
+    let named: Vec<Vec<(&str, &[f32])>> = tracks
+        .iter()
+        .zip(tiles)
+        .zip(published)
+        .map(|((t, tb), pd)| fusion_blocks(t, tb, pd, opts.artist))
+        .collect();
+    let (fusion, raw) = fit_fusion(opts.fusion, &opts.weights, &named)?;
+    Ok((fusion, raw, named))
+}
+
 /// The tracks' `artist` blocks, each dimension z-scored over `tracks`: the distillation
 /// term's teacher vectors.
 fn teacher_vectors(tracks: &[&TrackData]) -> Result<Vec<Vec<f32>>> {
@@ -190,13 +210,7 @@ where
         }
     }
     let published: Vec<[f32; 3]> = tracks.iter().map(|t| t.published_descriptors()).collect();
-    let named: Vec<Vec<(&str, &[f32])>> = tracks
-        .iter()
-        .zip(&tiles)
-        .zip(&published)
-        .map(|((t, tb), pd)| fusion_blocks(t, tb, pd, opts.artist))
-        .collect();
-    let (fusion, raw) = fit_fusion(opts.fusion, &opts.weights, &named)?;
+    let (fusion, raw, named) = fit_tracks_fusion(tracks, &tiles, &published, opts)?;
     let header = ModelHeader {
         format: MODEL_FORMAT.into(),
         format_version: MODEL_FORMAT_VERSION,
@@ -287,13 +301,7 @@ pub fn refit_fusion(base: &Model, tracks: &[&TrackData], opts: &TrainOptions) ->
         })
         .collect::<Result<_>>()?;
     let published: Vec<[f32; 3]> = tracks.iter().map(|t| t.published_descriptors()).collect();
-    let named: Vec<Vec<(&str, &[f32])>> = tracks
-        .iter()
-        .zip(&tiles)
-        .zip(&published)
-        .map(|((t, tb), pd)| fusion_blocks(t, tb, pd, opts.artist))
-        .collect();
-    let (fusion, _) = fit_fusion(opts.fusion, &opts.weights, &named)?;
+    let (fusion, _, _) = fit_tracks_fusion(tracks, &tiles, &published, opts)?;
     let mut header = base.header.clone();
     header.name.clone_from(&opts.name);
     header.artist = opts.artist;
