@@ -59,8 +59,6 @@ mod artist;
 mod blocks;
 #[cfg(feature = "full")]
 mod catalogue;
-#[cfg(feature = "autoencoders")]
-mod moments;
 #[cfg(all(feature = "full", feature = "postgres"))]
 pub mod distributed;
 #[cfg(feature = "full")]
@@ -73,6 +71,8 @@ mod library;
 pub mod m3u;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 pub mod model;
+#[cfg(feature = "autoencoders")]
+mod moments;
 #[cfg(all(feature = "autoencoders", feature = "fusion"))]
 mod pipeline;
 #[cfg(feature = "autoencoders")]

@@ -198,14 +198,16 @@ impl ModelHeader {
 pub struct Model {
     /// The analysis description.
     pub header: ModelHeader,
-    /// The tile autoencoder.
-    pub tile: ConvAutoencoder,
+    /// The tile autoencoder (candle inside: reached through [`Model::tile_params`],
+    /// [`train::tile_block_of`](crate::train::tile_block_of) and the analysis, not named here).
+    pub(crate) tile: ConvAutoencoder,
     /// The fusion (layout, statistics, weights).
     pub fusion: Fusion,
-    /// The Conv1D autoencoder over fused vectors.
-    pub vector: Option<ConvAutoencoder>,
+    /// The autoencoder over fused vectors, for a learned final stage
+    /// ([`Model::with_vector_stage`]).
+    pub(crate) vector: Option<ConvAutoencoder>,
     /// The pretrained artist encoder of the `artist` block (frozen).
-    pub artist: Option<ArtistEncoder>,
+    pub(crate) artist: Option<ArtistEncoder>,
 }
 
 /// The shipped default model's files, embedded in the program at build time, so that a
@@ -511,6 +513,30 @@ impl Model {
     #[must_use]
     pub fn mfcc_config(&self) -> MfccConfig {
         self.header.settings().mfcc_config()
+    }
+
+    /// Parameters of the tile autoencoder.
+    #[must_use]
+    pub fn tile_params(&self) -> usize {
+        self.tile.n_params()
+    }
+
+    /// The pretrained artist encoder of the `artist` block, for a model that has one.
+    #[must_use]
+    pub fn artist_encoder(&self) -> Option<&ArtistEncoder> {
+        self.artist.as_ref()
+    }
+
+    /// This model with `stage` as its learned final stage over the fused vector
+    /// ([`FinalStage::VectorAutoencoder`]): the final vector becomes `stage`'s latent.
+    ///
+    /// # Errors
+    /// [`Error::Model`] if `stage` does not take this model's fused vector.
+    pub fn with_vector_stage(mut self, stage: ConvAutoencoder) -> Result<Self> {
+        self.vector = Some(stage);
+        self.header.final_stage = FinalStage::VectorAutoencoder;
+        self.check()?;
+        Ok(self)
     }
 
     /// The model's name (the embedding's name in the database).

@@ -419,12 +419,13 @@ fn worker_with_other_weights_is_refused_and_claims_nothing() {
 /// The shipped model with an untrained (seeded) dense autoencoder over its fused vector as a
 /// learned final stage: what indexing and explaining need, without training anything.
 fn learned_model() -> Model {
-    let mut m = Model::load_default().unwrap();
+    let m = Model::load_default().unwrap();
     let cfg = ConvAeConfig::fused_dense(m.fusion.dim(), 8);
-    m.vector = Some(ConvAutoencoder::seeded(&cfg, 7).unwrap().frozen().unwrap());
-    m.header.final_stage = FinalStage::VectorAutoencoder;
+    let mut m = m
+        .with_vector_stage(ConvAutoencoder::seeded(&cfg, 7).unwrap().frozen().unwrap())
+        .unwrap();
+    assert_eq!(m.header.final_stage, FinalStage::VectorAutoencoder);
     m.header.name = "learned-stage".into();
-    m.check().unwrap();
     assert!(
         m.layout().is_none(),
         "a learned stage has no exact per-block split"

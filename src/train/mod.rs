@@ -21,4 +21,4 @@ pub use options::{
     ExtractOptions, FusionRecipe, TileScaling, TrainOptions, VectorArchitecture, VectorTraining,
     shipped_augment,
 };
-pub use views::tile_block;
+pub use views::{tile_block, tile_block_of};

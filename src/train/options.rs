@@ -60,7 +60,7 @@ impl ExtractOptions {
     /// ```
     /// let model = sonority::Model::load_default()?;
     /// let opts = sonority::train::ExtractOptions::for_model(&model);
-    /// assert_eq!(opts.artist.is_some(), model.artist.is_some());
+    /// assert_eq!(opts.artist.is_some(), model.artist_encoder().is_some());
     /// # Ok::<(), sonority::Error>(())
     /// ```
     #[must_use]
@@ -366,6 +366,12 @@ impl TrainOptions {
     pub fn resuming(mut self, tile: Option<ConvAutoencoder>) -> Self {
         self.resume_tile = tile;
         self
+    }
+
+    /// Continues training `model`'s tile autoencoder ([`resume_tile`](Self::resume_tile)).
+    #[must_use]
+    pub fn resuming_model(self, model: &crate::Model) -> Self {
+        self.resuming(Some(model.tile.clone()))
     }
 
     /// The artist encoder a model made with these options keeps: the one given, when an

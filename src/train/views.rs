@@ -30,6 +30,15 @@ fn check_bands(stats: &BandStats, t: &TrackData) -> Result<()> {
     }
 }
 
+/// The pooled `tiles` block of a track under `model`'s tile autoencoder, its log-mel frames
+/// standardised with `stats` (the model's own [`BandStats`], or others to compare with).
+///
+/// # Errors
+/// Encoder errors, [`Error::NoSignal`] for a track with no frames, bands that do not match.
+pub fn tile_block_of(model: &crate::Model, stats: &BandStats, t: &TrackData) -> Result<Vec<f32>> {
+    tile_block(&model.tile, stats, model.header.tile_frames, t)
+}
+
 /// The pooled tile vector of a track under a tile model.
 ///
 /// # Errors

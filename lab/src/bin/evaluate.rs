@@ -56,7 +56,7 @@ use sonority::fusion::{Fusion, published_descriptors};
 use sonority::model::{ArtistPooling, BLOCKS, FinalStage};
 use sonority::train::{
     ExtractOptions, FusionRecipe, TrackData, TrainOptions, VectorArchitecture, continue_training,
-    embed_track_data, extract_all, fit_band_stats, group_ids, shipped_augment, tile_block,
+    embed_track_data, extract_all, fit_band_stats, group_ids, shipped_augment, tile_block_of,
     train_model,
 };
 
@@ -207,7 +207,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let artist = match &args.artist {
         Some(path) => Some(Arc::new(ArtistEncoder::load(path)?)),
-        None => model.as_ref().and_then(|m| m.artist.clone().map(Arc::new)),
+        None => model
+            .as_ref()
+            .and_then(|m| m.artist_encoder().cloned().map(Arc::new)),
     };
     if let Some(a) = &artist {
         opts = opts.with_artist(Arc::clone(a));
@@ -437,7 +439,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                     "  {c}: trained in {train_s:.0} s in all ({} steps in the last run)",
                     prov["steps"]
                 );
-                if model.vector.is_some() {
+                if model.header.final_stage == FinalStage::VectorAutoencoder {
                     let vecs: Vec<Vec<f32>> = pool_tracks
                         .iter()
                         .map(|t| embed_track_data(&model, t))
@@ -594,7 +596,7 @@ const PEERS: &[(&str, f64, f64, f64)] = &[
 fn report_failure_checks(model: &Model, vecs: &[Vec<f32>], albums: &[String]) {
     let (lo, hi) = unrelated_cosine_spread(vecs, albums);
     println!("cosine between tracks of different albums, 5th..95th percentile: {lo:.3} .. {hi:.3}");
-    if model.vector.is_none()
+    if model.header.final_stage == FinalStage::Fused
         && let Ok(shares) = model.fusion.layout().variance_shares(vecs)
     {
         let s: Vec<String> = shares
@@ -778,7 +780,7 @@ fn tile_blocks(
     };
     Ok(pool_tracks
         .iter()
-        .map(|t| tile_block(&model.tile, stats, model.header.tile_frames, t))
+        .map(|t| tile_block_of(model, stats, t))
         .collect::<Result<_, _>>()?)
 }
 

@@ -279,7 +279,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "resuming from {} (its tile autoencoder; the optimiser starts afresh)",
             args.out.display()
         );
-        opts = opts.resuming(Some(previous.tile));
+        opts = opts.resuming_model(&previous);
     }
     let stop = Arc::new(AtomicBool::new(false));
     let handler_stop = Arc::clone(&stop);
@@ -318,7 +318,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         "trained in {:.0} s: tile autoencoder ({} parameters) {steps} steps in {tile_s:.0} s \
          ({:.3} steps/s, stopped by {}), final epoch: {last}\nfinal vector: {} values\nwrote {}",
         t.elapsed().as_secs_f64(),
-        model.tile.n_params(),
+        model.tile_params(),
         steps / tile_s.max(1e-9),
         tile["stop_reason"],
         model.output_dim(),
