@@ -20,6 +20,7 @@ use sonority_autoencoders::{ARTIST_BANDS, ARTIST_DIM, ARTIST_SEGMENT_FRAMES, Art
 use sonority_mfcc::{Frame, FrameSink, MelFilterbank, PowerFft, StftSpec, fastmath, hann_periodic};
 
 use crate::moments::Moments;
+use crate::rng::{Rng, XorShift64};
 use crate::{Error, Result};
 
 /// The encoder's sample rate, frame length and hop.
@@ -77,6 +78,34 @@ pub(crate) struct ArtistSink<'a> {
     frames: usize,
     out: Vec<f32>,
     moments: Moments,
+    /// A uniform sample of the encoder's input segments, kept for fine-tuning.
+    keep: Option<SegmentReservoir>,
+}
+
+/// At most `max` of the segments offered, a uniform sample (reservoir sampling, algorithm R):
+/// memory is `max` segments whatever the track's length.
+struct SegmentReservoir {
+    max: usize,
+    seen: u64,
+    kept: Vec<f32>,
+    rng: XorShift64,
+}
+
+impl SegmentReservoir {
+    const LEN: usize = ARTIST_SEGMENT_FRAMES * ARTIST_BANDS;
+
+    fn offer(&mut self, segment: &[f32]) {
+        self.seen += 1;
+        let kept = self.kept.len() / Self::LEN;
+        if kept < self.max {
+            self.kept.extend_from_slice(segment);
+        } else {
+            let j = self.rng.below(self.seen) as usize;
+            if j < self.max {
+                self.kept[j * Self::LEN..(j + 1) * Self::LEN].copy_from_slice(segment);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for ArtistSink<'_> {
@@ -105,7 +134,20 @@ impl<'a> ArtistSink<'a> {
             frames: 0,
             out: vec![0.0; BATCH * ARTIST_DIM],
             moments: Moments::new(ARTIST_DIM),
+            keep: None,
         })
+    }
+
+    /// Keeps a uniform sample of at most `max` of the encoder's input segments (drawn with
+    /// `seed`), which [`finish_keeping`](Self::finish_keeping) returns.
+    pub(crate) fn keeping_segments(mut self, max: usize, seed: u64) -> Self {
+        self.keep = (max > 0).then(|| SegmentReservoir {
+            max,
+            seen: 0,
+            kept: Vec::new(),
+            rng: XorShift64::mixing(seed),
+        });
+        self
     }
 
     /// Encodes the whole segments waiting.
@@ -115,6 +157,11 @@ impl<'a> ArtistSink<'a> {
             return Ok(());
         }
         let whole = n * ARTIST_SEGMENT_FRAMES * ARTIST_BANDS;
+        if let Some(keep) = &mut self.keep {
+            for segment in self.pending[..whole].chunks_exact(SegmentReservoir::LEN) {
+                keep.offer(segment);
+            }
+        }
         self.encoder
             .embed_segments(&self.pending[..whole], &mut self.out[..n * ARTIST_DIM])?;
         self.moments.push_rows(&self.out[..n * ARTIST_DIM]);
@@ -128,7 +175,16 @@ impl<'a> ArtistSink<'a> {
     ///
     /// # Errors
     /// Encoder errors; [`Error::NonFinite`] if the encoder produced a non-finite value.
-    pub(crate) fn finish(mut self) -> Result<Vec<f32>> {
+    #[cfg(test)]
+    pub(crate) fn finish(self) -> Result<Vec<f32>> {
+        self.finish_keeping().map(|(block, _)| block)
+    }
+
+    /// As [`finish`](Self::finish), with the segments kept ([`keeping_segments`]; empty
+    /// without), one after the other.
+    ///
+    /// [`keeping_segments`]: Self::keeping_segments
+    pub(crate) fn finish_keeping(mut self) -> Result<(Vec<f32>, Vec<f32>)> {
         self.flush()?;
         if self.moments.rows() == 0 {
             // Shorter than a segment: padded with silence (log-mel 0, standardised).
@@ -143,8 +199,47 @@ impl<'a> ArtistSink<'a> {
                 what: "artist encoder",
             });
         }
-        Ok(v)
+        Ok((v, self.keep.map(|k| k.kept).unwrap_or_default()))
     }
+}
+
+/// The mean and standard deviation of `encoder`'s embeddings of `segments` (whole segments of
+/// standardised log-mel frames, as [`ArtistEncoder::embed_segments`] takes them): what the
+/// analysis gives for a track whose segments these are, for segments kept by extraction
+/// ([`ExtractOptions::with_artist_segments`](crate::train::ExtractOptions::with_artist_segments))
+/// and an encoder fine-tuned on them ([`ArtistEncoder::fine_tune`]). Cut it to a pooling with
+/// [`ArtistPooling::of_mean_std`].
+///
+/// # Errors
+/// [`Error::NoSignal`] for no segment; encoder errors (a length that is not whole segments,
+/// non-finite input); [`Error::NonFinite`] if the encoder produced a non-finite value.
+///
+/// # Examples
+/// ```
+/// use sonority::autoencoders::{ARTIST_BANDS, ARTIST_SEGMENT_FRAMES};
+/// let model = sonority::Model::load_default()?;
+/// let encoder = model.artist_encoder().expect("the default model has the artist block");
+/// let silence = vec![-0.877; 2 * ARTIST_SEGMENT_FRAMES * ARTIST_BANDS];
+/// let block = sonority::train::artist_mean_std(encoder, &silence)?;
+/// assert_eq!(block.len(), 512);
+/// # Ok::<(), sonority::Error>(())
+/// ```
+pub fn artist_mean_std(encoder: &ArtistEncoder, segments: &[f32]) -> Result<Vec<f32>> {
+    let per = ARTIST_SEGMENT_FRAMES * ARTIST_BANDS;
+    let mut moments = Moments::new(ARTIST_DIM);
+    let mut out = vec![0.0; BATCH * ARTIST_DIM];
+    for batch in segments.chunks(BATCH * per) {
+        let n = batch.len() / per;
+        encoder.embed_segments(batch, &mut out[..n * ARTIST_DIM])?;
+        moments.push_rows(&out[..n * ARTIST_DIM]);
+    }
+    let v = moments.mean_std().ok_or(Error::NoSignal)?;
+    if v.iter().any(|x| !x.is_finite()) {
+        return Err(Error::NonFinite {
+            what: "artist encoder",
+        });
+    }
+    Ok(v)
 }
 
 impl FrameSink for ArtistSink<'_> {
@@ -355,7 +450,17 @@ mod tests {
     /// Frames pushed straight into the sink (no decoding, no STFT): `minutes` of a
     /// deterministic signal; returns the block and the most values the sink ever held.
     fn long_run(encoder: &ArtistEncoder, minutes: usize) -> (Vec<f32>, usize) {
-        let mut sink = ArtistSink::new(encoder).unwrap();
+        let (block, most, _) = long_run_keeping(encoder, minutes, 0);
+        (block, most)
+    }
+
+    /// As `long_run`, keeping at most `keep` segments: also the segments kept.
+    fn long_run_keeping(
+        encoder: &ArtistEncoder,
+        minutes: usize,
+        keep: usize,
+    ) -> (Vec<f32>, usize, Vec<f32>) {
+        let mut sink = ArtistSink::new(encoder).unwrap().keeping_segments(keep, 11);
         sink.begin(&spec()).unwrap();
         let frames = minutes * 60 * RATE as usize / HOP;
         let mut samples = vec![0.0_f32; 2048];
@@ -376,7 +481,34 @@ mod tests {
             sink.frame(&frame).unwrap();
             most = most.max(sink.pending.capacity());
         }
-        (sink.finish().unwrap(), most)
+        let (block, kept) = sink.finish_keeping().unwrap();
+        (block, most, kept)
+    }
+
+    /// Segments kept whole give back the sink's own block through `artist_mean_std`; a
+    /// smaller reservoir keeps a deterministic subset of them.
+    #[test]
+    fn kept_segments_give_the_block_and_a_smaller_sample_is_a_subset() {
+        let encoder = encoder();
+        let per = ARTIST_SEGMENT_FRAMES * ARTIST_BANDS;
+        let (block, _, all) = long_run_keeping(&encoder, 2, 1000);
+        let n = 2 * 60 * RATE as usize / HOP / ARTIST_SEGMENT_FRAMES;
+        assert_eq!(all.len(), n * per);
+        let again = artist_mean_std(&encoder, &all).unwrap();
+        for (a, b) in again.iter().zip(&block) {
+            assert!((a - b).abs() <= 1e-6 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+        let (_, _, five) = long_run_keeping(&encoder, 2, 5);
+        assert_eq!(five.len(), 5 * per);
+        for segment in five.chunks_exact(per) {
+            assert!(all.chunks_exact(per).any(|s| s == segment));
+        }
+        assert_eq!(long_run_keeping(&encoder, 2, 5).2, five);
+        assert!(matches!(
+            artist_mean_std(&encoder, &[]),
+            Err(Error::NoSignal)
+        ));
+        assert!(artist_mean_std(&encoder, &all[..per + 3]).is_err());
     }
 
     /// Memory is one batch of segments whatever the length: 20 minutes here (the 3-hour

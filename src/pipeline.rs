@@ -62,6 +62,8 @@ pub(crate) struct PassOutput {
     pub descriptors: DescriptorSummary,
     /// The kept log-mel frames `[n_mels, frames]`, for a pipeline that keeps them.
     pub logmel: Option<Matrix>,
+    /// The artist encoder's input segments kept (empty unless asked).
+    pub artist_segments: Vec<f32>,
     /// Duration of the analysed audio, in seconds.
     pub duration_s: f64,
 }
@@ -117,13 +119,16 @@ impl<'a> BlockPipeline<'a> {
 
     /// Every model-independent block, with a bounded sample of the log-mel frames kept for
     /// the tiles (`max_blocks` blocks of `block_frames` frames, chosen with `seed`).
-    /// With `artist`, the `artist` block too, as the mean and std of its segment embeddings.
+    /// With `artist`, the `artist` block too, as the mean and std of its segment embeddings,
+    /// and a uniform sample of at most `artist_segments` of its input segments (drawn with
+    /// `seed`).
     pub(crate) fn keeping_logmel(
         settings: &AnalysisSettings,
         block_frames: usize,
         max_blocks: usize,
         seed: u64,
         artist: Option<&'a ArtistEncoder>,
+        artist_segments: usize,
     ) -> Result<Self> {
         let cfg = settings.mfcc_config();
         Ok(Self {
@@ -135,7 +140,10 @@ impl<'a> BlockPipeline<'a> {
             )?)),
             timbre: Some(TimbreSink::librosa_20(&cfg)?),
             artist: match artist {
-                Some(encoder) => Some((ArtistSink::new(encoder)?, None)),
+                Some(encoder) => Some((
+                    ArtistSink::new(encoder)?.keeping_segments(artist_segments, seed),
+                    None,
+                )),
                 None => None,
             },
             descriptors: Descriptors::with_rolloff_percent(settings.rolloff_percent)?,
@@ -189,8 +197,10 @@ impl<'a> BlockPipeline<'a> {
             blocks.push((t.name(), t.block()?));
         }
         blocks.extend(descriptors.blocks()?);
+        let mut artist_segments = Vec::new();
         if let Some((a, pooling)) = artist {
-            let mean_std = a.finish()?;
+            let (mean_std, kept) = a.finish_keeping()?;
+            artist_segments = kept;
             let block = match pooling {
                 Some(p) => p.of_mean_std(&mean_std).to_vec(),
                 None => mean_std,
@@ -205,6 +215,7 @@ impl<'a> BlockPipeline<'a> {
             blocks,
             descriptors: summary,
             logmel,
+            artist_segments,
             duration_s: a.duration_s,
         })
     }

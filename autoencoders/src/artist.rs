@@ -33,7 +33,7 @@ pub const ARTIST_BANDS: usize = 128;
 pub const ARTIST_DIM: usize = 256;
 
 /// (kernel, pool, output channels) of the five levels.
-const LEVELS: [(usize, usize, usize); 5] = [
+pub(crate) const LEVELS: [(usize, usize, usize); 5] = [
     (4, 4, 128),
     (4, 4, 128),
     (4, 4, 128),
@@ -42,7 +42,7 @@ const LEVELS: [(usize, usize, usize); 5] = [
 ];
 
 /// Keras' batch-normalisation epsilon.
-const BN_EPS: f64 = 1e-3;
+pub(crate) const BN_EPS: f64 = 1e-3;
 
 /// The frozen ISMIR 2018 artist encoder: 129 × 128 standardised log-mel segments in, one
 /// 256-value embedding per segment out.
@@ -154,6 +154,11 @@ impl ArtistEncoder {
         );
         debug_assert_eq!(plan.out_steps(), 1);
         Ok(Self { plan, bytes })
+    }
+
+    /// The folded levels, as the inference path runs them.
+    pub(crate) fn plan_levels(&self) -> &[Level] {
+        self.plan.levels()
     }
 
     /// The weights file's bytes, as read.

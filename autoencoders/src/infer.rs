@@ -185,6 +185,11 @@ impl Time1dPlan {
         }
     }
 
+    /// The levels, in order.
+    pub(crate) fn levels(&self) -> &[Level] {
+        &self.levels
+    }
+
     /// Time steps after the last level.
     pub(crate) fn out_steps(&self) -> usize {
         self.levels

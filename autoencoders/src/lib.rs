@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod artist;
+mod artist_tune;
 mod config;
 mod contrastive;
 mod data;
@@ -23,6 +24,7 @@ mod train_config;
 mod traits;
 
 pub use artist::{ARTIST_BANDS, ARTIST_DIM, ARTIST_SEGMENT_FRAMES, ArtistEncoder};
+pub use artist_tune::{ArtistFineTune, FineTuneReport};
 pub use candle_core::{DType, Device, Tensor};
 pub use config::{Activation, ConvAeConfig, Embedding, Geometry, OutputLoss};
 pub use contrastive::{ContrastiveConfig, Positives};

@@ -37,6 +37,14 @@ pub struct TrackData {
     pub descriptors: sonority_fusion::DescriptorSummary,
     /// Duration of the whole track, in seconds.
     pub duration_s: f64,
+    /// A uniform sample of the artist encoder's input segments (standardised log-mel,
+    /// [`ARTIST_SEGMENT_FRAMES`](sonority_autoencoders::ARTIST_SEGMENT_FRAMES) frames of
+    /// [`ARTIST_BANDS`](sonority_autoencoders::ARTIST_BANDS) values each, one after the
+    /// other), as many as
+    /// [`ExtractOptions::artist_segments`] asked; empty without. For fine-tuning the encoder
+    /// ([`ArtistEncoder::fine_tune`](sonority_autoencoders::ArtistEncoder::fine_tune)) and
+    /// recomputing the block ([`artist_mean_std`](crate::train::artist_mean_std)).
+    pub artist_segments: Vec<f32>,
     /// The track's group for training with
     /// [`Positives::SameGroup`](sonority_autoencoders::Positives::SameGroup) (its album,
     /// say); `None` after extraction: the caller labels it.
@@ -73,6 +81,7 @@ pub(super) fn extract_source(
         blocks,
         seed,
         opts.artist.as_deref(),
+        opts.artist_segments,
     )?
     .run(src)?;
     let m = pass.logmel.ok_or(Error::NoSignal)?;
@@ -84,6 +93,7 @@ pub(super) fn extract_source(
         settings: opts.settings.clone(),
         descriptors: pass.descriptors,
         duration_s: pass.duration_s,
+        artist_segments: pass.artist_segments,
         group: None,
     })
 }

@@ -22,3 +22,5 @@ pub use options::{
     shipped_augment,
 };
 pub use views::{tile_block, tile_block_of};
+
+pub use crate::artist::artist_mean_std;

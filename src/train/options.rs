@@ -37,6 +37,10 @@ pub struct ExtractOptions {
     /// The pretrained artist encoder: when given, the `artist` block is extracted too (the
     /// mean and std of its segment embeddings). Default: `None`.
     pub artist: Option<Arc<ArtistEncoder>>,
+    /// With [`artist`](Self::artist), keep a uniform sample of at most this many of the
+    /// encoder's input segments in [`TrackData::artist_segments`](crate::train::TrackData)
+    /// (66 KB each). Default: `0`.
+    pub artist_segments: usize,
 }
 
 impl Default for ExtractOptions {
@@ -47,6 +51,7 @@ impl Default for ExtractOptions {
             block_frames: 512,
             seed: 0,
             artist: None,
+            artist_segments: 0,
         }
     }
 }
@@ -80,6 +85,13 @@ impl ExtractOptions {
     #[must_use]
     pub fn with_artist(mut self, encoder: Arc<ArtistEncoder>) -> Self {
         self.artist = Some(encoder);
+        self
+    }
+
+    /// Sets [`artist_segments`](Self::artist_segments).
+    #[must_use]
+    pub fn with_artist_segments(mut self, max: usize) -> Self {
+        self.artist_segments = max;
         self
     }
 

@@ -46,7 +46,7 @@ use std::time::Instant;
 use clap::Parser;
 use sonority::Model;
 use sonority::autoencoders::{
-    ArtistEncoder, ContrastiveConfig, ConvAeConfig, Positives, TrainConfig,
+    ArtistEncoder, ArtistFineTune, ContrastiveConfig, ConvAeConfig, Positives, TrainConfig,
 };
 use sonority::eval::{
     Metrics, album_folds, album_metrics, cosine_similarities, mean_std, metrics_from_similarity,
@@ -55,9 +55,9 @@ use sonority::eval::{
 use sonority::fusion::{Fusion, published_descriptors};
 use sonority::model::{ArtistPooling, BLOCKS, FinalStage};
 use sonority::train::{
-    ExtractOptions, FusionRecipe, TrackData, TrainOptions, VectorArchitecture, continue_training,
-    embed_track_data, extract_all, fit_band_stats, group_ids, shipped_augment, tile_block_of,
-    train_model,
+    ExtractOptions, FusionRecipe, TrackData, TrainOptions, VectorArchitecture, artist_mean_std,
+    continue_training, embed_track_data, extract_all, fit_band_stats, group_ids, shipped_augment,
+    tile_block_of, train_model,
 };
 
 /// Album precision@5/@10 and MAP of candidates under album cross-validation.
@@ -128,6 +128,21 @@ struct Args {
     /// The pooling of the fused `artist` block: `mean` or `mean-std`.
     #[arg(long, default_value = "mean-std")]
     artist_pooling: String,
+    /// Fine-tune the artist encoder for this many steps (comma-separated: each from the
+    /// published weights) in every fold, on the fold's training tracks only
+    /// (`ArtistEncoder::fine_tune`: same-track InfoNCE), and give every track the fine-tuned
+    /// block (from its kept segments, `--artist-segments`) for the candidates' fused rows (the
+    /// last setting's). Adds the rows `artist-kept-mean-std` (the published encoder on the
+    /// same kept segments) and `artist-tuned sSTEPS lrLR mean-std`, z-scored on the fold's
+    /// training albums.
+    #[arg(long)]
+    artist_fine_tune: Option<String>,
+    /// The fine-tuning's learning rates (comma-separated: every one with every step count).
+    #[arg(long, default_value = "1e-5")]
+    artist_lr: String,
+    /// Segments kept per track for fine-tuning (a uniform sample; 66 KB each).
+    #[arg(long, default_value_t = 128)]
+    artist_segments: usize,
 }
 
 fn main() {
@@ -213,6 +228,17 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     if let Some(a) = &artist {
         opts = opts.with_artist(Arc::clone(a));
+        if args.artist_fine_tune.is_some() {
+            opts = opts.with_artist_segments(args.artist_segments);
+        }
+    }
+    let mut fine_tunes: Vec<(usize, f64)> = Vec::new();
+    if let Some(steps) = &args.artist_fine_tune {
+        for lr in args.artist_lr.split(',') {
+            for st in steps.split(',') {
+                fine_tunes.push((st.trim().parse()?, lr.trim().parse()?));
+            }
+        }
     }
     let artist_pooling = match args.artist_pooling.as_str() {
         "mean" => ArtistPooling::Mean,
@@ -312,9 +338,62 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut table = Table::new();
     let mut cost: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    // The published encoder's blocks (whole tracks), kept aside: with fine-tuning, the tracks'
+    // blocks are the fold's fine-tuned ones.
+    let published_artist: Vec<Vec<f32>> = tracks
+        .iter()
+        .map(|t| t.block("artist").unwrap_or_default().to_vec())
+        .collect();
     for (f, held) in folds.iter().enumerate() {
         if args.fold.is_some_and(|k| k != f) {
             continue;
+        }
+        let mut tuned_rows: Vec<(String, Vec<Vec<f32>>)> = Vec::new();
+        if let Some(a) = &artist
+            && !fine_tunes.is_empty()
+        {
+            let segments: Vec<&[f32]> = (0..tracks.len())
+                .filter(|&i| !held.contains(&albums[i]))
+                .map(|i| tracks[i].artist_segments.as_slice())
+                .collect();
+            let kept: Vec<Vec<f32>> = tracks
+                .iter()
+                .map(|t| artist_mean_std(a, &t.artist_segments))
+                .collect::<Result<_, _>>()?;
+            tuned_rows.push(("artist-kept-mean-std (z-scored)".into(), kept));
+            for &(steps, lr) in &fine_tunes {
+                let cfg = ArtistFineTune::default()
+                    .with_steps(steps)
+                    .with_learning_rate(lr)
+                    .with_seed(args.seed + f as u64);
+                let (tuned, report) = a.fine_tune(&segments, &cfg)?;
+                let mean = |l: &[f64]| l.iter().sum::<f64>() / l.len().max(1) as f64;
+                let k = report.losses.len().min(20);
+                eprintln!(
+                    "fold {f}: artist encoder fine-tuned on {} tracks, {steps} steps at {lr:e} in {:.0} s, loss {:.3} -> {:.3} (first and last {k} steps)",
+                    report.tracks,
+                    report.seconds,
+                    mean(&report.losses[..k]),
+                    mean(&report.losses[report.losses.len() - k..]),
+                );
+                let tuned_blocks: Vec<Vec<f32>> = tracks
+                    .iter()
+                    .map(|t| artist_mean_std(&tuned, &t.artist_segments))
+                    .collect::<Result<_, _>>()?;
+                tuned_rows.push((
+                    format!("artist-tuned s{steps} lr{lr:e} mean-std (z-scored)"),
+                    tuned_blocks,
+                ));
+            }
+            drop(segments);
+            // The candidates fuse the last setting's block.
+            if let Some((_, last)) = tuned_rows.last() {
+                for (t, b) in tracks.iter_mut().zip(last) {
+                    if let Some(slot) = t.blocks.iter_mut().find(|(n, _)| *n == "artist") {
+                        slot.1.clone_from(b);
+                    }
+                }
+            }
         }
         // `train` indexes `tracks`; `queries` and `fit` index `pool` (every vector scored is a
         // pool track's, in pool order).
@@ -361,13 +440,19 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 ("artist-mean (z-scored)", ArtistPooling::Mean),
                 ("artist-mean-std (z-scored)", ArtistPooling::MeanStd),
             ] {
-                let block: Vec<Vec<f32>> = pool_tracks
+                let block: Vec<Vec<f32>> = pool
                     .iter()
-                    .map(|t| {
-                        pooling
-                            .of_mean_std(t.block("artist").unwrap_or_default())
-                            .to_vec()
-                    })
+                    .map(|&i| pooling.of_mean_std(&published_artist[i]).to_vec())
+                    .collect();
+                let m = album_metrics(&zscore(&block, &fit), albums, &queries);
+                eprintln!("  {name}: P@10 {:.3} MAP {:.3}", m.p10, m.map);
+                push(&mut table, name, m);
+            }
+            for (name, blocks) in &tuned_rows {
+                let name = name.as_str();
+                let block: Vec<Vec<f32>> = pool
+                    .iter()
+                    .map(|&i| artist_pooling.of_mean_std(&blocks[i]).to_vec())
                     .collect();
                 let m = album_metrics(&zscore(&block, &fit), albums, &queries);
                 eprintln!("  {name}: P@10 {:.3} MAP {:.3}", m.p10, m.map);
