@@ -141,6 +141,11 @@ struct Args {
     /// The fine-tuning's learning rates (comma-separated: every one with every step count).
     #[arg(long, default_value = "1e-5")]
     artist_lr: String,
+    /// With `--artist-fine-tune`, the blocks (kept, tuned, and the one the candidates fuse)
+    /// come from every STRIDE-th kept segment only (as an analysis that encodes one segment
+    /// in STRIDE would give).
+    #[arg(long, default_value_t = 1)]
+    artist_stride: usize,
     /// Segments kept per track for fine-tuning (a uniform sample; 66 KB each).
     #[arg(long, default_value_t = 128)]
     artist_segments: usize,
@@ -359,22 +364,38 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 .filter(|&i| !held.contains(&albums[i]))
                 .map(|i| tracks[i].artist_segments.as_slice())
                 .collect();
-            let kept: Vec<Vec<f32>> = tracks
+            let stride = args.artist_stride.max(1);
+            let sources: Vec<Vec<f32>> = tracks
                 .iter()
-                .map(|t| artist_mean_std(a, &t.artist_segments))
-                .collect::<Result<_, _>>()?;
-            let halves: Vec<Vec<f32>> = tracks
-                .iter()
-                .map(|t| every_other_segment(&t.artist_segments))
+                .map(|t| every_nth_segment(&t.artist_segments, stride))
                 .collect();
-            half_rows.push((
-                "artist-kept-mean-std, every 2nd segment (z-scored)".into(),
-                halves
+            let halves: Vec<Vec<f32>> = if stride == 1 {
+                tracks
                     .iter()
-                    .map(|h| artist_mean_std(a, h))
-                    .collect::<Result<_, _>>()?,
-            ));
-            tuned_rows.push(("artist-kept-mean-std (z-scored)".into(), kept));
+                    .map(|t| every_nth_segment(&t.artist_segments, 2))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let suffix = if stride == 1 {
+                String::new()
+            } else {
+                format!(", every {stride} segments")
+            };
+            let kept: Vec<Vec<f32>> = sources
+                .iter()
+                .map(|s| artist_mean_std(a, s))
+                .collect::<Result<_, _>>()?;
+            if !halves.is_empty() {
+                half_rows.push((
+                    "artist-kept-mean-std, every 2nd segment (z-scored)".into(),
+                    halves
+                        .iter()
+                        .map(|h| artist_mean_std(a, h))
+                        .collect::<Result<_, _>>()?,
+                ));
+            }
+            tuned_rows.push((format!("artist-kept-mean-std{suffix} (z-scored)"), kept));
             for &(steps, lr) in &fine_tunes {
                 let cfg = ArtistFineTune::default()
                     .with_steps(steps)
@@ -390,21 +411,23 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                     mean(&report.losses[..k]),
                     mean(&report.losses[report.losses.len() - k..]),
                 );
-                let tuned_blocks: Vec<Vec<f32>> = tracks
+                let tuned_blocks: Vec<Vec<f32>> = sources
                     .iter()
-                    .map(|t| artist_mean_std(&tuned, &t.artist_segments))
+                    .map(|s| artist_mean_std(&tuned, s))
                     .collect::<Result<_, _>>()?;
-                half_rows.push((
-                    format!(
-                        "artist-tuned s{steps} lr{lr:e} mean-std, every 2nd segment (z-scored)"
-                    ),
-                    halves
-                        .iter()
-                        .map(|h| artist_mean_std(&tuned, h))
-                        .collect::<Result<_, _>>()?,
-                ));
+                if !halves.is_empty() {
+                    half_rows.push((
+                        format!(
+                            "artist-tuned s{steps} lr{lr:e} mean-std, every 2nd segment (z-scored)"
+                        ),
+                        halves
+                            .iter()
+                            .map(|h| artist_mean_std(&tuned, h))
+                            .collect::<Result<_, _>>()?,
+                    ));
+                }
                 tuned_rows.push((
-                    format!("artist-tuned s{steps} lr{lr:e} mean-std (z-scored)"),
+                    format!("artist-tuned s{steps} lr{lr:e} mean-std{suffix} (z-scored)"),
                     tuned_blocks,
                 ));
             }
@@ -988,15 +1011,12 @@ fn pseudo(x: u64) -> f32 {
     (s % 10_000) as f32 / 5_000.0 - 1.0
 }
 
-/// Segments 0, 2, 4, … of a track's kept artist segments (all of them below two).
-fn every_other_segment(segments: &[f32]) -> Vec<f32> {
+/// Segments 0, n, 2n, … of a track's kept artist segments.
+fn every_nth_segment(segments: &[f32], n: usize) -> Vec<f32> {
     let per = ARTIST_SEGMENT_FRAMES * ARTIST_BANDS;
-    if segments.len() < 2 * per {
-        return segments.to_vec();
-    }
     segments
         .chunks_exact(per)
-        .step_by(2)
+        .step_by(n.max(1))
         .flatten()
         .copied()
         .collect()
