@@ -369,14 +369,18 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 .iter()
                 .map(|t| every_nth_segment(&t.artist_segments, stride))
                 .collect();
-            let halves: Vec<Vec<f32>> = if stride == 1 {
-                tracks
-                    .iter()
-                    .map(|t| every_nth_segment(&t.artist_segments, 2))
-                    .collect()
+            // The comparison rows: every 2nd segment beside all of them, or all of them beside
+            // a stride.
+            let other = if stride == 1 { 2 } else { 1 };
+            let other_name = if stride == 1 {
+                ", every 2nd segment"
             } else {
-                Vec::new()
+                ", every segment"
             };
+            let halves: Vec<Vec<f32>> = tracks
+                .iter()
+                .map(|t| every_nth_segment(&t.artist_segments, other))
+                .collect();
             let suffix = if stride == 1 {
                 String::new()
             } else {
@@ -388,7 +392,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 .collect::<Result<_, _>>()?;
             if !halves.is_empty() {
                 half_rows.push((
-                    "artist-kept-mean-std, every 2nd segment (z-scored)".into(),
+                    format!("artist-kept-mean-std{other_name} (z-scored)"),
                     halves
                         .iter()
                         .map(|h| artist_mean_std(a, h))
@@ -417,9 +421,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                     .collect::<Result<_, _>>()?;
                 if !halves.is_empty() {
                     half_rows.push((
-                        format!(
-                            "artist-tuned s{steps} lr{lr:e} mean-std, every 2nd segment (z-scored)"
-                        ),
+                        format!("artist-tuned s{steps} lr{lr:e} mean-std{other_name} (z-scored)"),
                         halves
                             .iter()
                             .map(|h| artist_mean_std(&tuned, h))
