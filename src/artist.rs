@@ -80,6 +80,10 @@ pub(crate) struct ArtistSink<'a> {
     moments: Moments,
     /// A uniform sample of the encoder's input segments, kept for fine-tuning.
     keep: Option<SegmentReservoir>,
+    /// One segment in this many is encoded.
+    stride: usize,
+    /// Frames offered so far.
+    seen: usize,
 }
 
 /// At most `max` of the segments offered, a uniform sample (reservoir sampling, algorithm R):
@@ -135,7 +139,16 @@ impl<'a> ArtistSink<'a> {
             out: vec![0.0; BATCH * ARTIST_DIM],
             moments: Moments::new(ARTIST_DIM),
             keep: None,
+            stride: 1,
+            seen: 0,
         })
+    }
+
+    /// Encodes segments `0, stride, 2·stride, …` only: the frames of the others are skipped
+    /// before their spectrum is taken. A stride of 0 is taken as 1.
+    pub(crate) fn with_segment_stride(mut self, stride: usize) -> Self {
+        self.stride = stride.max(1);
+        self
     }
 
     /// Keeps a uniform sample of at most `max` of the encoder's input segments (drawn with
@@ -258,6 +271,11 @@ impl FrameSink for ArtistSink<'_> {
     }
 
     fn frame(&mut self, frame: &Frame<'_>) -> sonority_mfcc::Result<()> {
+        let position = self.seen % (self.stride * ARTIST_SEGMENT_FRAMES);
+        self.seen += 1;
+        if position >= ARTIST_SEGMENT_FRAMES {
+            return Ok(());
+        }
         let samples = &frame.samples[self.offset..self.offset + FRAME];
         self.fft
             .process(samples, &self.window, &mut self.power, &mut self.magnitude)?;
@@ -450,7 +468,7 @@ mod tests {
     /// Frames pushed straight into the sink (no decoding, no STFT): `minutes` of a
     /// deterministic signal; returns the block and the most values the sink ever held.
     fn long_run(encoder: &ArtistEncoder, minutes: usize) -> (Vec<f32>, usize) {
-        let (block, most, _) = long_run_keeping(encoder, minutes, 0);
+        let (block, most, _) = long_run_keeping(encoder, minutes, 0, 1);
         (block, most)
     }
 
@@ -459,8 +477,12 @@ mod tests {
         encoder: &ArtistEncoder,
         minutes: usize,
         keep: usize,
+        stride: usize,
     ) -> (Vec<f32>, usize, Vec<f32>) {
-        let mut sink = ArtistSink::new(encoder).unwrap().keeping_segments(keep, 11);
+        let mut sink = ArtistSink::new(encoder)
+            .unwrap()
+            .with_segment_stride(stride)
+            .keeping_segments(keep, 11);
         sink.begin(&spec()).unwrap();
         let frames = minutes * 60 * RATE as usize / HOP;
         let mut samples = vec![0.0_f32; 2048];
@@ -491,19 +513,19 @@ mod tests {
     fn kept_segments_give_the_block_and_a_smaller_sample_is_a_subset() {
         let encoder = encoder();
         let per = ARTIST_SEGMENT_FRAMES * ARTIST_BANDS;
-        let (block, _, all) = long_run_keeping(&encoder, 2, 1000);
+        let (block, _, all) = long_run_keeping(&encoder, 2, 1000, 1);
         let n = 2 * 60 * RATE as usize / HOP / ARTIST_SEGMENT_FRAMES;
         assert_eq!(all.len(), n * per);
         let again = artist_mean_std(&encoder, &all).unwrap();
         for (a, b) in again.iter().zip(&block) {
             assert!((a - b).abs() <= 1e-6 * (1.0 + b.abs()), "{a} vs {b}");
         }
-        let (_, _, five) = long_run_keeping(&encoder, 2, 5);
+        let (_, _, five) = long_run_keeping(&encoder, 2, 5, 1);
         assert_eq!(five.len(), 5 * per);
         for segment in five.chunks_exact(per) {
             assert!(all.chunks_exact(per).any(|s| s == segment));
         }
-        assert_eq!(long_run_keeping(&encoder, 2, 5).2, five);
+        assert_eq!(long_run_keeping(&encoder, 2, 5, 1).2, five);
         assert!(matches!(
             artist_mean_std(&encoder, &[]),
             Err(Error::NoSignal)
@@ -525,6 +547,29 @@ mod tests {
             "segments differ"
         );
         assert_eq!(long_run(&encoder, 20).0, block);
+    }
+
+    /// A stride of 2 encodes segments 0, 2, 4, … of the same frames: its block is the block of
+    /// those segments, and only they are kept.
+    #[test]
+    fn a_stride_encodes_every_other_segment() {
+        let encoder = encoder();
+        let per = ARTIST_SEGMENT_FRAMES * ARTIST_BANDS;
+        let (_, _, all) = long_run_keeping(&encoder, 2, 1000, 1);
+        let (block, _, kept) = long_run_keeping(&encoder, 2, 1000, 2);
+        let even: Vec<f32> = all
+            .chunks_exact(per)
+            .step_by(2)
+            .flatten()
+            .copied()
+            .collect();
+        assert_eq!(kept, even);
+        let expected = artist_mean_std(&encoder, &even).unwrap();
+        for (a, b) in block.iter().zip(&expected) {
+            assert!((a - b).abs() <= 1e-6 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+        let (full, _, _) = long_run_keeping(&encoder, 2, 0, 1);
+        assert_ne!(block, full);
     }
 
     /// `cargo test --release -p sonority --lib artist -- --ignored` (about a minute).

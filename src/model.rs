@@ -51,6 +51,20 @@ pub struct AnalysisSettings {
     pub n_mels: usize,
     /// Roll-off percentage of the `rolloff` block. Default: `0.85`.
     pub rolloff_percent: f32,
+    /// The `artist` block encodes one 3-second segment in this many (segments `0, n, 2n, …`;
+    /// the frames of the others are not even transformed): the encoder's cost divided by `n`.
+    /// Default: `1` (every segment).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub artist_segment_stride: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 impl Default for AnalysisSettings {
@@ -63,6 +77,7 @@ impl Default for AnalysisSettings {
             hop_length: cfg.hop_length,
             n_mels: cfg.n_mels,
             rolloff_percent: 0.85,
+            artist_segment_stride: 1,
         }
     }
 }
@@ -72,6 +87,13 @@ impl AnalysisSettings {
     #[must_use]
     pub fn with_n_mels(mut self, n_mels: usize) -> Self {
         self.n_mels = n_mels;
+        self
+    }
+
+    /// Sets [`artist_segment_stride`](Self::artist_segment_stride) (at least 1).
+    #[must_use]
+    pub fn with_artist_segment_stride(mut self, stride: usize) -> Self {
+        self.artist_segment_stride = stride.max(1);
         self
     }
 
@@ -175,6 +197,10 @@ pub struct ModelHeader {
     /// are unchanged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artist: Option<ArtistPooling>,
+    /// The `artist` block encodes one segment in this many
+    /// ([`AnalysisSettings::artist_segment_stride`]); `1` is not written.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub artist_segment_stride: usize,
     /// How the model was made: corpus, command, seed, hyperparameters, losses, scores.
     pub provenance: serde_json::Value,
 }
@@ -189,6 +215,7 @@ impl ModelHeader {
             hop_length: self.hop_length,
             n_mels: self.n_mels,
             rolloff_percent: self.rolloff_percent,
+            artist_segment_stride: self.artist_segment_stride.max(1),
         }
     }
 }

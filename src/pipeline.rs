@@ -102,9 +102,10 @@ impl<'a> BlockPipeline<'a> {
             None
         };
         let artist = match (&model.artist, model.header.artist) {
-            (Some(encoder), Some(pooling)) if wants(ARTIST) => {
-                Some((ArtistSink::new(encoder)?, Some(pooling)))
-            }
+            (Some(encoder), Some(pooling)) if wants(ARTIST) => Some((
+                ArtistSink::new(encoder)?.with_segment_stride(settings.artist_segment_stride),
+                Some(pooling),
+            )),
             _ => None,
         };
         Ok(Self {
@@ -141,7 +142,9 @@ impl<'a> BlockPipeline<'a> {
             timbre: Some(TimbreSink::librosa_20(&cfg)?),
             artist: match artist {
                 Some(encoder) => Some((
-                    ArtistSink::new(encoder)?.keeping_segments(artist_segments, seed),
+                    ArtistSink::new(encoder)?
+                        .with_segment_stride(settings.artist_segment_stride)
+                        .keeping_segments(artist_segments, seed),
                     None,
                 )),
                 None => None,

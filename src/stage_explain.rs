@@ -182,6 +182,7 @@ mod tests {
                 FinalStage::Fused
             },
             artist: None,
+            artist_segment_stride: 1,
             provenance: serde_json::Value::Null,
         };
         let vector =

@@ -224,6 +224,7 @@ where
         rolloff_percent: settings.rolloff_percent,
         final_stage: FinalStage::Fused,
         artist: opts.artist,
+        artist_segment_stride: settings.artist_segment_stride,
         provenance: serde_json::json!({
             "tile_training": trained.provenance,
             "options": opts,
@@ -288,7 +289,13 @@ where
 /// analysed with other settings than `base`'s, [`Error::ArtistBlockUnavailable`] for an
 /// `artist` block without the encoder or tracks extracted without it, fusion errors.
 pub fn refit_fusion(base: &Model, tracks: &[&TrackData], opts: &TrainOptions) -> Result<Model> {
-    check_tracks(tracks, &base.header.settings(), opts)?;
+    // The tile encoder fixes every setting but the artist block's stride, which the tracks'
+    // analysis gives.
+    let mut expected = base.header.settings();
+    if let Some(first) = tracks.first() {
+        expected.artist_segment_stride = first.settings.artist_segment_stride;
+    }
+    check_tracks(tracks, &expected, opts)?;
     let tiles: Vec<Vec<f32>> = tracks
         .iter()
         .map(|t| {
@@ -305,6 +312,7 @@ pub fn refit_fusion(base: &Model, tracks: &[&TrackData], opts: &TrainOptions) ->
     let mut header = base.header.clone();
     header.name.clone_from(&opts.name);
     header.artist = opts.artist;
+    header.artist_segment_stride = expected.artist_segment_stride;
     header.final_stage = FinalStage::Fused;
     header.provenance = serde_json::json!({
         "tile_training": base.header.provenance["tile_training"].clone(),

@@ -40,7 +40,8 @@ use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use sonority::Model;
 use sonority::autoencoders::{
-    ArtistEncoder, ArtistFineTune, ContrastiveConfig, Positives, TrainConfig,
+    ARTIST_BANDS, ARTIST_SEGMENT_FRAMES, ArtistEncoder, ArtistFineTune, ContrastiveConfig,
+    Positives, TrainConfig,
 };
 use sonority::eval::read_manifest;
 use sonority::model::ArtistPooling;
@@ -167,6 +168,11 @@ struct Args {
     /// sample; 66 KB each; 512 is 26 minutes, every segment of nearly any track).
     #[arg(long, default_value_t = 512)]
     artist_segments: usize,
+    /// The `artist` block encodes one segment in this many (`AnalysisSettings::
+    /// artist_segment_stride`; the model records it). With `--artist-fine-tune`, the
+    /// encoder trains on every segment and the blocks come from every N-th.
+    #[arg(long, default_value_t = 1)]
+    artist_segment_stride: usize,
     /// Take the tile autoencoder and band statistics of this model directory instead of
     /// training one (only the fusion is fitted: for adding the `artist` block to a trained
     /// model).
@@ -229,10 +235,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .map(ArtistEncoder::load)
         .transpose()?
         .map(Arc::new);
+    let stride = args.artist_segment_stride.max(1);
     if let Some(a) = &artist {
         opts = opts.with_artist(Arc::clone(a));
         if args.artist_fine_tune.is_some() {
+            // Every segment kept for the fine-tuning; the blocks are recomputed with the stride.
             opts = opts.with_artist_segments(args.artist_segments);
+        } else {
+            opts.settings = opts.settings.with_artist_segment_stride(stride);
         }
     }
     let results = extract_all(&paths, &opts, threads, |_, e| {
@@ -283,15 +293,26 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 "artist encoder fine-tuned on {} tracks: {steps} steps in {:.1} s, loss {first:.3} -> {last:.3} (first and last {k} steps)",
                 report.tracks, report.seconds
             );
+            let per = ARTIST_SEGMENT_FRAMES * ARTIST_BANDS;
             let blocks: Vec<Vec<f32>> = tracks
                 .iter()
-                .map(|t| artist_mean_std(&tuned, &t.artist_segments))
+                .map(|t| {
+                    let every: Vec<f32> = t
+                        .artist_segments
+                        .chunks_exact(per)
+                        .step_by(stride)
+                        .flatten()
+                        .copied()
+                        .collect();
+                    artist_mean_std(&tuned, &every)
+                })
                 .collect::<Result<_, _>>()?;
             for (t, b) in tracks.iter_mut().zip(blocks) {
                 if let Some(slot) = t.blocks.iter_mut().find(|(n, _)| *n == "artist") {
                     slot.1 = b;
                 }
                 t.artist_segments = Vec::new();
+                t.settings = t.settings.clone().with_artist_segment_stride(stride);
             }
             fine_tune_record = serde_json::json!({
                 "steps": steps,
@@ -301,6 +322,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 "seed": args.seed,
                 "tracks": report.tracks,
                 "segments_per_track_at_most": args.artist_segments,
+                "block_segment_stride": stride,
                 "loss_first_steps": first,
                 "loss_last_steps": last,
                 "seconds": report.seconds,
