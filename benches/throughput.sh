@@ -20,10 +20,10 @@
 # medians over the rounds and sonority's ratios to the floor and to bliss-rs, in wall time and
 # in CPU time (user + system: steadier than wall time on a shared machine). With BASE_INDEX set
 # to another build's `sonority` binary (an earlier commit, say), each round also runs it on one
-# thread, for an A/B comparison in the same run; with MODEL_B set to a model directory, each
-# round also runs this build with `--model MODEL_B` on one thread (a model with more blocks, say
-# v4's `artist`, against the shipped default). Run it on an idle machine; nothing here is
-# asserted.
+# thread, for an A/B comparison in the same run; with MODEL_B set to a model directory (or
+# several, separated by colons), each round also runs this build with `--model` on each, one
+# thread (a model with more blocks, say v4's `artist`, against the shipped default). Run it on
+# an idle machine; nothing here is asserted.
 set -euo pipefail
 dir=${1:?usage: throughput.sh DIR [ROUNDS]}
 rounds=${2:-3}
@@ -63,8 +63,15 @@ for r in $(seq 1 "$rounds"); do
     run "base-1-thread" "$BASE_INDEX" index "$dir" --db "$work/lib.sqlite" --threads 1
   fi
   if [ -n "${MODEL_B:-}" ]; then
-    rm -f "$work/lib.sqlite"*
-    run "model-b-1-thread" "$index" index "$dir" --db "$work/lib.sqlite" --threads 1 --model "$MODEL_B"
+    k=0
+    IFS=: read -r -a models_b <<<"$MODEL_B"
+    for m in "${models_b[@]}"; do
+      k=$((k + 1))
+      name="model-b-1-thread"
+      [ "$k" -gt 1 ] && name="model-b$k-1-thread"
+      rm -f "$work/lib.sqlite"*
+      run "$name" "$index" index "$dir" --db "$work/lib.sqlite" --threads 1 --model "$m"
+    done
   fi
   rm -f "$work/lib.sqlite"*
   RAYON_NUM_THREADS=2 run "sonority-2-threads" "$index" index "$dir" --db "$work/lib.sqlite" --threads 2
@@ -96,9 +103,10 @@ ratio("sonority-1-thread", "decode-floor", "sonority 1 thread / decode floor")
 if "base-1-thread" in med:
     ratio("base-1-thread", "decode-floor", "base 1 thread / decode floor")
     ratio("base-1-thread", "sonority-1-thread", "base / sonority, 1 thread each")
-if "model-b-1-thread" in med:
-    ratio("model-b-1-thread", "decode-floor", "model B 1 thread / decode floor")
-    ratio("model-b-1-thread", "sonority-1-thread", "model B / default model, 1 thread each")
+for n in sorted(k for k in med if k.startswith("model-b")):
+    label = n[len("model-"):-len("-1-thread")].replace("b", "B", 1)
+    ratio(n, "decode-floor", f"model {label} 1 thread / decode floor")
+    ratio(n, "sonority-1-thread", f"model {label} / default model, 1 thread each")
 print(f"sonority 2-thread scaling: {med['sonority-1-thread'][0] / med['sonority-2-threads'][0]:.2f}x wall")
 if "bliss-anchor" in med:
     ratio("bliss-anchor", "sonority-1-thread", "bliss-rs / sonority, 1 thread each")
