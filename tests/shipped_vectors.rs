@@ -5,8 +5,10 @@
 //! spectrum left v2's pinned outputs within the tolerance below), and again for
 //! `sonority-default-v4` (v3's tile encoder unchanged, the `artist` block added: the blessing
 //! kept v3's pinned tiles, key, tempo and roll-off blocks within the tolerance below, after the
-//! facade's issue-35 reorganisation). Re-bless only with a new model, never to make a
-//! refactoring pass.
+//! facade's issue-35 reorganisation), and for `sonority-default-v4.1` (the artist block from
+//! every second segment, the fusion refitted: tiles, timbre, key, tempo and roll-off blocks
+//! bit-identical to v4's, the artist block unchanged for the pieces shorter than two segments).
+//! Re-bless only with a new model, never to make a refactoring pass.
 //!
 //! Compared within 2e-6 per value (raw blocks: relative), not bit for bit: candle's matrix
 //! kernels pick their SIMD path from the CPU at run time, which can move the last bit.
