@@ -206,14 +206,20 @@ impl<'a> ArtistSink<'a> {
             self.frames = ARTIST_SEGMENT_FRAMES;
             self.flush()?;
         }
-        let v = self.moments.mean_std().ok_or(Error::NoSignal)?;
-        if v.iter().any(|x| !x.is_finite()) {
-            return Err(Error::NonFinite {
-                what: "artist encoder",
-            });
-        }
+        let v = block_of(&self.moments)?;
         Ok((v, self.keep.map(|k| k.kept).unwrap_or_default()))
     }
+}
+
+/// The mean and std of the segment embeddings pushed, checked finite.
+fn block_of(moments: &Moments) -> Result<Vec<f32>> {
+    let v = moments.mean_std().ok_or(Error::NoSignal)?;
+    if v.iter().any(|x| !x.is_finite()) {
+        return Err(Error::NonFinite {
+            what: "artist encoder",
+        });
+    }
+    Ok(v)
 }
 
 /// The mean and standard deviation of `encoder`'s embeddings of `segments` (whole segments of
@@ -246,13 +252,7 @@ pub fn artist_mean_std(encoder: &ArtistEncoder, segments: &[f32]) -> Result<Vec<
         encoder.embed_segments(batch, &mut out[..n * ARTIST_DIM])?;
         moments.push_rows(&out[..n * ARTIST_DIM]);
     }
-    let v = moments.mean_std().ok_or(Error::NoSignal)?;
-    if v.iter().any(|x| !x.is_finite()) {
-        return Err(Error::NonFinite {
-            what: "artist encoder",
-        });
-    }
-    Ok(v)
+    block_of(&moments)
 }
 
 impl FrameSink for ArtistSink<'_> {

@@ -126,6 +126,18 @@ pub struct FineTuneReport {
     pub seconds: f64,
 }
 
+impl FineTuneReport {
+    /// The mean loss of the first and of the last `k` steps (fewer when there are fewer steps;
+    /// `(0, 0)` without steps): how far the run moved.
+    #[must_use]
+    pub fn loss_start_end(&self, k: usize) -> (f64, f64) {
+        let n = self.losses.len();
+        let k = k.min(n);
+        let mean = |l: &[f64]| l.iter().sum::<f64>() / l.len().max(1) as f64;
+        (mean(&self.losses[..k]), mean(&self.losses[n - k..]))
+    }
+}
+
 /// The encoder's levels as trainable layers: `(convolution, pool)`.
 struct Trainable {
     levels: Vec<(Conv, usize)>,
@@ -465,6 +477,9 @@ mod tests {
         let (tuned, report) = e.fine_tune(&slices, &cfg).unwrap();
         assert_eq!(report.losses.len(), 12);
         assert_eq!(report.tracks, 4);
+        let (start, end) = report.loss_start_end(3);
+        assert!((start - report.losses[..3].iter().sum::<f64>() / 3.0).abs() < 1e-12);
+        assert!((end - report.losses[9..].iter().sum::<f64>() / 3.0).abs() < 1e-12);
         let first: f64 = report.losses[..3].iter().sum();
         let last: f64 = report.losses[9..].iter().sum();
         assert!(last < first, "loss {:?}", report.losses);

@@ -350,13 +350,45 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .map(|t| t.block("artist").unwrap_or_default().to_vec())
         .collect();
+    // With fine-tuning: every track's kept segments at the stride (`sources`) and at the
+    // comparison's (every 2nd segment beside all of them, or all of them beside a stride), and
+    // the published encoder's blocks of both; the same in every fold.
+    let stride = args.artist_stride.max(1);
+    let other = if stride == 1 { 2 } else { 1 };
+    let suffix = if stride == 1 {
+        String::new()
+    } else {
+        format!(", every {stride} segments")
+    };
+    let other_name = if stride == 1 {
+        ", every 2nd segment"
+    } else {
+        ", every segment"
+    };
+    let mut sources: Vec<Vec<f32>> = Vec::new();
+    let mut others: Vec<Vec<f32>> = Vec::new();
+    let mut published_rows: Vec<(String, Vec<Vec<f32>>)> = Vec::new();
+    if let Some(a) = &artist
+        && !fine_tunes.is_empty()
+    {
+        for t in &tracks {
+            sources.push(every_nth_segment(&t.artist_segments, stride));
+            others.push(every_nth_segment(&t.artist_segments, other));
+        }
+        published_rows.push((
+            format!("artist-kept-mean-std{suffix} (z-scored)"),
+            blocks_of(a, &sources)?,
+        ));
+        published_rows.push((
+            format!("artist-kept-mean-std{other_name} (z-scored)"),
+            blocks_of(a, &others)?,
+        ));
+    }
     for (f, held) in folds.iter().enumerate() {
         if args.fold.is_some_and(|k| k != f) {
             continue;
         }
-        let mut tuned_rows: Vec<(String, Vec<Vec<f32>>)> = Vec::new();
-        // The same blocks from every second segment only (half the encoder's cost).
-        let mut half_rows: Vec<(String, Vec<Vec<f32>>)> = Vec::new();
+        let mut tuned_rows: Vec<(String, Vec<Vec<f32>>)> = published_rows.clone();
         if let Some(a) = &artist
             && !fine_tunes.is_empty()
         {
@@ -364,77 +396,31 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 .filter(|&i| !held.contains(&albums[i]))
                 .map(|i| tracks[i].artist_segments.as_slice())
                 .collect();
-            let stride = args.artist_stride.max(1);
-            let sources: Vec<Vec<f32>> = tracks
-                .iter()
-                .map(|t| every_nth_segment(&t.artist_segments, stride))
-                .collect();
-            // The comparison rows: every 2nd segment beside all of them, or all of them beside
-            // a stride.
-            let other = if stride == 1 { 2 } else { 1 };
-            let other_name = if stride == 1 {
-                ", every 2nd segment"
-            } else {
-                ", every segment"
-            };
-            let halves: Vec<Vec<f32>> = tracks
-                .iter()
-                .map(|t| every_nth_segment(&t.artist_segments, other))
-                .collect();
-            let suffix = if stride == 1 {
-                String::new()
-            } else {
-                format!(", every {stride} segments")
-            };
-            let kept: Vec<Vec<f32>> = sources
-                .iter()
-                .map(|s| artist_mean_std(a, s))
-                .collect::<Result<_, _>>()?;
-            if !halves.is_empty() {
-                half_rows.push((
-                    format!("artist-kept-mean-std{other_name} (z-scored)"),
-                    halves
-                        .iter()
-                        .map(|h| artist_mean_std(a, h))
-                        .collect::<Result<_, _>>()?,
-                ));
-            }
-            tuned_rows.push((format!("artist-kept-mean-std{suffix} (z-scored)"), kept));
             for &(steps, lr) in &fine_tunes {
                 let cfg = ArtistFineTune::default()
                     .with_steps(steps)
                     .with_learning_rate(lr)
                     .with_seed(args.seed + f as u64);
                 let (tuned, report) = a.fine_tune(&segments, &cfg)?;
-                let mean = |l: &[f64]| l.iter().sum::<f64>() / l.len().max(1) as f64;
                 let k = report.losses.len().min(20);
+                let (first, last) = report.loss_start_end(k);
                 eprintln!(
-                    "fold {f}: artist encoder fine-tuned on {} tracks, {steps} steps at {lr:e} in {:.0} s, loss {:.3} -> {:.3} (first and last {k} steps)",
-                    report.tracks,
-                    report.seconds,
-                    mean(&report.losses[..k]),
-                    mean(&report.losses[report.losses.len() - k..]),
+                    "fold {f}: artist encoder fine-tuned on {} tracks, {steps} steps at {lr:e} in {:.0} s, loss {first:.3} -> {last:.3} (first and last {k} steps)",
+                    report.tracks, report.seconds,
                 );
-                let tuned_blocks: Vec<Vec<f32>> = sources
-                    .iter()
-                    .map(|s| artist_mean_std(&tuned, s))
-                    .collect::<Result<_, _>>()?;
-                if !halves.is_empty() {
-                    half_rows.push((
-                        format!("artist-tuned s{steps} lr{lr:e} mean-std{other_name} (z-scored)"),
-                        halves
-                            .iter()
-                            .map(|h| artist_mean_std(&tuned, h))
-                            .collect::<Result<_, _>>()?,
-                    ));
-                }
+                let name = format!("artist-tuned s{steps} lr{lr:e} mean-std");
                 tuned_rows.push((
-                    format!("artist-tuned s{steps} lr{lr:e} mean-std{suffix} (z-scored)"),
-                    tuned_blocks,
+                    format!("{name}{other_name} (z-scored)"),
+                    blocks_of(&tuned, &others)?,
+                ));
+                // Last: the block the candidates fuse.
+                tuned_rows.push((
+                    format!("{name}{suffix} (z-scored)"),
+                    blocks_of(&tuned, &sources)?,
                 ));
             }
             drop(segments);
-            // The candidates fuse the last setting's block.
+            // The candidates fuse the last setting's block (at the stride).
             if let Some((_, last)) = tuned_rows.last() {
                 for (t, b) in tracks.iter_mut().zip(last) {
                     if let Some(slot) = t.blocks.iter_mut().find(|(n, _)| *n == "artist") {
@@ -496,7 +482,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 eprintln!("  {name}: P@10 {:.3} MAP {:.3}", m.p10, m.map);
                 push(&mut table, name, m);
             }
-            for (name, blocks) in tuned_rows.iter().chain(&half_rows) {
+            for (name, blocks) in &tuned_rows {
                 let name = name.as_str();
                 let block: Vec<Vec<f32>> = pool
                     .iter()
@@ -1011,6 +997,17 @@ fn pseudo(x: u64) -> f32 {
     s = s.wrapping_mul(0xBF58_476D_1CE4_E5B9);
     s ^= s >> 29;
     (s % 10_000) as f32 / 5_000.0 - 1.0
+}
+
+/// `encoder`'s mean-and-std block of each track's segments.
+fn blocks_of(
+    encoder: &ArtistEncoder,
+    segments: &[Vec<f32>],
+) -> Result<Vec<Vec<f32>>, Box<dyn std::error::Error>> {
+    Ok(segments
+        .iter()
+        .map(|s| artist_mean_std(encoder, s))
+        .collect::<Result<_, _>>()?)
 }
 
 /// Segments 0, n, 2n, … of a track's kept artist segments.

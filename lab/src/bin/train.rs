@@ -284,11 +284,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 .with_seed(args.seed);
             let (tuned, report) = a.fine_tune(&segments, &cfg)?;
             let k = report.losses.len().min(20);
-            let mean = |l: &[f64]| l.iter().sum::<f64>() / l.len().max(1) as f64;
-            let (first, last) = (
-                mean(&report.losses[..k]),
-                mean(&report.losses[report.losses.len() - k..]),
-            );
+            let (first, last) = report.loss_start_end(k);
             println!(
                 "artist encoder fine-tuned on {} tracks: {steps} steps in {:.1} s, loss {first:.3} -> {last:.3} (first and last {k} steps)",
                 report.tracks, report.seconds
